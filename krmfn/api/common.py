@@ -1,0 +1,82 @@
+"""Shared pieces of krmfn's API types: metadata and Kubernetes name rules."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from ..runtime.typed import KrmModel
+
+API_VERSION = "krmfn.dev/v1alpha1"
+MANAGED_BY = "krmfn"
+
+# Labels and annotations krmfn puts on what it emits.
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_AGENT = "krmfn.dev/agent"
+ANNOTATION_SOURCE = "krmfn.dev/source"
+ANNOTATION_PROMPT_DIGEST = "krmfn.dev/prompt-digest"
+ANNOTATION_MODEL_TIER = "krmfn.dev/model-tier"
+ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
+ANNOTATION_TOOL_RISK = "krmfn.dev/tool-risk"
+LABEL_PROMPT_LIBRARY = "krmfn.dev/prompt-library"
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: lowercase letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(dns_label)]
+SubdomainName = Annotated[str, AfterValidator(dns_subdomain)]
+
+
+class ObjectMeta(KrmModel):
+    name: Name
+    namespace: Name | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class Resource(KrmModel):
+    """Fields every krmfn kind has."""
+
+    api_version: Literal["krmfn.dev/v1alpha1"] = Field(API_VERSION, alias="apiVersion")
+    metadata: ObjectMeta
+
+
+def meta_name(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    return meta.get("name", "") if isinstance(meta, dict) else ""
+
+
+def meta_namespace(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    return (meta.get("namespace") or "") if isinstance(meta, dict) else ""
+
+
+def model_config_name(tier: str) -> str:
+    """The ModelConfig an agent on `tier` uses; the environment function emits it per namespace."""
+    return f"model-{tier}"
+
+
+def source_of(obj: dict) -> str:
+    """How emitted objects name the object they came from: `Kind/namespace/name`."""
+    return "/".join(p for p in (obj.get("kind", ""), meta_namespace(obj), meta_name(obj)) if p)

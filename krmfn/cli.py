@@ -1,0 +1,86 @@
+"""The `krmfn` executable: every function, every way in.
+
+With no arguments it is a KRM function (ResourceList on stdin). The hot path imports nothing
+but the runtime; each subcommand imports its own module only when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+USAGE = """\
+usage: krmfn                          run as a KRM function (ResourceList on stdin -> stdout)
+       krmfn run CONFIG [PATH ...]    run a function on files or directories (plain YAML out)
+       krmfn validate [OPTIONS] PATH  check rendered kagent objects against the kagent CRDs
+       krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
+       krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
+       krmfn kinds                    list the function config kinds krmfn serves
+       krmfn --version
+
+Set KRMFN_DEBUG=1 to see a Python traceback when krmfn fails on a bug.
+"""
+
+COMMANDS = {
+    "run": ("krmfn.commands.run", "run"),
+    "legacy": ("krmfn.commands.legacy", "run"),
+    "install-plugins": ("krmfn.commands.legacy", "install"),
+    "validate": ("krmfn.commands.validate", "run"),
+    "build": ("krmfn.commands.build", "run"),
+    "diff": ("krmfn.commands.diff", "run"),
+    "graph": ("krmfn.commands.graph", "run"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        print("[error] interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(argv: list[str]) -> int:
+    if not argv:
+        from .commands import krm
+
+        return krm.main()
+    command, rest = argv[0], argv[1:]
+    if command in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0
+    if command == "--version":
+        from . import __version__
+
+        print(f"krmfn {__version__}")
+        return 0
+    if command == "kinds":
+        from .runtime.registry import FUNCTIONS
+        from . import API_VERSION
+
+        for kind, entry in sorted(FUNCTIONS.items()):
+            print(f"{API_VERSION}/{kind}\t{entry.summary}")
+        return 0
+    if command not in COMMANDS:
+        print(f"[error] unknown command {command!r}; run `krmfn --help`", file=sys.stderr)
+        return 2
+    module_name, attr = COMMANDS[command]
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name == module_name:
+            print(f"[error] command {command!r} is not available in this build", file=sys.stderr)
+            return 2
+        raise
+    return getattr(module, attr)(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

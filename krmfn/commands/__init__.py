@@ -1,0 +1,1 @@
+"""The `krmfn` subcommands; each module is imported only when its command runs."""

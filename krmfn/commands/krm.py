@@ -1,0 +1,29 @@
+"""KRM function mode: ResourceList on stdin, ResourceList on stdout (container and exec functions)."""
+
+from __future__ import annotations
+
+import sys
+
+from ..runtime import engine
+from ..runtime.resourcelist import InputError, ResourceList
+from ..runtime.results import Result
+from ..runtime.yamlio import YamlError
+
+
+def main() -> int:
+    data = sys.stdin.buffer.read()
+    try:
+        rl = ResourceList.parse(data)
+    except (InputError, YamlError) as err:
+        # No usable input: still answer with a ResourceList that carries the error.
+        rl = ResourceList(results=[Result(str(err))])
+        return emit(rl, 1)
+    return emit(rl, engine.run(rl))
+
+
+def emit(rl: ResourceList, code: int) -> int:
+    sys.stdout.write(rl.dump())
+    sys.stdout.flush()
+    for line in engine.error_lines(rl.results):
+        print(line, file=sys.stderr)
+    return code

@@ -1,0 +1,79 @@
+"""Legacy kustomize exec plugins: `kubectl kustomize --enable-alpha-plugins` without KRM functions.
+
+kustomize runs `$KUSTOMIZE_PLUGIN_HOME/<group>/<version>/<lowercase kind>/<Kind> CONFIG_FILE`
+in the kustomization directory, with the resources as a plain YAML stream on stdin (nothing for
+a generator), and reads a plain YAML stream back. The same engine runs behind it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+
+from .. import API_VERSION, GROUP
+from ..runtime import engine, yamlio
+from ..runtime.registry import FUNCTIONS
+from ..runtime.resourcelist import ResourceList
+
+
+def run(argv: list[str]) -> int:
+    if len(argv) < 1:
+        print("[error] krmfn legacy: expected the plugin config file as the first argument", file=sys.stderr)
+        return 1
+    config_path = argv[0]
+    try:
+        with open(config_path, "rb") as handle:
+            config = yamlio.load_one(handle.read(), config_path)
+        if not isinstance(config, dict):
+            raise yamlio.YamlError(f"{config_path}: expected a function config object")
+        data = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
+        items = yamlio.load_all(data, "<stdin>")
+    except OSError as err:
+        print(f"[error] {config_path}: {err.strerror}", file=sys.stderr)
+        return 1
+    except yamlio.YamlError as err:
+        print(f"[error] {err}", file=sys.stderr)
+        return 1
+    bad = [i for i, item in enumerate(items) if not isinstance(item, dict)]
+    if bad:
+        print(f"[error] <stdin>: document {bad[0] + 1}: not a Kubernetes object", file=sys.stderr)
+        return 1
+    rl = ResourceList(items=items, function_config=config)
+    code = engine.run(rl)
+    for line in engine.error_lines(rl.results):
+        print(line, file=sys.stderr)
+    if code == 0:
+        sys.stdout.write(yamlio.dump_all(rl.items))
+    return code
+
+
+def install(argv: list[str]) -> int:
+    """`krmfn install-plugins [DIR]`: one executable per kind under DIR (default $KUSTOMIZE_PLUGIN_HOME)."""
+    home = argv[0] if argv else os.environ.get("KUSTOMIZE_PLUGIN_HOME") or os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "kustomize", "plugin"
+    )
+    krmfn = _krmfn_executable()
+    version = API_VERSION.split("/")[1]
+    for kind in sorted(FUNCTIONS):
+        folder = os.path.join(home, GROUP, version, kind.lower())
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, kind)
+        with open(path, "w") as handle:
+            handle.write(f"#!/bin/sh\n# kustomize legacy exec plugin for {API_VERSION}/{kind}, installed by krmfn\n"
+                         f"exec {shlex.quote(krmfn)} legacy \"$@\"\n")
+        os.chmod(path, 0o755)
+        print(path)
+    return 0
+
+
+def _krmfn_executable() -> str:
+    """The absolute path of this krmfn, so the plugin works whatever PATH kustomize has."""
+    candidate = os.path.abspath(sys.argv[0]) if os.path.basename(sys.argv[0]) == "krmfn" else None
+    if candidate and os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which("krmfn")
+    if found:
+        return os.path.abspath(found)
+    return f"{sys.executable} -m krmfn"

@@ -1,0 +1,42 @@
+"""`krmfn run CONFIG [PATH ...]`: run a function on files, like `kpt fn eval` / `kustomize fn run`.
+
+For debugging and CI: prints the resulting objects as a plain YAML stream (or the whole
+ResourceList with `--resource-list`) and the errors as readable lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..runtime import engine, files, yamlio
+from ..runtime.resourcelist import ResourceList
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="krmfn run", description=__doc__.splitlines()[0])
+    parser.add_argument("config", help="the function config file (e.g. a ModelEnvironment)")
+    parser.add_argument("paths", nargs="*", default=["-"], help="input files or directories (default: stdin)")
+    parser.add_argument("--resource-list", action="store_true", help="print the ResourceList with results")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.config, "rb") as handle:
+            config = yamlio.load_one(handle.read(), args.config)
+        if not isinstance(config, dict):
+            raise files.FileInputError(f"{args.config}: expected a function config object")
+        items = files.read_objects(args.paths)
+    except OSError as err:
+        print(f"[error] {args.config}: {err.strerror}", file=sys.stderr)
+        return 1
+    except (files.FileInputError, yamlio.YamlError) as err:
+        print(f"[error] {err}", file=sys.stderr)
+        return 1
+    rl = ResourceList(items=items, function_config=config)
+    code = engine.run(rl)
+    if args.resource_list:
+        sys.stdout.write(rl.dump())
+    elif code == 0:
+        sys.stdout.write(yamlio.dump_all(files.strip_locations(rl.items)))
+    for line in engine.error_lines(rl.results):
+        print(line, file=sys.stderr)
+    return code

@@ -1,0 +1,122 @@
+"""The tool catalog: every server an agent may name, its tools and their risk classes.
+
+Built from the ToolCatalog objects in the input plus krmfn's built-in entry for the kagent tool
+server. Also used by the policy function, which needs the same risk classes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..api.catalog import CatalogServer, ToolCatalog
+from ..runtime import yamlio
+
+BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "kagent-tool-server.yaml")
+
+
+class CatalogError(ValueError):
+    """An unknown server or tool; the message carries a did-you-mean."""
+
+
+@dataclass
+class ServerEntry:
+    name: str
+    namespace: str
+    kind: str  # RemoteMCPServer or MCPServer (kmcp)
+    tools: dict[str, str]
+    spec: CatalogServer | None = None  # None for built-in external servers
+    catalog: dict | None = None  # the ToolCatalog object that declared it
+    users: set[str] = field(default_factory=set)  # namespaces of agents that use it
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def emitted(self) -> bool:
+        return self.spec is not None and self.spec.external is None
+
+    def allows_namespace(self, namespace: str) -> bool | None:
+        """Whether an external server admits agents of `namespace` (None: unknown)."""
+        if namespace == self.namespace:
+            return True
+        external = self.spec.external if self.spec is not None else None
+        if external is None:
+            return None
+        allowed = external.allowed_namespaces
+        return True if allowed == "All" else (namespace in allowed if allowed else None)
+
+    def risk(self, tool: str) -> str | None:
+        return self.tools.get(tool)
+
+    def unknown_tool(self, tool: str) -> str:
+        hint = difflib.get_close_matches(tool, self.tools, n=1, cutoff=0.6)
+        text = f"tool {tool!r} is not in the catalog of server {self.key}"
+        return text + (f"; did you mean {hint[0]!r}?" if hint else "")
+
+
+@lru_cache(maxsize=1)
+def builtin_kagent_tools() -> tuple[str, str, str, dict[str, str]]:
+    with open(BUILTIN_FILE, "rb") as handle:
+        data = yamlio.load_one(handle.read(), BUILTIN_FILE)
+    return data["server"], data["namespace"], data["kind"], dict(data["tools"])
+
+
+class Catalog:
+    def __init__(self) -> None:
+        self.servers: dict[str, ServerEntry] = {}
+        name, namespace, kind, tools = builtin_kagent_tools()
+        self.servers[f"{namespace}/{name}"] = ServerEntry(name, namespace, kind, tools)
+
+    def add(self, catalog: ToolCatalog, obj: dict) -> list[tuple[str, str]]:
+        """Add a ToolCatalog's servers; returns (field path, message) problems."""
+        problems = []
+        for index, server in enumerate(catalog.spec.servers):
+            path = f"spec.servers[{index}]"
+            namespace = server.namespace or catalog.metadata.namespace
+            if not namespace:
+                problems.append((f"{path}.namespace", "set the server's namespace (or the catalog's metadata.namespace)"))
+                continue
+            tools = dict(builtin_kagent_tools()[3]) if server.tools_from == "kagent-tool-server" else {}
+            tools.update(server.tools)
+            kind = server.external.kind if server.external else ("MCPServer" if server.mcp_server else "RemoteMCPServer")
+            entry = ServerEntry(server.name, namespace, kind, tools, spec=server, catalog=obj)
+            previous = self.servers.get(entry.key)
+            if previous is not None and previous.spec is not None:
+                problems.append((f"{path}.name", f"server {entry.key} is declared twice"))
+                continue
+            self.servers[entry.key] = entry
+        return problems
+
+    def resolve(self, reference: str, namespace: str) -> ServerEntry:
+        """`NAME` (in the agent's namespace, else unique anywhere) or `NAMESPACE/NAME`."""
+        if "/" in reference:
+            entry = self.servers.get(reference)
+        else:
+            entry = self.servers.get(f"{namespace}/{reference}")
+            if entry is None:
+                matches = [e for e in self.servers.values() if e.name == reference]
+                if len(matches) > 1:
+                    raise CatalogError(
+                        f"server {reference!r} is ambiguous: write one of {', '.join(sorted(e.key for e in matches))}"
+                    )
+                entry = matches[0] if matches else None
+        if entry is None:
+            names = sorted(self.servers) + sorted({e.name for e in self.servers.values()})
+            hint = difflib.get_close_matches(reference, names, n=1, cutoff=0.5)
+            raise CatalogError(
+                f"server {reference!r} is not in any ToolCatalog"
+                + (f"; did you mean {hint[0]!r}?" if hint else f"; known servers: {', '.join(sorted(self.servers))}")
+            )
+        return entry
+
+    def by_object(self, kind: str, namespace: str, name: str) -> ServerEntry | None:
+        """The entry for a kagent tool reference (kind as the Agent wrote it; empty = kmcp MCPServer)."""
+        entry = self.servers.get(f"{namespace}/{name}")
+        if entry is None:
+            return None
+        wanted = kind or "MCPServer"
+        return entry if entry.kind == wanted else None

@@ -1,0 +1,316 @@
+"""expand: AgentDescriptions (+ ToolCatalogs, prompt-library ConfigMaps) become kagent objects.
+
+Descriptions, catalogs and prompt libraries are consumed; every other item passes through
+untouched. All problems of all descriptions are reported together, each naming its field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api.agent import AgentDescription
+from ..api.catalog import ToolCatalog
+from ..api.common import API_VERSION, meta_name, meta_namespace, source_of
+from ..api.expansion import AgentExpansion
+from ..expand import build
+from ..expand.catalog import Catalog, CatalogError
+from ..expand.prompts import (
+    RESERVED_VARIABLES,
+    PromptError,
+    PromptLibrary,
+    PromptRenderer,
+    digest,
+    is_prompt_library,
+)
+from ..kagent import models as k
+from ..runtime.resourcelist import ResourceList
+from ..runtime.results import FunctionFailure, Result, WARNING
+from ..runtime.typed import parse
+
+WILDCARDS = {"*", "all", "ALL"}
+MAX_DELEGATION_DEPTH = 10
+
+
+def process(rl: ResourceList) -> None:
+    config, problems = parse(AgentExpansion, rl.function_config or {})
+    if config is None:
+        raise FunctionFailure(problems)
+    Expansion(config, rl).run()
+
+
+class Expansion:
+    def __init__(self, config: AgentExpansion, rl: ResourceList):
+        self.config = config.spec
+        self.rl = rl
+        self.results: list[Result] = []
+        self.catalog = Catalog()
+        self.descriptions: list[tuple[AgentDescription, dict]] = []
+        self.existing_agents: set[str] = set()
+        self.passthrough: list[dict] = []
+        self.libraries: list[dict] = []
+
+    def error(self, obj: dict, field: str, message: str) -> None:
+        self.results.append(Result.about(obj, field, message))
+
+    # -- the pipeline ----------------------------------------------------------------------------
+    def run(self) -> None:
+        self._sort_inputs()
+        agents = self._index_agents()
+        library = PromptLibrary(self.libraries)
+        renderer = PromptRenderer() if self.descriptions else None
+        callers = self._callers(agents)
+        emitted: list[dict] = []
+        for desc, obj in self.descriptions:
+            emitted.extend(self._expand(desc, obj, library, renderer, callers))
+        self._check_delegation_cycles(agents)
+        for entry in self.catalog.servers.values():
+            if entry.emitted:
+                emitted.append(build.server(entry.name, entry.namespace, entry.spec,
+                                            source_of(entry.catalog), entry.users))
+        self.rl.results.extend(self.results)
+        if any(r.is_error for r in self.results):
+            raise FunctionFailure([])
+        keep = self.libraries if self.config.keep_prompt_library else []
+        self.rl.items = self.passthrough + keep + sorted(emitted, key=_object_key)
+
+    def _sort_inputs(self) -> None:
+        for obj in self.rl.items:
+            api_version, kind = obj.get("apiVersion"), obj.get("kind")
+            if api_version == API_VERSION and kind == "AgentDescription":
+                desc, problems = parse(AgentDescription, obj)
+                self.results.extend(problems)
+                if desc is not None:
+                    if desc.metadata.namespace is None:
+                        self.error(obj, "metadata.namespace", "required: an agent lives in a namespace "
+                                   "(set it, or the kustomization's namespace:)")
+                    else:
+                        self.descriptions.append((desc, obj))
+            elif api_version == API_VERSION and kind == "ToolCatalog":
+                catalog, problems = parse(ToolCatalog, obj)
+                self.results.extend(problems)
+                if catalog is not None:
+                    for field, message in self.catalog.add(catalog, obj):
+                        self.error(obj, field, message)
+            elif is_prompt_library(obj):
+                self.libraries.append(obj)
+            else:
+                if obj.get("apiVersion") == k.AGENT_API_VERSION and obj.get("kind") == "Agent":
+                    self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
+                self.passthrough.append(obj)
+
+    def _index_agents(self) -> dict[str, tuple[AgentDescription, dict]]:
+        agents: dict[str, tuple[AgentDescription, dict]] = {}
+        for desc, obj in self.descriptions:
+            key = f"{desc.metadata.namespace}/{desc.metadata.name}"
+            if key in agents or key in self.existing_agents:
+                self.error(obj, "metadata.name", f"duplicate agent {key}: another description or Agent has this name")
+                continue
+            agents[key] = (desc, obj)
+        return agents
+
+    def _callers(self, agents: dict[str, tuple[AgentDescription, dict]]) -> dict[str, set[str]]:
+        """For each agent, the other namespaces whose agents delegate to it (for allowedNamespaces)."""
+        callers: dict[str, set[str]] = {}
+        for desc, _ in agents.values():
+            for target in desc.spec.delegates:
+                key = _qualify(target, desc.metadata.namespace)
+                if key.split("/")[0] != desc.metadata.namespace:
+                    callers.setdefault(key, set()).add(desc.metadata.namespace)
+        return callers
+
+    # -- one description ---------------------------------------------------------------------------
+    def _expand(self, desc: AgentDescription, obj: dict, library: PromptLibrary,
+                renderer: PromptRenderer | None, callers: dict[str, set[str]]) -> list[dict]:
+        name, namespace = desc.metadata.name, desc.metadata.namespace
+        before = _error_count(self.results)
+        tools, variables_tools = self._tools(desc, obj)
+        tools += self._delegates(desc, obj)
+        if len(tools) > 20:
+            self.error(obj, "spec.tools", f"{len(tools)} tool entries (servers plus delegates); kagent allows at most 20")
+        if desc.spec.deployment is not None:
+            _, problems = parse(k.DeclarativeDeploymentSpec, desc.spec.deployment, subject=obj, at="spec.deployment")
+            self.results.extend(problems)
+        for tier_field, tier in (("spec.model", desc.spec.model),
+                                 ("spec.memory.model", desc.spec.memory.model if desc.spec.memory else None)):
+            if tier is not None and not _valid_tier(tier):
+                self.error(obj, tier_field, f"tier {tier!r} must be a lowercase name (letters, digits, '-') of at most 50 characters")
+        text = None
+        if desc.spec.prompt is not None and renderer is not None:
+            text = self._prompt(desc, obj, library, renderer, variables_tools)
+        if _error_count(self.results) != before:
+            return []
+
+        source = source_of(obj)
+        out: list[dict] = []
+        mode = (desc.spec.prompt.mode if desc.spec.prompt else None) or self.config.prompt_mode
+        prompt_digest = digest(text) if text is not None else None
+        config_map = None
+        if text is not None and mode == "ConfigMap":
+            cm = build.prompt_config_map(name, namespace, text, prompt_digest, source)
+            config_map = cm["metadata"]["name"]
+            out.append(cm)
+        out.append(build.agent(
+            desc, source, runtime=self.config.runtime, tools=tools,
+            system_message=text if config_map is None else None,
+            system_message_config_map=config_map, prompt_digest=prompt_digest,
+            callers=callers.get(f"{namespace}/{name}", set()),
+        ))
+        return out
+
+    def _tools(self, desc: AgentDescription, obj: dict) -> tuple[list[k.Tool], list[dict[str, Any]]]:
+        namespace = desc.metadata.namespace
+        tools: list[k.Tool] = []
+        described: list[dict[str, Any]] = []
+        seen_servers: set[str] = set()
+        for index, grant in enumerate(desc.spec.tools):
+            path = f"spec.tools[{index}]"
+            try:
+                entry = self.catalog.resolve(grant.server, namespace)
+            except CatalogError as err:
+                self.error(obj, f"{path}.server", str(err))
+                continue
+            if entry.key in seen_servers:
+                self.error(obj, f"{path}.server", f"server {entry.key} is listed twice; merge the two entries")
+                continue
+            seen_servers.add(entry.key)
+            if not grant.allow:
+                self.error(obj, f"{path}.allow", "empty allow-list: kagent would grant every tool of the server; "
+                           "name each tool")
+                continue
+            ok = True
+            seen_tools: set[str] = set()
+            for t_index, tool in enumerate(grant.allow):
+                if tool in WILDCARDS or "*" in tool:
+                    self.error(obj, f"{path}.allow[{t_index}]", f"wildcard {tool!r} is not allowed: name each tool")
+                    ok = False
+                elif entry.risk(tool) is None:
+                    self.error(obj, f"{path}.allow[{t_index}]", entry.unknown_tool(tool))
+                    ok = False
+                elif tool in seen_tools:
+                    self.error(obj, f"{path}.allow[{t_index}]", f"tool {tool!r} is listed twice")
+                    ok = False
+                seen_tools.add(tool)
+            for a_index, tool in enumerate(grant.require_approval):
+                if tool not in grant.allow:
+                    self.error(obj, f"{path}.requireApproval[{a_index}]",
+                               f"tool {tool!r} needs approval but is not in allow")
+                    ok = False
+            if len(grant.allow) > 50:
+                self.error(obj, f"{path}.allow", f"{len(grant.allow)} tools; kagent allows at most 50 per server")
+                ok = False
+            if not ok:
+                continue
+            if entry.namespace != namespace:
+                if entry.kind != "RemoteMCPServer":
+                    self.error(obj, f"{path}.server", f"server {entry.key} is a kmcp MCPServer in another namespace; "
+                               "kagent only resolves RemoteMCPServers across namespaces")
+                    continue
+                if entry.allows_namespace(namespace) is None and not entry.emitted:
+                    self.results.append(Result.about(
+                        obj, f"{path}.server",
+                        f"server {entry.key} is in another namespace: it must admit namespace {namespace} "
+                        "in spec.allowedNamespaces (krmfn cannot see it; declare it in a ToolCatalog "
+                        "with external.allowedNamespaces to silence this)", severity=WARNING))
+            entry.users.add(namespace)
+            tools.append(build.mcp_tool(entry.kind, entry.name,
+                                        entry.namespace if entry.namespace != namespace else None,
+                                        grant.allow, grant.require_approval))
+            described.extend({"server": entry.key, "name": t, "risk": entry.risk(t),
+                              "requireApproval": t in grant.require_approval} for t in grant.allow)
+        return tools, described
+
+    def _delegates(self, desc: AgentDescription, obj: dict) -> list[k.Tool]:
+        namespace = desc.metadata.namespace
+        out = []
+        known = {f"{d.metadata.namespace}/{d.metadata.name}" for d, _ in self.descriptions} | self.existing_agents
+        for index, target in enumerate(desc.spec.delegates):
+            key = _qualify(target, namespace)
+            if key == f"{namespace}/{desc.metadata.name}":
+                self.error(obj, f"spec.delegates[{index}]", "an agent cannot delegate to itself")
+            elif key not in known:
+                import difflib
+
+                hint = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+                self.error(obj, f"spec.delegates[{index}]", f"agent {key} does not exist"
+                           + (f"; did you mean {hint[0]!r}?" if hint else ""))
+            else:
+                target_ns, target_name = key.split("/", 1)
+                out.append(build.agent_tool(target_name, target_ns if target_ns != namespace else None))
+        return out
+
+    def _prompt(self, desc: AgentDescription, obj: dict, library: PromptLibrary, renderer: PromptRenderer,
+                tools: list[dict[str, Any]]) -> str | None:
+        prompt = desc.spec.prompt
+        namespace = desc.metadata.namespace
+        try:
+            if prompt.text is not None:
+                from ..expand.prompts import PromptSource
+
+                source = PromptSource(prompt.text, f"{source_of(obj)} spec.prompt.text")
+            elif prompt.file is not None:
+                source = library.file(namespace, prompt.file)
+            else:
+                source = library.config_map(namespace, prompt.config_map.name, prompt.config_map.key)
+        except PromptError as err:
+            self.error(obj, "spec.prompt", str(err))
+            return None
+        clashes = sorted(set(prompt.vars) & set(RESERVED_VARIABLES))
+        if clashes:
+            self.error(obj, "spec.prompt.vars", f"{', '.join(clashes)} are set by krmfn; choose other names")
+            return None
+        spec = desc.spec
+        variables: dict[str, Any] = dict(prompt.vars)
+        variables.update(
+            agent={"name": desc.metadata.name, "namespace": namespace, "description": spec.description,
+                   "labels": dict(desc.metadata.labels)},
+            name=desc.metadata.name, namespace=namespace, description=spec.description,
+            environment=self.config.environment or "", model=spec.model, tools=tools,
+            skills=[s.model_dump(by_alias=True, exclude_none=True) for s in spec.skills],
+            delegates=[_qualify(d, namespace) for d in spec.delegates], vars=dict(prompt.vars),
+        )
+        try:
+            return renderer.render(source, variables)
+        except PromptError as err:
+            self.error(obj, "spec.prompt", str(err))
+            return None
+
+    def _check_delegation_cycles(self, agents: dict[str, tuple[AgentDescription, dict]]) -> None:
+        graph = {key: [_qualify(d, key.split("/")[0]) for d in desc.spec.delegates] for key, (desc, _) in agents.items()}
+        reported: set[frozenset] = set()
+        for start in sorted(graph):
+            stack = [(start, [start])]
+            while stack:
+                node, chain = stack.pop()
+                for nxt in graph.get(node, ()):
+                    if nxt == start and len(chain) > 1:
+                        cycle = frozenset(chain)
+                        if cycle not in reported:
+                            reported.add(cycle)
+                            self.error(agents[start][1], "spec.delegates",
+                                       "delegation cycle: " + " -> ".join(chain + [start]))
+                    elif nxt not in chain and nxt in graph:
+                        if len(chain) >= MAX_DELEGATION_DEPTH:
+                            self.error(agents[start][1], "spec.delegates",
+                                       f"delegation chain deeper than {MAX_DELEGATION_DEPTH}: "
+                                       + " -> ".join(chain + [nxt]))
+                            stack.clear()
+                            break
+                        stack.append((nxt, chain + [nxt]))
+
+
+def _error_count(results: list[Result]) -> int:
+    return sum(1 for r in results if r.is_error)
+
+
+def _qualify(reference: str, namespace: str) -> str:
+    return reference if "/" in reference else f"{namespace}/{reference}"
+
+
+def _valid_tier(tier: str) -> bool:
+    from ..api.common import _DNS1123_LABEL
+
+    return len(tier) <= 50 and bool(_DNS1123_LABEL.match(tier))
+
+
+def _object_key(obj: dict) -> tuple[str, str, str, str]:
+    return (obj.get("kind", ""), meta_namespace(obj), meta_name(obj), obj.get("apiVersion", ""))

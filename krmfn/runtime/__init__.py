@@ -1,0 +1,1 @@
+"""The KRM function runtime: ResourceList I/O, typed configs, results, dispatch."""

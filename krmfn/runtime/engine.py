@@ -1,0 +1,99 @@
+"""Run one function over a ResourceList: dispatch, contain failures, decide the exit code.
+
+Whatever happens inside a function, the caller gets back a complete ResourceList (on failure:
+the input items unchanged, plus results) and an exit code that is 1 whenever any result is an
+error. Nothing here prints (but a traceback when asked for with KRMFN_DEBUG=1);
+the entry points (`krmfn.cli`) do.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from typing import Callable
+
+from .. import API_VERSION, GROUP
+from .registry import FUNCTIONS, FunctionEntry, known_kinds
+from .resourcelist import ResourceList
+from .results import ERROR, FunctionFailure, Result, ResourceRef, has_errors
+
+DEBUG_ENV = "KRMFN_DEBUG"
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0", "false")
+
+
+def resolve(function_config: dict) -> tuple[FunctionEntry | None, Result | None]:
+    api_version, kind = function_config.get("apiVersion"), function_config.get("kind")
+    ref = ResourceRef.of(function_config)
+    if isinstance(api_version, str) and api_version.split("/")[0] == GROUP and api_version != API_VERSION:
+        return None, Result(
+            f"apiVersion {api_version!r} is not served; this krmfn serves {API_VERSION}",
+            resource=ref, field="apiVersion",
+        )
+    entry = FUNCTIONS.get(kind) if api_version == API_VERSION else None
+    if entry is None:
+        return None, Result(
+            f"unknown function config {api_version}/{kind}; krmfn knows: {known_kinds()}",
+            resource=ref, field="kind",
+        )
+    return entry, None
+
+
+def run(rl: ResourceList, process: Callable[[ResourceList], None] | None = None) -> int:
+    """Apply the function the config names (or `process`, for tests) to `rl`. Returns the exit code."""
+    if rl.function_config is None and process is None:
+        return 0  # no config: a pass-through, as kustomize's `cat` functions are
+    entry = None
+    if process is None:
+        entry, problem = resolve(rl.function_config)
+        if problem is not None:
+            rl.results.append(problem)
+            return 1
+        process = importlib.import_module(entry.module).process
+
+    original = list(rl.items)
+    before = _fingerprint(original) if entry is not None and entry.validator else None
+    try:
+        process(rl)
+    except FunctionFailure as failure:
+        rl.results.extend(failure.results)
+    except Exception as err:  # a bug must still yield a complete ResourceList and one line
+        detail = f"internal error: {type(err).__name__}: {err}"
+        if debug_enabled():
+            traceback.print_exc()  # asked for: the one place krmfn shows a traceback
+        else:
+            detail += f" (set {DEBUG_ENV}=1 for a traceback)"
+        rl.results.append(Result(detail, resource=rl.config_ref))
+
+    if not has_errors(rl.results):
+        if before is not None and _fingerprint(rl.items) != before:
+            rl.results.append(Result(
+                "validator changed the resources; validators must only report",
+                resource=rl.config_ref,
+            ))
+        elif original and not rl.items:
+            rl.results.append(Result(
+                f"the function produced no items from {len(original)} input items; "
+                "refusing an empty success (kustomize would drop every resource)",
+                resource=rl.config_ref,
+            ))
+    if has_errors(rl.results):
+        rl.items = original
+        return 1
+    return 0
+
+
+def _fingerprint(items: list[dict]) -> str:
+    from . import yamlio
+
+    return yamlio.dump_all(items)
+
+
+def error_lines(results: list[Result]) -> list[str]:
+    """The stderr lines: errors and warnings, in stable order."""
+    from .resourcelist import sorted_results
+
+    return [r.line() for r in sorted_results(results) if r.severity in (ERROR, "warning")]

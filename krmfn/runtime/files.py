@@ -1,0 +1,106 @@
+"""Reading KRM objects from files and directories, the way `kpt fn eval` and `kustomize fn run` do.
+
+Each object gets `config.kubernetes.io/path|index` (and their `internal.` twins) so results can
+name the file; `strip_locations` removes them again before plain output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Iterable
+
+from . import yamlio
+
+LOCATION_ANNOTATIONS = (
+    "config.kubernetes.io/path",
+    "config.kubernetes.io/index",
+    "internal.config.kubernetes.io/path",
+    "internal.config.kubernetes.io/index",
+)
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+NOT_RESOURCES = {"kustomization.yaml", "kustomization.yml", "Kustomization", "Kptfile"}
+
+
+class FileInputError(ValueError):
+    """A file or directory that cannot be read as KRM objects; one line, names the file."""
+
+
+def yaml_files(path: str) -> list[str]:
+    """`path` itself, or every YAML file under it (sorted, hidden folders skipped)."""
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise FileInputError(f"{path}: no such file or directory")
+    found = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(YAML_SUFFIXES) and name not in NOT_RESOURCES:
+                found.append(os.path.join(root, name))
+    return found
+
+
+def read_objects(paths: Iterable[str], *, annotate: bool = True) -> list[dict[str, Any]]:
+    """Every KRM object in `paths` (files, directories, or `-` for stdin)."""
+    items: list[dict[str, Any]] = []
+    for path in paths:
+        if path == "-":
+            items.extend(_objects(sys.stdin.buffer.read(), "<stdin>", "<stdin>", annotate=False))
+            continue
+        base = path if os.path.isdir(path) else os.path.dirname(path) or "."
+        for file in yaml_files(path):
+            try:
+                with open(file, "rb") as handle:
+                    data = handle.read()
+            except OSError as err:
+                raise FileInputError(f"{file}: {err.strerror}") from None
+            items.extend(_objects(data, file, os.path.relpath(file, base), annotate=annotate))
+    return items
+
+
+def _objects(data: bytes, source: str, relpath: str, *, annotate: bool) -> list[dict[str, Any]]:
+    docs = yamlio.load_all(data, source)
+    out = []
+    for index, doc in enumerate(docs):
+        if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+            members = doc["items"]
+        else:
+            members = [doc]
+        for member in members:
+            if not isinstance(member, dict) or not isinstance(member.get("kind"), str) \
+                    or not isinstance(member.get("apiVersion"), str):
+                raise FileInputError(
+                    f"{source}: document {index + 1}: not a Kubernetes object (apiVersion and kind are required)"
+                )
+            if annotate:
+                meta = member.setdefault("metadata", {})
+                if not isinstance(meta, dict):
+                    raise FileInputError(f"{source}: document {index + 1}: metadata: expected an object")
+                annotations = meta.setdefault("annotations", {})
+                if not isinstance(annotations, dict):
+                    raise FileInputError(f"{source}: document {index + 1}: metadata.annotations: expected an object")
+                for prefix in ("", "internal."):
+                    annotations.setdefault(f"{prefix}config.kubernetes.io/path", relpath)
+                    annotations.setdefault(f"{prefix}config.kubernetes.io/index", str(index))
+            out.append(member)
+    return out
+
+
+def strip_locations(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop the location annotations (and empty annotation maps) for plain output."""
+    out = []
+    for item in items:
+        meta = item.get("metadata")
+        annotations = meta.get("annotations") if isinstance(meta, dict) else None
+        if isinstance(annotations, dict) and any(a in annotations for a in LOCATION_ANNOTATIONS):
+            item = dict(item)
+            meta = dict(meta)
+            annotations = {k: v for k, v in annotations.items() if k not in LOCATION_ANNOTATIONS}
+            if annotations:
+                meta["annotations"] = annotations
+            else:
+                meta.pop("annotations", None)
+            item["metadata"] = meta
+        out.append(item)
+    return out

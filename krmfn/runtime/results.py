@@ -1,0 +1,157 @@
+"""Function results: the KRM `results` entries and their one-line stderr form.
+
+kustomize ignores `results`, so every error and warning is also printed to stderr as one line
+that names the object and the field; see `Result.line`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+# Annotations kustomize and kpt use to say where an item came from.
+PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
+INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+
+    @classmethod
+    def of(cls, obj: Any) -> "ResourceRef":
+        """The reference of a KRM object given as a plain dict (tolerates malformed objects)."""
+        if not isinstance(obj, dict):
+            return cls()
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        return cls(
+            api_version=_text(obj.get("apiVersion")),
+            kind=_text(obj.get("kind")),
+            name=_text(meta.get("name")),
+            namespace=_text(meta.get("namespace")),
+        )
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.api_version, self.kind, self.namespace, self.name) if p]
+        return "/".join(parts) if parts else "<unnamed object>"
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"apiVersion": self.api_version, "kind": self.kind, "name": self.name}
+        if self.namespace:
+            out["namespace"] = self.namespace
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass(frozen=True)
+class FileRef:
+    path: str = ""
+    index: int | None = None
+
+    @classmethod
+    def of(cls, obj: Any) -> "FileRef | None":
+        if not isinstance(obj, dict):
+            return None
+        meta = obj.get("metadata")
+        annotations = meta.get("annotations") if isinstance(meta, dict) else None
+        if not isinstance(annotations, dict):
+            return None
+        path = next((annotations[a] for a in PATH_ANNOTATIONS if a in annotations), None)
+        if not isinstance(path, str) or not path:
+            return None
+        index = next((annotations[a] for a in INDEX_ANNOTATIONS if a in annotations), None)
+        try:
+            index = int(index) if index is not None else None
+        except (TypeError, ValueError):
+            index = None
+        return cls(path=path, index=index)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finding. `field` is a path such as `spec.tools[0].allow`."""
+
+    message: str
+    severity: str = ERROR
+    resource: ResourceRef | None = None
+    field: str = ""
+    file: FileRef | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def about(
+        cls, obj: Any, field: str, message: str, severity: str = ERROR, **tags: str
+    ) -> "Result":
+        """A result about a KRM object (a plain dict), with its file location when known."""
+        return cls(
+            message=message,
+            severity=severity,
+            resource=ResourceRef.of(obj) if obj is not None else None,
+            field=field,
+            file=FileRef.of(obj),
+            tags=tuple(sorted(tags.items())),
+        )
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def line(self) -> str:
+        """The one stderr line: `[error] <object> <field>: <message> (<file>)`."""
+        subject = " ".join(s for s in (str(self.resource) if self.resource else "", self.field) if s)
+        text = f"[{self.severity}] {subject}: {self.message}" if subject else f"[{self.severity}] {self.message}"
+        if self.file is not None:
+            text += f" ({self.file.path})"
+        return " ".join(text.split("\n"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message, "severity": self.severity}
+        if self.resource is not None and self.resource.to_dict():
+            out["resourceRef"] = self.resource.to_dict()
+        if self.field:
+            out["field"] = {"path": self.field}
+        if self.file is not None:
+            file: dict[str, Any] = {"path": self.file.path}
+            if self.file.index is not None:
+                file["index"] = self.file.index
+            out["file"] = file
+        if self.tags:
+            out["tags"] = dict(self.tags)
+        return out
+
+
+class FunctionFailure(Exception):
+    """Raised by a function to stop with these results (at least one should be an error)."""
+
+    def __init__(self, results: Iterable[Result]):
+        self.results = list(results)
+        super().__init__("; ".join(r.line() for r in self.results))
+
+
+def has_errors(results: Iterable[Result]) -> bool:
+    return any(r.is_error for r in results)
+
+
+def sort_key(result: Result) -> tuple:
+    """Stable order: by file, object, then field, so output never depends on dict order."""
+    file = result.file or FileRef()
+    return (
+        file.path,
+        file.index if file.index is not None else -1,
+        str(result.resource or ""),
+        result.field,
+        SEVERITIES.index(result.severity) if result.severity in SEVERITIES else 9,
+        result.message,
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,138 @@
+"""Typed configs and input objects: pydantic at the edge, results with field paths out.
+
+Every krmfn kind (function configs such as ModelEnvironment, input resources such as
+AgentDescription) is a `KrmModel`. `parse` turns pydantic's errors into `Result`s that name
+the object and the field, and suggests the closest known field for a misspelt one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .results import Result
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class KrmModel(BaseModel):
+    """Base of krmfn's own API types: unknown fields are errors, JSON names are camelCase."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
+
+
+def parse(model: type[M], obj: dict[str, Any], *, subject: dict[str, Any] | None = None,
+          at: str = "") -> tuple[M | None, list[Result]]:
+    """Validate `obj` (or its part at field path `at`) as `model`.
+
+    `subject` is the whole KRM object the results are about (defaults to `obj`).
+    """
+    subject = obj if subject is None else subject
+    try:
+        return model.model_validate(obj), []
+    except ValidationError as err:
+        results = [_result(model, subject, at, e) for e in err.errors(include_url=False)]
+        return None, results
+
+
+def field_path(loc: tuple[Any, ...] | list[Any], prefix: str = "") -> str:
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
+    return path
+
+
+def _result(model: type[BaseModel], subject: dict[str, Any], prefix: str, error: dict) -> Result:
+    loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+    kind = error["type"]
+    path = field_path(loc, prefix)
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else ""
+        known = _known_fields(model, loc[:-1])
+        hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        message = f"unknown field {name!r}"
+        message += f"; did you mean {hint[0]!r}?" if hint else (
+            f"; known fields: {', '.join(sorted(known))}" if known else ""
+        )
+    elif kind == "missing":
+        message = "required field is missing"
+    else:
+        message = error["msg"]
+        if "input" in error and kind not in ("value_error", "assertion_error") and not _is_secret(loc):
+            shown = _short(error["input"])
+            if shown is not None:
+                message += f" (got {shown})"
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+    return Result.about(subject, path, message)
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic puts union member names such as "function-after[...]" or "str" in the location.
+    return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool", "list", "dict"))
+
+
+def _is_secret(loc: tuple[Any, ...]) -> bool:
+    return any(isinstance(p, str) and any(w in p.lower() for w in ("key", "token", "secret", "password")) for p in loc)
+
+
+def _short(value: Any) -> str | None:
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The JSON names valid at `loc` inside `model`, following nested models, lists and dicts."""
+    current: Any = model
+    for part in loc:
+        current = _descend(current, part)
+        if current is None:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _descend(tp: Any, part: Any) -> Any:
+    import typing
+
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, f in tp.model_fields.items():
+            if part in (name, f.alias):
+                return _unwrap(f.annotation)
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (list, tuple) and isinstance(part, int) and args:
+        return _unwrap(args[0])
+    if origin is dict and args:
+        return _unwrap(args[1])
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    """Optional[X] / X | None / Annotated[X, ...] -> X (the first model-ish member)."""
+    import typing
+
+    for _ in range(5):
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
+            tp = models[0] if models else (members[0] if members else tp)
+            continue
+        break
+    return tp
