@@ -13,6 +13,7 @@ USAGE = """\
 usage: krmfn                          run as a KRM function (ResourceList on stdin -> stdout)
        krmfn run CONFIG [PATH ...]    run a function on files or directories (plain YAML out)
        krmfn validate [OPTIONS] PATH  check rendered kagent objects against the kagent CRDs
+       krmfn build DIR                render a kustomization with the krmfn functions (what Argo CD and CI run)
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
        krmfn kinds                    list the function config kinds krmfn serves
@@ -27,6 +28,7 @@ COMMANDS = {
     "install-plugins": ("krmfn.commands.legacy", "install"),
     "validate": ("krmfn.commands.validate", "run"),
     "build": ("krmfn.commands.build", "run"),
+    "container-run": ("krmfn.commands.build", "container_run"),
     "diff": ("krmfn.commands.diff", "run"),
     "graph": ("krmfn.commands.graph", "run"),
 }

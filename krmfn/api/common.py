@@ -19,7 +19,9 @@ ANNOTATION_SOURCE = "krmfn.dev/source"
 ANNOTATION_PROMPT_DIGEST = "krmfn.dev/prompt-digest"
 ANNOTATION_MODEL_TIER = "krmfn.dev/model-tier"
 ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
-ANNOTATION_TOOL_RISK = "krmfn.dev/tool-risk"
+# JSON {"<namespace>/<server>": {"<tool>": "read|write|destructive"}} of the tools granted, so the
+# policy function can judge an expanded Agent after its ToolCatalogs were consumed.
+ANNOTATION_TOOL_RISKS = "krmfn.dev/tool-risks"
 LABEL_PROMPT_LIBRARY = "krmfn.dev/prompt-library"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

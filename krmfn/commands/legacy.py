@@ -54,7 +54,7 @@ def install(argv: list[str]) -> int:
     home = argv[0] if argv else os.environ.get("KUSTOMIZE_PLUGIN_HOME") or os.path.join(
         os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "kustomize", "plugin"
     )
-    krmfn = _krmfn_executable()
+    command = _krmfn_command()
     version = API_VERSION.split("/")[1]
     for kind in sorted(FUNCTIONS):
         folder = os.path.join(home, GROUP, version, kind.lower())
@@ -62,18 +62,20 @@ def install(argv: list[str]) -> int:
         path = os.path.join(folder, kind)
         with open(path, "w") as handle:
             handle.write(f"#!/bin/sh\n# kustomize legacy exec plugin for {API_VERSION}/{kind}, installed by krmfn\n"
-                         f"exec {shlex.quote(krmfn)} legacy \"$@\"\n")
+                         f"exec {command} legacy \"$@\"\n")
         os.chmod(path, 0o755)
         print(path)
     return 0
 
 
-def _krmfn_executable() -> str:
-    """The absolute path of this krmfn, so the plugin works whatever PATH kustomize has."""
+def _krmfn_command() -> str:
+    """A shell command running this krmfn, whatever PATH kustomize has."""
     candidate = os.path.abspath(sys.argv[0]) if os.path.basename(sys.argv[0]) == "krmfn" else None
     if candidate and os.access(candidate, os.X_OK):
-        return candidate
+        return shlex.quote(candidate)
     found = shutil.which("krmfn")
     if found:
-        return os.path.abspath(found)
-    return f"{sys.executable} -m krmfn"
+        return shlex.quote(os.path.abspath(found))
+    # Not installed as a command (a source checkout): this interpreter, this package.
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return f"env PYTHONPATH={shlex.quote(package_root)} {shlex.quote(sys.executable)} -m krmfn"

@@ -11,6 +11,7 @@ from ..api.common import (
     ANNOTATION_MODEL_TIER,
     ANNOTATION_PROMPT_DIGEST,
     ANNOTATION_SOURCE,
+    ANNOTATION_TOOL_RISKS,
     LABEL_AGENT,
     LABEL_MANAGED_BY,
     MANAGED_BY,
@@ -60,6 +61,7 @@ def agent(
     system_message_config_map: str | None,
     prompt_digest: str | None,
     callers: set[str],
+    tool_risks: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     spec = desc.spec
     name, namespace = desc.metadata.name, desc.metadata.namespace
@@ -67,6 +69,10 @@ def agent(
     annotations[ANNOTATION_SOURCE] = source
     if prompt_digest:
         annotations[ANNOTATION_PROMPT_DIGEST] = prompt_digest
+    if tool_risks:
+        import json
+
+        annotations[ANNOTATION_TOOL_RISKS] = json.dumps(tool_risks, sort_keys=True, separators=(",", ":"))
     if spec.byo is None:
         annotations[ANNOTATION_MODEL_TIER] = spec.model
         if spec.memory is not None:

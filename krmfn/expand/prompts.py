@@ -100,6 +100,8 @@ class PromptRenderer:
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
+            trim_blocks=True,  # block tags do not leave blank lines in prompts
+            lstrip_blocks=True,
             loader=_DictLoader(self._sources),
             cache_size=0,  # each prompt is rendered once; sources may share an origin name
         )

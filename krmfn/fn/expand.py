@@ -154,6 +154,7 @@ class Expansion:
             system_message=text if config_map is None else None,
             system_message_config_map=config_map, prompt_digest=prompt_digest,
             callers=callers.get(f"{namespace}/{name}", set()),
+            tool_risks=_risks(variables_tools),
         ))
         return out
 
@@ -296,6 +297,13 @@ class Expansion:
                             stack.clear()
                             break
                         stack.append((nxt, chain + [nxt]))
+
+
+def _risks(tools: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    risks: dict[str, dict[str, str]] = {}
+    for tool in tools:
+        risks.setdefault(tool["server"], {})[tool["name"]] = tool["risk"]
+    return risks
 
 
 def _error_count(results: list[Result]) -> int:

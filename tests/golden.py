@@ -1,0 +1,83 @@
+"""Golden test harness for every function, in the style of kustomize's frameworktestutil.
+
+A case is a folder `functions/<function>/testdata/<case>/` holding:
+  config.yaml              the function config
+  input.yaml               the input items (a YAML stream)
+  expected.yaml            the expected output items, when the function succeeds
+  expected-stderr.txt      the expected stderr lines (errors and warnings), when there are any
+A case with `expected-stderr.txt` containing an `[error]` line must exit 1, any other must exit 0.
+Set KRMFN_UPDATE_GOLDEN=1 to (re)write the expectations from the current behaviour, then review
+the diff. Every successful case is run a second time on its own output, which must not change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from krmfn.runtime import engine, yamlio
+from krmfn.runtime.resourcelist import ResourceList
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = ROOT / "functions"
+UPDATE = os.environ.get("KRMFN_UPDATE_GOLDEN", "") not in ("", "0")
+
+
+@dataclass
+class Outcome:
+    code: int
+    output: str
+    stderr: str
+
+
+def cases() -> list[Path]:
+    return sorted(p.parent for p in FUNCTIONS.glob("*/testdata/*/config.yaml"))
+
+
+def case_id(case: Path) -> str:
+    return f"{case.parent.parent.name}/{case.name}"
+
+
+def run_function(config: dict, items: list[dict]) -> Outcome:
+    rl = ResourceList(items=items, function_config=config)
+    code = engine.run(rl)
+    lines = engine.error_lines(rl.results)
+    return Outcome(code, yamlio.dump_all(rl.items), "".join(line + "\n" for line in lines))
+
+
+def load_case(case: Path) -> tuple[dict, list[dict]]:
+    config = yamlio.load_one((case / "config.yaml").read_bytes(), str(case / "config.yaml"))
+    input_file = case / "input.yaml"
+    items = yamlio.load_all(input_file.read_bytes(), str(input_file)) if input_file.exists() else []
+    return config, items
+
+
+def check_case(case: Path) -> None:
+    config, items = load_case(case)
+    first = run_function(config, items)
+    expected_out, expected_err = case / "expected.yaml", case / "expected-stderr.txt"
+    if UPDATE:
+        _write(expected_out, first.output if first.code == 0 else None)
+        _write(expected_err, first.stderr or None)
+    failing = "[error]" in (expected_err.read_text() if expected_err.exists() else "")
+    assert expected_out.exists() or expected_err.exists(), f"{case}: no expectations (run with KRMFN_UPDATE_GOLDEN=1)"
+    assert first.stderr == (expected_err.read_text() if expected_err.exists() else ""), \
+        f"{case_id(case)}: stderr differs"
+    assert first.code == (1 if failing else 0), f"{case_id(case)}: exit code {first.code}"
+    if failing:
+        assert not expected_out.exists(), f"{case_id(case)}: a failing case has no expected output"
+        # On failure the input comes back untouched (kustomize fails the build; nothing is lost).
+        assert yamlio.load_all(first.output) == items
+        return
+    assert first.output == expected_out.read_text(), f"{case_id(case)}: output differs"
+    second = run_function(config, yamlio.load_all(first.output))
+    assert second.code == 0 and second.output == first.output, \
+        f"{case_id(case)}: not idempotent: running on its own output changed it"
+
+
+def _write(path: Path, text: str | None) -> None:
+    if text is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(text)

@@ -1,0 +1,150 @@
+"""Running the example repository through the real kustomize builds, in every function mode.
+
+Modes:
+  container  the function configs as written (container image); a `docker` first on PATH serves
+             the image: `krmfn container-run` (a native stand-in, named as such) or podman
+  exec       the annotation rewritten to an exec function (`krmfn` from PATH); needs the
+             standalone kustomize and --enable-exec
+  legacy     the annotation removed; kustomize finds the legacy exec plugins that
+             `krmfn install-plugins` wrote under KUSTOMIZE_PLUGIN_HOME
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from krmfn.runtime import yamlio
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_ANNOTATION = "config.kubernetes.io/function"
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Kustomize:
+    name: str
+    argv: tuple[str, ...]
+    exec_capable: bool
+
+    def build(self, directory: Path, *, exec_functions: bool = False) -> list[str]:
+        flags = ["--enable-alpha-plugins"] + (["--enable-exec"] if exec_functions else [])
+        if self.exec_capable:
+            return [*self.argv, "build", *flags, str(directory)]
+        return [*self.argv, "kustomize", *flags, str(directory)]
+
+
+def kubectl_builds() -> list[Kustomize]:
+    """The kubectl kustomize builds of TEST-ENVIRONMENT.md: v5.5 (system) and v5.8.1 (pip)."""
+    found = []
+    system = Path("/usr/bin/kubectl")
+    if system.exists():
+        found.append(Kustomize("kubectl-v5.5", (str(system),), False))
+    pinned = VENV_BIN / "kubectl"
+    if pinned.exists() and pinned.resolve() != system.resolve():
+        found.append(Kustomize("kubectl-v5.8", (str(pinned),), False))
+    return found
+
+
+def standalone_kustomize() -> Kustomize | None:
+    for candidate in (ROOT / ".tools" / "bin" / "kustomize", shutil.which("kustomize")):
+        if candidate and Path(candidate).exists():
+            return Kustomize("kustomize-v4.5.4", (str(candidate),), True)
+    return None
+
+
+def require(tool):
+    if tool is None or tool == []:
+        pytest.skip("the kustomize builds are missing: run scripts/setup (it installs them)")
+    return tool
+
+
+def krmfn_bin(tmp: Path) -> Path:
+    """A directory with a `krmfn` executable that runs this checkout's krmfn."""
+    installed = VENV_BIN / "krmfn"
+    bindir = tmp / "krmfn-bin"
+    bindir.mkdir(exist_ok=True)
+    script = bindir / "krmfn"
+    if script.exists():
+        return bindir
+    if installed.exists():
+        script.symlink_to(installed)
+    else:
+        script.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m krmfn \"$@\"\n")
+        script.chmod(0o755)
+    return bindir
+
+
+def docker_standin(tmp: Path) -> Path:
+    """A `docker` that serves krmfn's image natively (`krmfn container-run`): a stand-in for a
+    container engine on the fast tier; the container tier uses podman instead."""
+    bindir = tmp / "docker-standin"
+    bindir.mkdir(exist_ok=True)
+    script = bindir / "docker"
+    if script.exists():
+        return bindir
+    script.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m krmfn container-run \"$@\"\n")
+    script.chmod(0o755)
+    return bindir
+
+
+def prepare_tree(tmp: Path, mode: str) -> Path:
+    """A copy of base/ and overlays/ whose function configs use `mode`."""
+    tree = tmp / f"repo-{mode}"
+    for folder in ("base", "overlays"):
+        if (ROOT / folder).exists():
+            shutil.copytree(ROOT / folder, tree / folder)
+    if mode == "container":
+        return tree
+    for path in sorted(tree.rglob("*.yaml")):
+        text = path.read_text()
+        if FUNCTION_ANNOTATION not in text:
+            continue
+        docs = yamlio.load_all(text, str(path))
+        for doc in docs:
+            annotations = doc.get("metadata", {}).get("annotations", {})
+            if FUNCTION_ANNOTATION in annotations:
+                if mode == "exec":
+                    annotations[FUNCTION_ANNOTATION] = "exec:\n  path: krmfn\n"
+                else:
+                    del annotations[FUNCTION_ANNOTATION]
+                    if not annotations:
+                        del doc["metadata"]["annotations"]
+        path.write_text(yamlio.dump_all(docs))
+    return tree
+
+
+def render(tmp: Path, kustomize: Kustomize, mode: str, target: str, *, path_prefix: list[Path] = ()) -> bytes:
+    tree = prepare_tree(tmp, mode) if not (tmp / f"repo-{mode}").exists() else tmp / f"repo-{mode}"
+    env = dict(os.environ)
+    prefix = [str(p) for p in path_prefix]
+    if mode == "container" and not path_prefix:
+        prefix.append(str(docker_standin(tmp)))
+    if mode in ("exec", "legacy"):
+        prefix.append(str(krmfn_bin(tmp)))
+    if mode == "legacy":
+        plugins = tmp / "plugins"
+        if not plugins.exists():
+            subprocess.run([str(krmfn_bin(tmp) / "krmfn"), "install-plugins", str(plugins)], check=True,
+                           capture_output=True)
+        env["KUSTOMIZE_PLUGIN_HOME"] = str(plugins)
+    env["PATH"] = os.pathsep.join(prefix + [env.get("PATH", "")])
+    proc = subprocess.run(kustomize.build(tree / target, exec_functions=(mode == "exec")),
+                          capture_output=True, env=env, timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(f"{kustomize.name} {mode} {target} failed:\n{proc.stderr.decode()}")
+    return proc.stdout
+
+
+def build_failure(tmp: Path, kustomize: Kustomize, mode: str, target: str) -> subprocess.CompletedProcess:
+    try:
+        render(tmp, kustomize, mode, target)
+    except AssertionError as err:
+        return err
+    raise AssertionError(f"{kustomize.name} {mode} {target} succeeded but should have failed")

@@ -1,0 +1,19 @@
+"""Every golden case of every function (see tests/golden.py for the layout)."""
+
+import pytest
+
+from golden import case_id, cases, check_case
+
+
+@pytest.mark.parametrize("case", cases(), ids=case_id)
+def test_golden(case):
+    check_case(case)
+
+
+def test_every_function_has_golden_cases():
+    from krmfn.runtime.registry import FUNCTIONS
+
+    covered = {c.parent.parent.name for c in cases()}
+    missing = sorted(entry.module.rsplit(".", 1)[1] for entry in FUNCTIONS.values()) 
+    missing = [name for name in missing if name not in covered]
+    assert not missing, f"functions without golden cases: {missing}"

@@ -1,0 +1,203 @@
+"""The KRM function runtime through the real `krmfn` entry point (a subprocess, as kustomize runs it)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from krmfn import cli
+from krmfn.runtime import engine, yamlio
+from krmfn.runtime.resourcelist import ResourceList
+from krmfn.runtime.results import Result
+
+CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep", "namespace": "a",
+             "annotations": {"config.kubernetes.io/path": "cm.yaml", "config.kubernetes.io/index": "0",
+                             "internal.config.kubernetes.io/path": "cm.yaml",
+                             "internal.config.kubernetes.io/index": "0",
+                             "internal.config.kubernetes.io/id": "7", "config.k8s.io/id": "7"}},
+             "data": {"on": "no", "n": "0755"}}
+EXPAND = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentExpansion", "metadata": {"name": "expand"}}
+
+
+def krmfn(stdin: bytes | str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "krmfn", *args], input=data, capture_output=True,
+                          env=full_env, timeout=60)
+
+
+def resource_list(items, config=None) -> str:
+    doc = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items}
+    if config is not None:
+        doc["functionConfig"] = config
+    return yaml.safe_dump(doc)
+
+
+def assert_one_error_line(proc, *fragments):
+    lines = proc.stderr.decode().splitlines()
+    assert proc.returncode == 1, proc.stderr
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("[error] ")
+    assert "Traceback" not in proc.stderr.decode()
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_pass_through_keeps_items_and_annotations_byte_for_byte():
+    proc = krmfn(resource_list([CONFIGMAP]))
+    assert proc.returncode == 0 and proc.stderr == b""
+    out = yamlio.load_one(proc.stdout, "out")
+    assert out["kind"] == "ResourceList" and out["items"] == [CONFIGMAP]
+
+
+def test_unknown_kind_lists_known_kinds():
+    proc = krmfn(resource_list([CONFIGMAP], {"apiVersion": "krmfn.dev/v1alpha1", "kind": "Nope",
+                                             "metadata": {"name": "x"}}))
+    assert_one_error_line(proc, "unknown function config krmfn.dev/v1alpha1/Nope", "AgentExpansion",
+                          "ModelEnvironment", "ToolPolicy")
+    out = yamlio.load_one(proc.stdout, "out")
+    assert out["items"] == [CONFIGMAP]  # a complete ResourceList, nothing lost
+    assert out["results"][0]["severity"] == "error"
+
+
+def test_other_version_of_the_group_is_refused_clearly():
+    proc = krmfn(resource_list([], {"apiVersion": "krmfn.dev/v2", "kind": "AgentExpansion",
+                                    "metadata": {"name": "x"}}))
+    assert_one_error_line(proc, "apiVersion 'krmfn.dev/v2' is not served")
+
+
+@pytest.mark.parametrize("stdin,fragment", [
+    ("a: [", "line 2 column 1"),
+    ("", "empty input"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n", "items: required field is missing"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "expected ResourceList"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [1]\n", "items[0]: expected an object"),
+    (b"\xff\xfe", "not UTF-8"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nkind: List\nitems: []\n", "duplicate key 'kind'"),
+    ("---\na: 1\n---\nb: 2\n", "found 2 documents"),
+])
+def test_bad_input_is_one_line_and_exit_1(stdin, fragment):
+    proc = krmfn(stdin)
+    assert_one_error_line(proc, fragment)
+    out = yamlio.load_one(proc.stdout, "out")
+    assert out["kind"] == "ResourceList" and out["items"] == [] and out["results"]
+
+
+def test_kind_list_and_json_input_are_accepted():
+    as_list = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [CONFIGMAP]})
+    as_json = json.dumps({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [CONFIGMAP]})
+    for stdin in (as_list, as_json):
+        proc = krmfn(stdin)
+        assert proc.returncode == 0, proc.stderr
+        assert yamlio.load_one(proc.stdout, "out")["items"] == [CONFIGMAP]
+
+
+def test_typed_config_errors_name_the_field_and_suggest():
+    config = dict(EXPAND, spec={"promtMode": "Inline"})
+    proc = krmfn(resource_list([CONFIGMAP], config))
+    assert_one_error_line(proc, "krmfn.dev/v1alpha1/AgentExpansion/expand spec.promtMode",
+                          "unknown field 'promtMode'; did you mean 'promptMode'?")
+    proc = krmfn(resource_list([CONFIGMAP], dict(EXPAND, spec={"promptMode": 3})))
+    assert_one_error_line(proc, "spec.promptMode")
+
+
+def _raising(rl):
+    raise KeyError("boom")
+
+
+def test_a_function_that_raises_gives_one_line_and_the_input_back(monkeypatch, capsys):
+    rl = ResourceList(items=[CONFIGMAP], function_config=EXPAND)
+    assert engine.run(rl, process=_raising) == 1
+    assert rl.items == [CONFIGMAP]
+    lines = engine.error_lines(rl.results)
+    assert len(lines) == 1 and "internal error: KeyError" in lines[0] and "KRMFN_DEBUG=1" in lines[0]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_raising_function_through_the_cli(monkeypatch, capsys):
+    """The real entry point with a real registered kind whose module raises."""
+    import krmfn.fn.expand as expand
+
+    monkeypatch.setattr(expand, "process", _raising)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(resource_list([CONFIGMAP], EXPAND).encode())))
+    assert cli.main([]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "internal error: KeyError: 'boom'" in captured.err
+    assert yamlio.load_one(captured.out, "out")["items"] == [CONFIGMAP]
+
+
+def test_debug_env_shows_the_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("KRMFN_DEBUG", "1")
+    rl = ResourceList(items=[CONFIGMAP], function_config=EXPAND)
+    assert engine.run(rl, process=_raising) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_empty_success_is_refused():
+    rl = ResourceList(items=[CONFIGMAP], function_config=EXPAND)
+
+    def drop_everything(rl):
+        rl.items = []
+
+    assert engine.run(rl, process=drop_everything) == 1
+    assert rl.items == [CONFIGMAP]
+    assert "refusing an empty success" in engine.error_lines(rl.results)[0]
+
+
+def test_validator_that_modifies_is_caught(monkeypatch):
+    import krmfn.runtime.registry as registry
+
+    def sneaky(rl):
+        rl.items[0] = dict(rl.items[0], data={})
+
+    fake = registry.FunctionEntry("ToolPolicy", "tests_fake", "x", validator=True)
+    monkeypatch.setitem(registry.FUNCTIONS, "ToolPolicy", fake)
+    monkeypatch.setitem(sys.modules, "tests_fake", type(sys)("tests_fake"))
+    sys.modules["tests_fake"].process = sneaky
+    rl = ResourceList(items=[CONFIGMAP], function_config={"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolPolicy",
+                                                         "metadata": {"name": "p"}})
+    assert engine.run(rl) == 1
+    assert "validators must only report" in engine.error_lines(rl.results)[0]
+
+
+def test_result_fields_follow_the_spec():
+    result = Result.about(CONFIGMAP, "data.on", "bad", severity="warning")
+    assert result.to_dict() == {
+        "message": "bad", "severity": "warning",
+        "resourceRef": {"apiVersion": "v1", "kind": "ConfigMap", "name": "keep", "namespace": "a"},
+        "field": {"path": "data.on"}, "file": {"path": "cm.yaml", "index": 0},
+    }
+    assert result.line() == "[warning] v1/ConfigMap/a/keep data.on: bad (cm.yaml)"
+
+
+def test_output_is_identical_across_hash_seeds():
+    stdin = resource_list([CONFIGMAP, dict(CONFIGMAP, metadata={"name": "b"})])
+    outputs = {krmfn(stdin, env={"PYTHONHASHSEED": str(seed)}).stdout for seed in (0, 1, 42, 4242)}
+    assert len(outputs) == 1
+
+
+def test_yaml_output_has_no_anchors_and_literal_blocks():
+    shared = {"x": 1}
+    text = yamlio.dump_all([{"a": shared, "b": shared, "s": "line1\nline2\n"}])
+    assert "&" not in text and "*" not in text
+    assert "s: |" in text
+
+
+def test_alias_bomb_is_refused_quickly():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join('*' + chr(97 + i) for _ in range(10))}]\n" for i in range(9))
+    with pytest.raises(yamlio.YamlError, match="alias bomb"):
+        yamlio.load_all(bomb)
+
+
+def test_cli_help_version_and_unknown_command():
+    assert krmfn("", "--version").stdout.decode().startswith("krmfn ")
+    assert b"krmfn run CONFIG" in krmfn("", "--help").stdout
+    proc = krmfn("", "frobnicate")
+    assert proc.returncode == 2 and b"unknown command 'frobnicate'" in proc.stderr
