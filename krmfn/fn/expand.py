@@ -70,8 +70,7 @@ class Expansion:
         self.rl.results.extend(self.results)
         if any(r.is_error for r in self.results):
             raise FunctionFailure([])
-        keep = self.libraries if self.config.keep_prompt_library else []
-        self.rl.items = self.passthrough + keep + sorted(emitted, key=_object_key)
+        self.rl.items = self.passthrough + sorted(emitted, key=_object_key)
 
     def _sort_inputs(self) -> None:
         for obj in self.rl.items:
@@ -93,6 +92,8 @@ class Expansion:
                         self.error(obj, field, message)
             elif is_prompt_library(obj):
                 self.libraries.append(obj)
+                if self.config.keep_prompt_library:
+                    self.passthrough.append(obj)
             else:
                 if obj.get("apiVersion") == k.AGENT_API_VERSION and obj.get("kind") == "Agent":
                     self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
@@ -247,7 +248,7 @@ class Expansion:
             if prompt.text is not None:
                 from ..expand.prompts import PromptSource
 
-                source = PromptSource(prompt.text, f"{source_of(obj)} spec.prompt.text")
+                source = PromptSource(prompt.text, "spec.prompt.text")
             elif prompt.file is not None:
                 source = library.file(namespace, prompt.file)
             else:
@@ -257,7 +258,7 @@ class Expansion:
             return None
         clashes = sorted(set(prompt.vars) & set(RESERVED_VARIABLES))
         if clashes:
-            self.error(obj, "spec.prompt.vars", f"{', '.join(clashes)} are set by krmfn; choose other names")
+            self.error(obj, "spec.prompt.vars", f"{', '.join(clashes)}: reserved for krmfn's own template variables; choose other names")
             return None
         spec = desc.spec
         variables: dict[str, Any] = dict(prompt.vars)

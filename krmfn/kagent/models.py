@@ -136,7 +136,8 @@ ProviderName = Literal[
 class KagentModel(BaseModel):
     """Base of every kagent model: unknown fields are errors, JSON names accepted."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
+    # defer_build: a function builds validators only for the models it uses (start-up time).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=(), defer_build=True)
 
 
 class KagentObject(KagentModel):

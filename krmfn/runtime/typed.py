@@ -20,7 +20,7 @@ M = TypeVar("M", bound=BaseModel)
 class KrmModel(BaseModel):
     """Base of krmfn's own API types: unknown fields are errors, JSON names are camelCase."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 def parse(model: type[M], obj: dict[str, Any], *, subject: dict[str, Any] | None = None,

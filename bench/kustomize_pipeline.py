@@ -1,0 +1,60 @@
+"""kustomize builds with krmfn functions vs the same builds with `cat` in the same slots.
+
+Both sides run through the real `kubectl kustomize --enable-alpha-plugins` (container functions),
+with a `docker` first on PATH that execs the function process directly: krmfn for one side,
+`cat` (a pass-through) for the other, so the difference is krmfn's own cost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from common import KRMFN, ROOT, Row, time_command
+
+KUBECTL = "/usr/bin/kubectl"
+
+
+def _shim(directory: Path, command: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    docker = directory / "docker"
+    docker.write_text(f"#!/bin/sh\nexec {command}\n")
+    docker.chmod(0o755)
+    return directory
+
+
+def _build(target: Path, shim: Path) -> float:
+    env = {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"}
+    return time_command([KUBECTL, "kustomize", "--enable-alpha-plugins", str(target)], n=5, env=env)
+
+
+def run() -> list[Row]:
+    if not Path(KUBECTL).exists() or not KRMFN:
+        print("kustomize_pipeline: skipped (needs /usr/bin/kubectl and the krmfn venv: run scripts/setup)",
+              file=sys.stderr)
+        return []
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="krmfn-bench-") as tmp:
+        tmp = Path(tmp)
+        krmfn_shim = _shim(tmp / "krmfn-shim", KRMFN)
+        cat_shim = _shim(tmp / "cat-shim", "cat")
+        repo = tmp / "repo"
+        shutil.copytree(ROOT / "base", repo / "base")
+        if (ROOT / "overlays").exists():
+            shutil.copytree(ROOT / "overlays", repo / "overlays")
+        # One function: the base's expand step alone.
+        one = repo / "one-function"
+        one.mkdir()
+        (one / "kustomization.yaml").write_text(
+            "resources: [../base/agents]\ntransformers: [../base/functions]\n")
+        rows.append(Row("kubectl kustomize, one krmfn function (expand)", _build(one, krmfn_shim),
+                        "same build, cat in the slot", _build(one, cat_shim), 1.5))
+        targets = ["base"] + sorted(f"overlays/{p.name}" for p in (repo / "overlays").glob("*")
+                                    if (p / "kustomization.yaml").exists())
+        for target in targets:
+            rows.append(Row(f"kubectl kustomize {target} (krmfn pipeline)", _build(repo / target, krmfn_shim),
+                            "same build, cat in every slot", _build(repo / target, cat_shim), 2.0))
+    return rows
