@@ -1,0 +1,607 @@
+"""environment: per-environment ModelConfigs, agents pointed at them, canaries.
+
+For every kagent Agent (v1alpha2, Declarative) the function manages, it resolves the tier:
+
+* the requested tier is the Agent's `krmfn.dev/model-tier` annotation (written by expand);
+* a hand-written Agent without that annotation is managed only when its `modelConfig` is
+  `model-<tier>` of a tier of this environment (or `model-default`); it is then adopted: the
+  function writes the annotation, so later runs see the same request. Any other hand-written
+  Agent keeps its own ModelConfig and is not touched;
+* tier `default` means `spec.defaultTier` (unless a tier is literally named `default`);
+* a canary that selects the Agent replaces its main tier (never the memory embedding tier or the
+  context summarizer's: embeddings must not change under stored memories).
+
+It then sets `spec.declarative.modelConfig` (and `memory.modelConfig`, and a context summarizer's
+`model-<tier>` reference) to the resolved tier's ModelConfig, annotates the Agent with
+`krmfn.dev/environment` (and `krmfn.dev/canary` when a canary applies), and emits one ModelConfig
+per namespace per tier in use: kagent resolves `modelConfig` and `apiKeySecret` in the Agent's own
+namespace. ModelConfigs it emitted before (labelled managed-by krmfn and krmfn.dev/model-tier) are
+replaced, so running it again, or on its own output, changes nothing.
+
+Nothing in the config may be a credential: a literal key, token, password or bearer header is
+refused, naming the field and never the value (see `find_inline_secrets`).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..api.agent import DEFAULT_TIER
+from ..api.common import (
+    ANNOTATION_MEMORY_TIER,
+    ANNOTATION_MODEL_TIER,
+    ANNOTATION_SOURCE,
+    LABEL_MANAGED_BY,
+    MANAGED_BY,
+    meta_name,
+    meta_namespace,
+    model_config_name,
+)
+from ..api.environment import (
+    ANNOTATION_CANARY,
+    ANNOTATION_ENVIRONMENT,
+    Canary,
+    ModelEnvironment,
+    Tier,
+)
+from ..kagent import models as k
+from ..runtime.resourcelist import ResourceList
+from ..runtime.results import WARNING, FunctionFailure, Result
+from ..runtime.typed import field_path, parse
+
+LABEL_MODEL_TIER = ANNOTATION_MODEL_TIER  # the same key labels the ModelConfigs krmfn emits
+MODEL_CONFIG_PREFIX = model_config_name("")
+
+# Providers whose requests fail without a credential, unless the tier forwards the caller's token
+# (apiKeyPassthrough) or, for the two with a `baseUrl`, points at a gateway that holds the key.
+NEEDS_KEY = ("OpenAI", "Anthropic", "AzureOpenAI", "Gemini", "SAPAICore")
+GATEWAY_PROVIDERS = ("OpenAI", "Anthropic")
+# Providers that cannot work without their settings block (the block has required fields).
+NEEDS_BLOCK = ("AzureOpenAI", "GeminiVertexAI", "AnthropicVertexAI", "Bedrock", "SAPAICore", "Foundry")
+REDACTED = "<redacted>"
+
+
+def process(rl: ResourceList) -> None:
+    raw = rl.function_config or {}
+    secrets = _scan(raw)
+    if secrets:
+        # The config comes back in the output ResourceList: never with the values in it.
+        rl.function_config = _redacted(raw, secrets, for_parsing=False)
+    config, problems = parse(ModelEnvironment, _redacted(raw, secrets, for_parsing=True) if secrets else raw,
+                             subject=raw)
+    # A value refused as a credential is not also reported as malformed.
+    refused = {field_path(loc) for loc, _, _ in secrets}
+    results = [Result.about(raw, field_path(loc), message) for loc, message, _ in secrets]
+    results += [r for r in problems if r.field not in refused]
+    if config is not None:
+        results += check_config(config, raw)
+    if any(r.is_error for r in results) or config is None:
+        raise FunctionFailure(results)
+    rl.results.extend(results)
+    Environment(config, raw, rl).run()
+
+
+# --- inline credentials ------------------------------------------------------------------------------
+
+# Keys whose value is a credential when it is a literal (normalised: lowercase, letters and digits).
+_CREDENTIAL_KEY = re.compile(
+    r"(apikey|accesskey|secretkey|privatekey|clientsecret|secret|password|passwd|passphrase|"
+    r"credentials?|token|bearer|authorization|auth|cookie|signature)$"
+)
+# HTTP headers are judged more broadly: any *key, auth, token, session... header carries a credential
+# (X-Goog-Api-Key, Ocp-Apim-Subscription-Key, Proxy-Authorization, X-Auth-Token, Cookie, ...).
+_CREDENTIAL_HEADER = re.compile(r"(key|auth|token|secret|signature|cookie|session|password|credential)")
+# Fields that hold the *name* of a Secret or of a key in it, never the value.
+_REFERENCE_KEYS = {"apikeysecret", "apikeysecretkey", "cacertsecret", "cacertsecretref", "cacertsecretkey"}
+# Values that are credentials whatever field holds them. Only the description is ever shown.
+_CREDENTIAL_VALUES = (
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), "an API key (sk-...)"),
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b|\bASIA[0-9A-Z]{16}\b"), "an AWS access key"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), "a Google API key"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), "a GitHub token"),
+    (re.compile(r"\bhf_[A-Za-z0-9]{20,}"), "a Hugging Face token"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."), "a JSON web token"),
+    (re.compile(r"(?i)^\s*(bearer|basic|token|apikey)\s+\S{6,}"), "an Authorization header value"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
+)
+_ADVICE = ("credentials are given only by reference: apiKeySecret: {name: <Secret>, key: <key>} "
+           "(the value is not shown)")
+
+
+def find_inline_secrets(obj: Any) -> list[tuple[str, str]]:
+    """(field path, message) for every literal credential in `obj`. Messages never hold the value."""
+    return [(field_path(loc), message) for loc, message, _ in _scan(obj)]
+
+
+def _scan(value: Any, loc: tuple = (), found: list | None = None) -> list[tuple[tuple, str, bool]]:
+    """(location, message, found by its key) of each literal credential."""
+    found = [] if found is None else found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = loc + (str(key),)
+            normal = re.sub(r"[^a-z0-9]", "", str(key).lower())
+            literal = isinstance(item, (str, int, float)) and not isinstance(item, bool) and item != ""
+            header = bool(loc) and loc[-1] == "defaultHeaders"
+            credential = (_CREDENTIAL_HEADER.search(normal) if header
+                          else normal not in _REFERENCE_KEYS and _CREDENTIAL_KEY.search(normal))
+            if literal and credential:
+                where = "an HTTP header" if header else "a field"
+                found.append((here, f"literal credential refused: {key!r} is {where} that holds a "
+                                    f"credential; {_ADVICE}", True))
+            else:
+                _scan(item, here, found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _scan(item, loc + (index,), found)
+    elif isinstance(value, str):
+        for pattern, what in _CREDENTIAL_VALUES:
+            if pattern.search(value):
+                found.append((loc, f"literal credential refused: the value looks like {what}; {_ADVICE}", False))
+                break
+    return found
+
+
+def _redacted(obj: Any, secrets: list[tuple[tuple, str, bool]], *, for_parsing: bool) -> Any:
+    """A copy of `obj` without the secrets' values: replaced by a marker, or (for parsing) a field
+    found by its credential-like key is dropped, since its error already stands for it."""
+    out = copy.deepcopy(obj)
+    for loc, _, by_key in secrets:
+        parent = out
+        for part in loc[:-1]:
+            parent = parent[part]
+        if for_parsing and by_key:
+            del parent[loc[-1]]
+        else:
+            parent[loc[-1]] = REDACTED
+    return out
+
+
+# --- config checks that need more than one field ----------------------------------------------------
+
+
+def check_config(config: ModelEnvironment, raw: dict) -> list[Result]:
+    spec = config.spec
+    out: list[Result] = []
+
+    def error(path: str, message: str, severity: str = "error") -> None:
+        out.append(Result.about(raw, path, message, severity=severity))
+
+    names = sorted(spec.tiers)
+    for name, tier in spec.tiers.items():
+        _check_tier(name, tier, spec.is_v010, spec.kagent_version, error)
+
+    if spec.default_tier is not None:
+        if spec.default_tier not in spec.tiers:
+            error("spec.defaultTier", f"tier {spec.default_tier!r} is not defined" + _hint(spec.default_tier, names))
+        elif DEFAULT_TIER in spec.tiers and spec.default_tier != DEFAULT_TIER:
+            error("spec.defaultTier", f"a tier is named {DEFAULT_TIER!r}: agents asking for {DEFAULT_TIER!r} use "
+                                      "it, so defaultTier must be omitted")
+    elif len(spec.tiers) > 1 and DEFAULT_TIER not in spec.tiers:
+        error("spec.defaultTier", f"required: the tier agents asking for {DEFAULT_TIER!r} (or for no tier) use, "
+                                  f"one of {', '.join(names)}")
+    if spec.default_memory_tier is not None:
+        if spec.default_memory_tier not in spec.tiers:
+            error("spec.defaultMemoryTier", f"tier {spec.default_memory_tier!r} is not defined"
+                  + _hint(spec.default_memory_tier, names))
+        elif DEFAULT_TIER in spec.tiers:
+            error("spec.defaultMemoryTier", f"a tier is named {DEFAULT_TIER!r}: memories asking for {DEFAULT_TIER!r} "
+                                            "use it, so defaultMemoryTier must be omitted")
+
+    seen: dict[str, int] = {}
+    for index, canary in enumerate(spec.canaries):
+        path = f"spec.canaries[{index}]"
+        if canary.name in seen:
+            error(f"{path}.name", f"canary {canary.name!r} is defined twice (also spec.canaries[{seen[canary.name]}])")
+        seen.setdefault(canary.name, index)
+        if canary.tier not in spec.tiers:
+            error(f"{path}.tier", f"tier {canary.tier!r} is not defined" + _hint(canary.tier, names))
+        duplicates = sorted({a for a in canary.agents if canary.agents.count(a) > 1})
+        if duplicates:
+            error(f"{path}.agents", f"listed twice: {', '.join(duplicates)}")
+    return out
+
+
+def _check_tier(name: str, tier: Tier, is_v010: bool, version: str, report) -> None:
+    path = f"spec.tiers.{name}"
+    problems: list[str] = []
+
+    def error(where: str, message: str) -> None:
+        problems.append(where)
+        report(where, message)
+
+    provider = tier.provider
+    own = k.PROVIDER_FIELDS[provider]
+    if not tier.model:
+        error(f"{path}.model", f"tier {name!r} has no model: set the {provider} model name this tier runs")
+    for other, block in k.PROVIDER_FIELDS.items():
+        if block != own and _block(tier, block) is not None:
+            error(f"{path}.{block}", f"{block} settings belong to provider {other}, but this tier's provider "
+                                     f"is {provider} (its settings go in {own})")
+    if provider in NEEDS_BLOCK and _block(tier, own) is None:
+        required = [f for f, info in _block_class(own).model_fields.items() if info.is_required()]
+        error(f"{path}.{own}", f"provider {provider} needs {own} settings ({', '.join(required)})")
+
+    if not is_v010:
+        if provider == "Foundry":
+            error(f"{path}.provider", f"provider Foundry needs kagent v0.10; spec.kagentVersion is {version}")
+        dumped = _tier_blocks(tier)
+        for field in k.V0_10_ONLY_FIELDS[k.MODELCONFIG_KIND]:
+            parts = field.split(".")[1:]
+            if parts[0] == "foundry" and provider != "Foundry":
+                continue  # reported as a foreign block
+            if _present(dumped, parts):
+                error(f"{path}.{'.'.join(parts)}", f"{'.'.join(parts)} needs kagent v0.10; "
+                                                   f"spec.kagentVersion is {version}")
+        for field, values in k.V0_10_ONLY_ENUM_VALUES[k.MODELCONFIG_KIND].items():
+            parts = field.split(".")[1:]
+            if parts == ["provider"]:
+                continue
+            value = _get(dumped, parts)
+            if value in values:
+                error(f"{path}.{'.'.join(parts)}", f"{value!r} needs kagent v0.10; spec.kagentVersion is {version}")
+
+    secret = tier.api_key_secret
+    if tier.api_key_passthrough and secret is not None:
+        error(f"{path}.apiKeyPassthrough", "apiKeyPassthrough and apiKeySecret are mutually exclusive")
+    elif tier.api_key_passthrough and provider in k.PROVIDERS_WITHOUT_PASSTHROUGH:
+        error(f"{path}.apiKeyPassthrough", f"provider {provider} cannot forward the caller's token; "
+                                           "reference a Secret with apiKeySecret")
+    elif secret is None:
+        gateway = provider in GATEWAY_PROVIDERS and getattr(_block(tier, own), "baseUrl", None)
+        if provider in NEEDS_KEY and not tier.api_key_passthrough and not gateway:
+            how = (f", set apiKeyPassthrough: true, or set {own}.baseUrl to a gateway that holds the key"
+                   if provider in GATEWAY_PROVIDERS else " or set apiKeyPassthrough: true")
+            error(f"{path}.apiKeySecret", f"provider {provider} needs an API key: reference the Secret that holds "
+                                          f"it (apiKeySecret: {{name, key}}){how}")
+    elif secret.key is None and provider not in k.PROVIDERS_WITHOUT_SECRET_KEY:
+        error(f"{path}.apiKeySecret.key", "required: the key in the Secret that holds the API key")
+    elif secret.key is not None and provider == "SAPAICore":
+        error(f"{path}.apiKeySecret.key", "SAPAICore reads keys client_id and client_secret from the Secret; "
+                                          "omit key")
+    if tier.tls is not None and tier.tls.ca_cert_secret is not None and tier.tls.ca_cert_secret.key is None:
+        error(f"{path}.tls.caCertSecret.key", "required: the key in the Secret that holds the CA bundle")
+
+    if not problems:  # the kagent rules, for what the checks above do not already say
+        try:
+            _spec_of(tier, is_v010)
+        except ValidationError as err:
+            for problem in err.errors(include_url=False):
+                loc = tuple(p for p in problem["loc"] if not (isinstance(p, str) and "[" in p))
+                message = problem["msg"]
+                if message.startswith("Value error, "):
+                    message = message[len("Value error, "):]
+                error(field_path(loc, path) if loc else path, message)
+
+
+def _block(tier: Tier, json_name: str) -> Any:
+    return getattr(tier, _ATTRIBUTES[json_name])
+
+
+def _block_class(json_name: str) -> Any:
+    annotation = Tier.model_fields[_ATTRIBUTES[json_name]].annotation
+    return next(a for a in annotation.__args__ if a is not type(None))
+
+
+_ATTRIBUTES = {info.alias or name: name for name, info in Tier.model_fields.items()}
+
+
+def _tier_blocks(tier: Tier) -> dict[str, Any]:
+    return {block: _block(tier, block).model_dump(mode="json", exclude_none=True)
+            for block in k.PROVIDER_FIELDS.values() if _block(tier, block) is not None}
+
+
+def _present(data: Any, parts: list[str]) -> bool:
+    return _get(data, parts) is not None
+
+
+def _get(data: Any, parts: list[str]) -> Any:
+    for part in parts:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _spec_of(tier: Tier, is_v010: bool) -> k.ModelConfigSpec:
+    """The ModelConfig spec of a tier (the same in every namespace). Raises ValidationError."""
+    values: dict[str, Any] = {"provider": tier.provider, "model": tier.model}
+    if tier.api_key_secret is not None:
+        values["apiKeySecret"] = tier.api_key_secret.name
+        if tier.api_key_secret.key is not None:
+            values["apiKeySecretKey"] = tier.api_key_secret.key
+    if tier.api_key_passthrough is not None:
+        values["apiKeyPassthrough"] = tier.api_key_passthrough
+    if tier.default_headers:
+        values["defaultHeaders"] = dict(tier.default_headers)
+    if tier.tls is not None:
+        ca = tier.tls.ca_cert_secret
+        values["tls"] = k.TLSConfig(caCertSecretRef=ca.name if ca else None, caCertSecretKey=ca.key if ca else None,
+                                    disableSystemCAs=tier.tls.disable_system_cas,
+                                    disableVerify=tier.tls.disable_verify)
+    block_name = k.PROVIDER_FIELDS[tier.provider]
+    block = _block(tier, block_name)
+    if block is not None:
+        block = block.model_copy()
+        if is_v010 and isinstance(block, k.OpenAIConfig) and block.apiFormat is None:
+            # v0.10's CRD defaults it; writing it keeps Git equal to what the API server stores.
+            block.apiFormat = "chatCompletions"
+        values[block_name] = block
+    return k.ModelConfigSpec(**values)
+
+
+def _hint(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    listed = f" (tiers: {', '.join(known)})"
+    return (f"; did you mean {close[0]!r}?" if close else "") + listed
+
+
+# --- the function ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What the function will do to one managed Agent."""
+
+    index: int
+    tier: str | None = None  # resolved main tier
+    requested: str | None = None  # the request to record when adopting a hand-written Agent
+    memory_tier: str | None = None
+    memory_requested: str | None = None
+    summarizer_tier: str | None = None
+    canary: str | None = None
+
+
+@dataclass
+class Environment:
+    config: ModelEnvironment
+    raw: dict
+    rl: ResourceList
+    results: list[Result] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.spec = self.config.spec
+        self.name = self.config.environment
+        self.tiers = sorted(self.spec.tiers)
+
+    def error(self, obj: dict, path: str, message: str, severity: str = "error") -> None:
+        self.results.append(Result.about(obj, path, message, severity=severity))
+
+    def run(self) -> None:
+        items = self.rl.items
+        keep: list[int] = []
+        unmanaged_configs: dict[tuple[str, str], dict] = {}
+        agents: list[int] = []
+        for index, obj in enumerate(items):
+            if _is_model_config(obj):
+                if _is_ours(obj):
+                    continue  # replaced below
+                unmanaged_configs[(meta_namespace(obj), meta_name(obj))] = obj
+            elif _is_agent(obj):
+                agents.append(index)
+            keep.append(index)
+
+        plans: dict[int, Plan] = {}
+        canary_hits: dict[int, list[str]] = {i: [] for i in range(len(self.spec.canaries))}
+        for index in agents:
+            plan = self._plan(items[index], index, unmanaged_configs, canary_hits)
+            if plan is not None:
+                plans[index] = plan
+        self._canary_warnings(items, agents, canary_hits)
+
+        used: dict[tuple[str, str], None] = {}
+        for index, plan in plans.items():
+            namespace = meta_namespace(items[index])
+            for tier in (plan.tier, plan.memory_tier, plan.summarizer_tier):
+                if tier is not None:
+                    used[(namespace, tier)] = None
+        for namespace, tier in used:
+            clash = unmanaged_configs.get((namespace, model_config_name(tier)))
+            if clash is not None:
+                self.error(clash, "metadata.name",
+                           f"environment {self.name} emits ModelConfig {namespace}/{model_config_name(tier)} for "
+                           f"tier {tier!r}, and this ModelConfig (not labelled {LABEL_MANAGED_BY}: {MANAGED_BY}) "
+                           "has the same name: rename or remove it")
+
+        self.rl.results.extend(self.results)
+        if any(r.is_error for r in self.results):
+            raise FunctionFailure([])
+
+        specs = {tier: _spec_of(self.spec.tiers[tier], self.spec.is_v010) for tier in {t for _, t in used}}
+        out = [self._apply(items[i], plans[i]) if i in plans else items[i] for i in keep]
+        out += [self._model_config(namespace, tier, specs[tier]) for namespace, tier in sorted(used)]
+        self.rl.items = out
+
+    # -- per Agent ----------------------------------------------------------------------------------
+    def _plan(self, obj: dict, index: int, unmanaged: dict[tuple[str, str], dict],
+              canary_hits: dict[int, list[str]]) -> Plan | None:
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        declarative = spec.get("declarative")
+        if spec.get("type", k.AGENT_TYPE_DECLARATIVE) != k.AGENT_TYPE_DECLARATIVE or not isinstance(declarative, dict):
+            self._note_canaries(obj, index, canary_hits, managed=False)
+            return None
+        annotations = _annotations(obj)
+        plan = Plan(index)
+        requested = annotations.get(ANNOTATION_MODEL_TIER)
+        if requested is None:
+            requested = self._tier_of(declarative.get("modelConfig"))
+            if requested is None:
+                self._unmanaged_warning(obj, declarative.get("modelConfig"), "spec.declarative.modelConfig", unmanaged)
+                self._note_canaries(obj, index, canary_hits, managed=False)
+                return None
+            plan.requested = requested
+        namespace = meta_namespace(obj)
+        if not namespace:
+            self.error(obj, "metadata.namespace", "required: the Agent's ModelConfig is emitted in its namespace "
+                                                  "(set it, or the kustomization's namespace:)")
+            return None
+        field = f"metadata.annotations[{ANNOTATION_MODEL_TIER}]" if plan.requested is None \
+            else "spec.declarative.modelConfig"
+        plan.tier = self._resolve(obj, requested, field)
+        canaries = self._note_canaries(obj, index, canary_hits, managed=True)
+        if len(canaries) > 1:
+            names = " and ".join(repr(self.spec.canaries[c].name) for c in canaries)
+            self.error(obj, "metadata.name", f"selected by canaries {names}; an agent may be in one canary only")
+        elif canaries:
+            canary = self.spec.canaries[canaries[0]]
+            plan.canary, plan.tier = canary.name, canary.tier
+
+        memory = declarative.get("memory")
+        if isinstance(memory, dict):
+            memory_requested = annotations.get(ANNOTATION_MEMORY_TIER)
+            field = f"metadata.annotations[{ANNOTATION_MEMORY_TIER}]"
+            if memory_requested is None:
+                memory_requested = self._tier_of(memory.get("modelConfig"))
+                plan.memory_requested = memory_requested
+                field = "spec.declarative.memory.modelConfig"
+                if memory_requested is None:
+                    self._unmanaged_warning(obj, memory.get("modelConfig"), field, unmanaged)
+            if memory_requested is not None:
+                plan.memory_tier = self._resolve(obj, memory_requested, field, memory=True)
+
+        summarizer = _get(declarative, ["context", "compaction", "summarizer"])
+        if isinstance(summarizer, dict):
+            summarizer_requested = self._tier_of(summarizer.get("modelConfig"))
+            if summarizer_requested is not None:
+                plan.summarizer_tier = self._resolve(obj, summarizer_requested,
+                                                     "spec.declarative.context.compaction.summarizer.modelConfig")
+            else:
+                self._unmanaged_warning(obj, summarizer.get("modelConfig"),
+                                        "spec.declarative.context.compaction.summarizer.modelConfig", unmanaged)
+        return plan
+
+    def _tier_of(self, model_config: Any) -> str | None:
+        """The tier a `model-<tier>` ModelConfig name asks for, if it is one of this environment's."""
+        if not isinstance(model_config, str) or not model_config.startswith(MODEL_CONFIG_PREFIX):
+            return None
+        tier = model_config[len(MODEL_CONFIG_PREFIX):]
+        return tier if tier in self.spec.tiers or tier == DEFAULT_TIER else None
+
+    def _resolve(self, obj: dict, requested: str, field: str, *, memory: bool = False) -> str | None:
+        if requested in self.spec.tiers:
+            return requested
+        if requested == DEFAULT_TIER:
+            if memory and self.spec.default_memory_tier:
+                return self.spec.default_memory_tier
+            return self.spec.default_tier or self.tiers[0]  # check_config guarantees one tier then
+        origin = ""
+        source = _annotations(obj).get(ANNOTATION_SOURCE)
+        if source and field.startswith("metadata.annotations"):
+            what = "spec.memory.model" if ANNOTATION_MEMORY_TIER in field else "spec.model"
+            origin = f" (asked for by {what} of {source})"
+        self.error(obj, field, f"tier {requested!r}{origin} is not defined in environment {self.name}"
+                   + _hint(requested, self.tiers))
+        return None
+
+    def _unmanaged_warning(self, obj: dict, model_config: Any, path: str,
+                           unmanaged: dict[tuple[str, str], dict]) -> None:
+        """A `model-...` reference that is neither a tier here nor a ModelConfig of the input: likely a typo."""
+        if (isinstance(model_config, str) and model_config.startswith(MODEL_CONFIG_PREFIX)
+                and (meta_namespace(obj), model_config) not in unmanaged):
+            tier = model_config[len(MODEL_CONFIG_PREFIX):]
+            self.error(obj, path, f"ModelConfig {model_config!r} is not in the input and {tier!r} is not a tier of "
+                       f"environment {self.name}{_hint(tier, self.tiers)}; left as is", severity=WARNING)
+
+    def _note_canaries(self, obj: dict, index: int, hits: dict[int, list[str]], *, managed: bool) -> list[int]:
+        """The canaries selecting this Agent; records hits (or warns about unmanaged agents)."""
+        name, namespace = meta_name(obj), meta_namespace(obj)
+        labels = _labels(obj)
+        selected = []
+        for c, canary in enumerate(self.spec.canaries):
+            if _selects(canary, name, namespace, labels):
+                if managed:
+                    selected.append(c)
+                    hits[c].append(f"{namespace}/{name}")
+                else:
+                    hits[c].append("")  # reported here; not "selects nothing" as well
+                    self.error(self.raw, f"spec.canaries[{c}]",
+                               f"canary {canary.name!r} selects Agent {namespace}/{name}, whose model this "
+                               "environment does not manage (a BYO agent, or one with its own ModelConfig)",
+                               severity=WARNING)
+        return selected
+
+    def _canary_warnings(self, items: list[dict], agents: list[int], hits: dict[int, list[str]]) -> None:
+        present = {(meta_namespace(items[i]), meta_name(items[i])) for i in agents}
+        for c, canary in enumerate(self.spec.canaries):
+            if not hits[c]:
+                self.error(self.raw, f"spec.canaries[{c}]",
+                           f"canary {canary.name!r} selects no managed Agent in this render; it has no effect",
+                           severity=WARNING)
+                continue
+            for a, reference in enumerate(canary.agents):
+                if not any(_reference_matches(reference, name, namespace) for namespace, name in present):
+                    self.error(self.raw, f"spec.canaries[{c}].agents[{a}]",
+                               f"no Agent {reference} in this render", severity=WARNING)
+
+    def _apply(self, obj: dict, plan: Plan) -> dict:
+        out = copy.deepcopy(obj)
+        meta = out.setdefault("metadata", {})
+        annotations = meta.get("annotations")
+        if not isinstance(annotations, dict):
+            annotations = meta["annotations"] = {}
+        declarative = out["spec"]["declarative"]
+        declarative["modelConfig"] = model_config_name(plan.tier)
+        if plan.requested is not None:
+            annotations[ANNOTATION_MODEL_TIER] = plan.requested
+        if plan.memory_tier is not None:
+            declarative["memory"]["modelConfig"] = model_config_name(plan.memory_tier)
+            if plan.memory_requested is not None:
+                annotations[ANNOTATION_MEMORY_TIER] = plan.memory_requested
+        if plan.summarizer_tier is not None:
+            declarative["context"]["compaction"]["summarizer"]["modelConfig"] = model_config_name(plan.summarizer_tier)
+        annotations[ANNOTATION_ENVIRONMENT] = self.name
+        if plan.canary is not None:
+            annotations[ANNOTATION_CANARY] = plan.canary
+        else:
+            annotations.pop(ANNOTATION_CANARY, None)
+        return out
+
+    def _model_config(self, namespace: str, tier: str, spec: k.ModelConfigSpec) -> dict:
+        meta = k.ObjectMeta(
+            name=model_config_name(tier), namespace=namespace,
+            labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_MODEL_TIER: tier},
+            annotations={ANNOTATION_ENVIRONMENT: self.name},
+        )
+        return k.ModelConfig(metadata=meta, spec=spec).to_obj()
+
+
+def _selects(canary: Canary, name: str, namespace: str, labels: dict) -> bool:
+    if canary.selector is not None:
+        return canary.selector.matches({str(k_): str(v) for k_, v in labels.items()})
+    return any(_reference_matches(reference, name, namespace) for reference in canary.agents)
+
+
+def _reference_matches(reference: str, name: str, namespace: str) -> bool:
+    return reference == f"{namespace}/{name}" if "/" in reference else reference == name
+
+
+def _annotations(obj: dict) -> dict:
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def _labels(obj: dict) -> dict:
+    meta = obj.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return labels if isinstance(labels, dict) else {}
+
+
+def _is_agent(obj: dict) -> bool:
+    return obj.get("apiVersion") == k.AGENT_API_VERSION and obj.get("kind") == k.AGENT_KIND
+
+
+def _is_model_config(obj: dict) -> bool:
+    return obj.get("apiVersion") == k.MODELCONFIG_API_VERSION and obj.get("kind") == k.MODELCONFIG_KIND
+
+
+def _is_ours(obj: dict) -> bool:
+    labels = _labels(obj)
+    return labels.get(LABEL_MANAGED_BY) == MANAGED_BY and LABEL_MODEL_TIER in labels
