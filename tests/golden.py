@@ -54,6 +54,7 @@ def load_case(case: Path) -> tuple[dict, list[dict]]:
 
 
 def check_case(case: Path) -> None:
+    """Run in the repository root: configs name paths (such as ../shared/kagent-crds) from there."""
     config, items = load_case(case)
     first = run_function(config, items)
     expected_out, expected_err = case / "expected.yaml", case / "expected-stderr.txt"

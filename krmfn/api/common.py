@@ -23,6 +23,9 @@ ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
 # policy function can judge an expanded Agent after its ToolCatalogs were consumed.
 ANNOTATION_TOOL_RISKS = "krmfn.dev/tool-risks"
 LABEL_PROMPT_LIBRARY = "krmfn.dev/prompt-library"
+# Set by the environment function on the Agents it manages and the ModelConfigs it emits.
+ANNOTATION_ENVIRONMENT = "krmfn.dev/environment"
+ANNOTATION_CANARY = "krmfn.dev/canary"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

@@ -23,11 +23,7 @@ from pydantic import AfterValidator, Field, StrictBool, model_validator
 from ..kagent import models as k
 from ..runtime.typed import KrmModel
 from .agent import DEFAULT_TIER
-from .common import Name, Resource, SubdomainName, dns_label
-
-# Annotations the environment function puts on the Agents it manages and the ModelConfigs it emits.
-ANNOTATION_ENVIRONMENT = "krmfn.dev/environment"
-ANNOTATION_CANARY = "krmfn.dev/canary"
+from .common import ANNOTATION_CANARY, ANNOTATION_ENVIRONMENT, Name, Resource, SubdomainName, dns_label  # noqa: F401
 
 DEFAULT_KAGENT_VERSION = "v0.9.12"
 _KAGENT_VERSION = re.compile(r"^v0\.(9|10)(\.[0-9]+)?(-[0-9A-Za-z.]+)?$")

@@ -18,11 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..runtime.typed import KrmModel
 from .catalog import Risk
-from .common import Name, Resource
-
-# The environment an agent is rendered for. The environment function (or a team, by hand) puts it
-# on Agents; expand carries it from an AgentDescription to its Agent.
-ANNOTATION_ENVIRONMENT = "krmfn.dev/environment"
+from .common import ANNOTATION_ENVIRONMENT, Name, Resource  # noqa: F401
 
 # Rule names of the checks that always run.
 RULE_DELEGATION_CYCLE = "delegation-cycle"

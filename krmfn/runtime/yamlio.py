@@ -14,6 +14,9 @@ import yaml
 
 MAX_EXPANDED_NODES = 2_000_000  # far above any real render, far below an alias bomb
 MAX_DEPTH = 200  # kagent objects nest about 15 deep; this only stops hostile input
+# 2,000 expanded agents are about 6 MB; parsing costs ~20x the input size in memory.
+DEFAULT_MAX_INPUT_MB = 16
+MAX_INPUT_ENV = "KRMFN_MAX_INPUT_MB"
 
 
 class YamlError(ValueError):
@@ -63,8 +66,23 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 
+def max_input_bytes() -> int:
+    import os
+
+    try:
+        return int(float(os.environ.get(MAX_INPUT_ENV, DEFAULT_MAX_INPUT_MB)) * 1024 * 1024)
+    except ValueError:
+        return DEFAULT_MAX_INPUT_MB * 1024 * 1024
+
+
 def decode(data: bytes | str, source: str) -> str:
-    """Bytes to text: UTF-8 only, a leading BOM dropped."""
+    """Bytes to text: UTF-8 only, a leading BOM dropped, size bounded."""
+    limit = max_input_bytes()
+    if len(data) > limit:
+        raise YamlError(
+            f"{source}: input is {len(data) / 1048576:.1f} MiB, more than the {limit / 1048576:g} MiB limit "
+            f"(raise it with {MAX_INPUT_ENV})"
+        )
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
