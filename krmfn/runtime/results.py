@@ -65,7 +65,7 @@ class FileRef:
         if not isinstance(annotations, dict):
             return None
         path = next((annotations[a] for a in PATH_ANNOTATIONS if a in annotations), None)
-        if not isinstance(path, str) or not path:
+        if not isinstance(path, str) or not path or _synthetic_path(obj, path):
             return None
         index = next((annotations[a] for a in INDEX_ANNOTATIONS if a in annotations), None)
         try:
@@ -151,6 +151,13 @@ def sort_key(result: Result) -> tuple:
         SEVERITIES.index(result.severity) if result.severity in SEVERITIES else 9,
         result.message,
     )
+
+
+def _synthetic_path(obj: dict, path: str) -> bool:
+    """kyaml names items that came from no file `<namespace>/<kind>_<name>.yaml`: not a real file."""
+    ref = ResourceRef.of(obj)
+    made_up = f"{ref.kind.lower()}_{ref.name}.yaml"
+    return path in (made_up, f"{ref.namespace}/{made_up}")
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,595 @@
+"""Checks the API server does not do: references between the rendered objects.
+
+kagent's CRDs have no admission webhook, so a dangling reference is accepted by the cluster and
+only surfaces later in `status.conditions` (or as a Pod that cannot start). These checks run over
+the whole rendered set and follow kagent's own resolution rules (controller/translator at
+v0.9.12 .. main):
+
+- Agent `spec.declarative.modelConfig`, `memory.modelConfig` and
+  `context.compaction.summarizer.modelConfig` name a ModelConfig in the Agent's namespace.
+  `modelConfig` must be set: the CRD documents a `default-model-config` default that the v0.9.12
+  controller does not apply.
+- a Declarative Agent needs `systemMessage` or `systemMessageFrom` (the controller refuses it
+  otherwise); `systemMessageFrom`, `headersFrom[].valueFrom`, `promptTemplate.dataSources` resolve
+  in the referencing object's namespace.
+- `tools[].mcpServer` resolves by (apiGroup, kind): empty or `MCPServer` -> kmcp
+  `kagent.dev/v1alpha1` MCPServer; `RemoteMCPServer` -> RemoteMCPServer; `Service` (group "" or
+  "core") -> a Service; anything else is refused by kagent. Only RemoteMCPServer may live in
+  another namespace, and only when its `spec.allowedNamespaces` admits the Agent's namespace.
+  Empty/missing `toolNames` grants every tool of the server (an error here); every
+  `requireApproval` entry must be in `toolNames`.
+- `tools[].agent` names an Agent (namespace defaults to the source's); cross-namespace only when
+  the target's `spec.allowedNamespaces` admits the source namespace; no self-reference, no cycles,
+  delegation depth <= 10.
+- `allowedNamespaces` is Gateway-API style: `from: Same` (default) | `All` | `Selector` with a
+  label `selector` matched against the source Namespace's labels (a Namespace object in the set,
+  else only the automatic `kubernetes.io/metadata.name` label is known).
+- Secrets and ConfigMaps referenced anywhere (ModelConfig `apiKeySecret`, `tls.caCertSecretRef`,
+  Foundry `endpointFrom`, RemoteMCPServer `headersFrom`, MCPServer `secretRefs`/`configMapRefs`,
+  deployment env/envFrom/volumes/imagePullSecrets, skills secrets, ...) must be in the rendered set
+  or declared external; when the object is in the set, a referenced key must exist in it.
+- an Agent's name must be a DNS-1035 label: kagent names the agent's Service after it.
+
+`external` holds objects that exist outside the rendered set, as (kind, namespace, name) tuples,
+e.g. `("Secret", "agents", "openai-key")`; kinds are plain kind names (Secret, ConfigMap,
+ModelConfig, RemoteMCPServer, MCPServer, Service, Agent, Namespace).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Iterable
+
+from ..runtime.results import ERROR, WARNING, Result
+
+__all__ = ["check_references", "MAX_DELEGATION_DEPTH", "KAGENT_GROUP"]
+
+KAGENT_GROUP = "kagent.dev"
+MAX_DELEGATION_DEPTH = 10
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+_DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
+
+# (apiGroup, kind) of tools[].mcpServer -> the kind kagent resolves it to
+_MCP_KINDS = {
+    ("", ""): "MCPServer",
+    ("", "MCPServer"): "MCPServer",
+    (KAGENT_GROUP, "MCPServer"): "MCPServer",
+    ("", "RemoteMCPServer"): "RemoteMCPServer",
+    (KAGENT_GROUP, "RemoteMCPServer"): "RemoteMCPServer",
+    ("", "Service"): "Service",
+    ("core", "Service"): "Service",
+}
+_CORE_KINDS = ("Secret", "ConfigMap", "Service", "Namespace", "ServiceAccount")
+_KAGENT_KINDS = ("Agent", "ModelConfig", "RemoteMCPServer", "MCPServer")
+
+
+def check_references(objects: Iterable[Any], external: Iterable[tuple[str, str, str]] = frozenset()) -> list[Result]:
+    """Results (errors and warnings) for every broken reference in the rendered set."""
+    objs = [o for o in objects if isinstance(o, dict)]
+    world = _World(objs, external)
+    out: list[Result] = []
+    for obj in objs:
+        group, version, kind = _gvk(obj)
+        if group != KAGENT_GROUP:
+            continue
+        checker = _Checker(world, obj, out)
+        if kind == "Agent" and version != "v1alpha1":
+            checker.agent()
+        elif kind == "ModelConfig" and version != "v1alpha1":
+            checker.model_config()
+        elif kind == "RemoteMCPServer":
+            checker.remote_mcp_server()
+        elif kind == "MCPServer":
+            checker.mcp_server()
+    out.extend(_delegation_graph(world))
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def _gvk(obj: dict) -> tuple[str, str, str]:
+    api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
+    group, _, version = api_version.rpartition("/")
+    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
+    return group, version, kind
+
+
+def _meta(obj: dict) -> tuple[str, str]:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else ""
+    name = meta.get("name") if isinstance(meta.get("name"), str) else ""
+    return ns, name
+
+
+def _d(v: Any) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _l(v: Any) -> list:
+    return v if isinstance(v, list) else []
+
+
+def _s(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _nsname(ns: str, name: str) -> str:
+    return f"{ns}/{name}" if ns else name
+
+
+def _in_ns(ns: str) -> str:
+    return f'namespace "{ns}"' if ns else "the default (unset) namespace"
+
+
+class _World:
+    """Index of the rendered set plus the declared-external names."""
+
+    def __init__(self, objs: list[dict], external: Iterable[tuple[str, str, str]]):
+        self.objs: dict[tuple[str, str, str], dict] = {}
+        for obj in objs:
+            group, version, kind = _gvk(obj)
+            ns, name = _meta(obj)
+            if (group == KAGENT_GROUP and kind in _KAGENT_KINDS) or (group == "" and kind in _CORE_KINDS):
+                if kind == "Agent" and version == "v1alpha1":
+                    continue
+                if kind == "Namespace":
+                    ns = ""
+                self.objs.setdefault((kind, ns, name), obj)
+        self.external = frozenset(tuple(x) for x in external)
+
+    def get(self, kind: str, ns: str, name: str) -> dict | None:
+        return self.objs.get((kind, ns, name))
+
+    def exists(self, kind: str, ns: str, name: str) -> bool:
+        return (kind, ns, name) in self.objs or (kind, ns, name) in self.external
+
+    def namespace_labels(self, ns: str) -> tuple[dict, bool]:
+        """(labels, complete): labels of Namespace `ns`; complete=False when only the automatic
+        kubernetes.io/metadata.name label is known."""
+        obj = self.objs.get(("Namespace", "", ns))
+        base = {NAMESPACE_NAME_LABEL: ns}
+        if obj is None:
+            return base, False
+        labels = _d(_d(obj.get("metadata")).get("labels"))
+        return {**{k: v for k, v in labels.items() if isinstance(v, str)}, **base}, True
+
+    def agents(self) -> list[dict]:
+        return [o for (k, _, _), o in sorted(self.objs.items(), key=lambda kv: kv[0]) if k == "Agent"]
+
+
+class _Checker:
+    def __init__(self, world: _World, obj: dict, out: list[Result]):
+        self.world = world
+        self.obj = obj
+        self.out = out
+        self.ns, self.name = _meta(obj)
+        self.spec = _d(obj.get("spec"))
+
+    # reporting ----------------------------------------------------------------------------
+    def error(self, field: str, message: str) -> None:
+        self.out.append(Result.about(self.obj, field, message, severity=ERROR, check="reference"))
+
+    def warning(self, field: str, message: str) -> None:
+        self.out.append(Result.about(self.obj, field, message, severity=WARNING, check="reference"))
+
+    # generic references ---------------------------------------------------------------------
+    def require(self, kind: str, name: Any, field: str, *, what: str = "", hint: str = "") -> dict | None:
+        """`name` must exist as `kind` in this object's namespace."""
+        if not isinstance(name, str) or not name:
+            self.error(field, f"{kind} name is empty")
+            return None
+        if self.world.exists(kind, self.ns, name):
+            return self.world.get(kind, self.ns, name)
+        msg = (f'{what or kind} "{name}" not found in {_in_ns(self.ns)}: it is neither in the rendered '
+               f"output nor declared external")
+        self.error(field, msg + (f" ({hint})" if hint else ""))
+        return None
+
+    def key_ref(self, kind: str, name: Any, key: Any, field: str, *, optional: Any = False,
+                key_field: str = "") -> None:
+        """A Secret/ConfigMap (+ key) reference in this namespace; optional refs are not required."""
+        if optional is True:
+            return
+        target = self.require(kind, name, field)
+        if target is None or not isinstance(key, str) or not key:
+            return
+        keys: set[str] = set()
+        for section in ("data", "stringData") if kind == "Secret" else ("data", "binaryData"):
+            keys.update(k for k in _d(target.get(section)) if isinstance(k, str))
+        if key not in keys:
+            self.error(key_field or field, f'key "{key}" not found in {kind} {_nsname(self.ns, name)} '
+                                           f"(has: {', '.join(sorted(keys)) or 'no keys'})")
+
+    def value_source(self, src: Any, field: str) -> None:
+        """kagent ValueSource {type: ConfigMap|Secret, name, key}."""
+        src = _d(src)
+        kind = src.get("type")
+        if kind not in ("ConfigMap", "Secret"):
+            return  # the schema reports a bad/missing type
+        self.key_ref(kind, src.get("name"), src.get("key"), f"{field}.name", key_field=f"{field}.key")
+
+    def local_ref(self, kind: str, ref: Any, field: str) -> None:
+        """LocalObjectReference-like {name, optional?}."""
+        ref = _d(ref)
+        if ref.get("optional") is True:
+            return
+        self.require(kind, ref.get("name"), f"{field}.name")
+
+    def pod_refs(self, dep: Any, path: str) -> None:
+        """Secrets/ConfigMaps used by a deployment-like spec (env, envFrom, volumes, pull secrets)."""
+        dep = _d(dep)
+        for i, s in enumerate(_l(dep.get("imagePullSecrets"))):
+            self.require("Secret", _d(s).get("name"), f"{path}.imagePullSecrets[{i}].name")
+        self.container_refs(dep, path)
+        for key in ("extraContainers", "sidecars", "initContainers"):
+            for i, c in enumerate(_l(dep.get(key))):
+                self.container_refs(_d(c), f"{path}.{key}[{i}]")
+        for i, vol in enumerate(_l(dep.get("volumes"))):
+            vol = _d(vol)
+            vpath = f"{path}.volumes[{i}]"
+            sec = _d(vol.get("secret"))
+            if sec and sec.get("optional") is not True:
+                self.require("Secret", sec.get("secretName"), f"{vpath}.secret.secretName")
+            cm = _d(vol.get("configMap"))
+            if cm and cm.get("optional") is not True:
+                self.require("ConfigMap", cm.get("name"), f"{vpath}.configMap.name")
+            for j, src in enumerate(_l(_d(vol.get("projected")).get("sources"))):
+                src = _d(src)
+                for kind, key in (("Secret", "secret"), ("ConfigMap", "configMap")):
+                    if src.get(key) is not None:
+                        self.local_ref(kind, src.get(key), f"{vpath}.projected.sources[{j}].{key}")
+
+    def container_refs(self, c: dict, path: str) -> None:
+        env = c.get("env")
+        for i, e in enumerate(_l(env)):
+            vf = _d(_d(e).get("valueFrom"))
+            for kind, key in (("Secret", "secretKeyRef"), ("ConfigMap", "configMapKeyRef")):
+                ref = _d(vf.get(key))
+                if ref:
+                    base = f"{path}.env[{i}].valueFrom.{key}"
+                    self.key_ref(kind, ref.get("name"), ref.get("key"), f"{base}.name",
+                                 optional=ref.get("optional"), key_field=f"{base}.key")
+        for i, e in enumerate(_l(c.get("envFrom"))):
+            e = _d(e)
+            for kind, key in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
+                if e.get(key) is not None:
+                    self.local_ref(kind, e.get(key), f"{path}.envFrom[{i}].{key}")
+
+    def allowed(self, target: dict, target_kind: str, field: str) -> None:
+        """Cross-namespace reference from self.ns to `target`: its allowedNamespaces must admit it."""
+        tns, tname = _meta(target)
+        ref = f"{target_kind} {_nsname(tns, tname)}"
+        an = _d(target.get("spec")).get("allowedNamespaces")
+        if not isinstance(an, dict):
+            self.error(field, f"cross-namespace reference to {ref} is not allowed from {_in_ns(self.ns)}: "
+                              f"the target has no spec.allowedNamespaces (only same-namespace references)")
+            return
+        frm = an.get("from") or "Same"
+        if frm == "All":
+            return
+        if frm == "Same":
+            self.error(field, f"cross-namespace reference to {ref} is not allowed from {_in_ns(self.ns)}: "
+                              f"its spec.allowedNamespaces.from is Same")
+            return
+        if frm == "Selector":
+            labels, complete = self.world.namespace_labels(self.ns)
+            verdict = _selector_matches(_d(an.get("selector")), labels, complete)
+            if verdict is True:
+                return
+            if verdict is None:
+                self.warning(field, f"cannot verify that {ref} admits {_in_ns(self.ns)}: its allowedNamespaces "
+                                    f"selector needs the labels of Namespace {self.ns!r}, which is not in the "
+                                    f"rendered output")
+                return
+            self.error(field, f"cross-namespace reference to {ref} is not allowed from {_in_ns(self.ns)}: "
+                              f"the namespace's labels do not match its spec.allowedNamespaces.selector")
+            return
+        self.error(field, f"cross-namespace reference to {ref}: unknown allowedNamespaces.from {frm!r}")
+
+    # kinds ----------------------------------------------------------------------------------
+    def agent(self) -> None:
+        spec = self.spec
+        if self.name and (len(self.name) > 63 or not _DNS1035_LABEL.match(self.name)):
+            self.error("metadata.name", f'Agent name "{self.name}" must be a DNS-1035 label (lower case '
+                                        f"alphanumeric or '-', starting with a letter, at most 63 characters): "
+                                        f"kagent creates a Service with the agent's name")
+        typ = spec.get("type", "Declarative")
+        skills = _d(spec.get("skills"))
+        if skills:
+            if skills.get("gitAuthSecretRef") is not None:
+                self.require("Secret", _d(skills.get("gitAuthSecretRef")).get("name"),
+                             "spec.skills.gitAuthSecretRef.name")
+            for i, s in enumerate(_l(skills.get("imagePullSecrets"))):
+                self.require("Secret", _d(s).get("name"), f"spec.skills.imagePullSecrets[{i}].name")
+            self.container_refs(_d(skills.get("initContainer")), "spec.skills.initContainer")
+        if typ == "BYO":
+            self.pod_refs(_d(spec.get("byo")).get("deployment"), "spec.byo.deployment")
+            return
+        if typ != "Declarative":
+            return
+        decl = spec.get("declarative")
+        if not isinstance(decl, dict):
+            return  # the schema's CEL rule reports it
+        base = "spec.declarative"
+        mc = decl.get("modelConfig")
+        if not mc:
+            self.error(f"{base}.modelConfig",
+                       "modelConfig is not set: kagent v0.9.12 does not apply the documented default "
+                       "\"default-model-config\"; name a ModelConfig in the Agent's namespace")
+        else:
+            self.model_ref(mc, f"{base}.modelConfig")
+        memory = _d(decl.get("memory"))
+        if memory.get("modelConfig"):
+            self.model_ref(memory.get("modelConfig"), f"{base}.memory.modelConfig")
+        summarizer = _d(_d(_d(decl.get("context")).get("compaction")).get("summarizer"))
+        if summarizer.get("modelConfig"):
+            self.model_ref(summarizer.get("modelConfig"), f"{base}.context.compaction.summarizer.modelConfig")
+        if not decl.get("systemMessage") and decl.get("systemMessageFrom") is None:
+            self.error(f"{base}.systemMessage", "a Declarative agent needs systemMessage or systemMessageFrom "
+                                                "(kagent refuses it: at least one system message source must be specified)")
+        if decl.get("systemMessageFrom") is not None:
+            self.value_source(decl.get("systemMessageFrom"), f"{base}.systemMessageFrom")
+        for i, ds in enumerate(_l(_d(decl.get("promptTemplate")).get("dataSources"))):
+            ds = _d(ds)
+            field = f"{base}.promptTemplate.dataSources[{i}]"
+            if _s(ds.get("kind")) not in ("", "ConfigMap") or _s(ds.get("apiGroup")) not in ("", "core"):
+                self.error(f"{field}.kind", f"prompt data sources must be ConfigMaps, not "
+                                            f"{_s(ds.get('apiGroup')) or 'core'}/{_s(ds.get('kind'))}")
+                continue
+            self.require("ConfigMap", ds.get("name"), f"{field}.name")
+        for i, tool in enumerate(_l(decl.get("tools"))):
+            self.tool(_d(tool), f"{base}.tools[{i}]")
+        self.pod_refs(decl.get("deployment"), f"{base}.deployment")
+
+    def model_ref(self, name: Any, field: str) -> None:
+        if isinstance(name, str) and "/" in name:
+            self.error(field, f'ModelConfig reference "{name}" must be a plain name: ModelConfigs resolve in the '
+                              f"Agent's own namespace and cannot be shared across namespaces")
+            return
+        self.require("ModelConfig", name, field)
+
+    def tool(self, tool: dict, path: str) -> None:
+        for j, h in enumerate(_l(tool.get("headersFrom"))):
+            if _d(h).get("valueFrom") is not None:
+                self.value_source(_d(h).get("valueFrom"), f"{path}.headersFrom[{j}].valueFrom")
+        if isinstance(tool.get("mcpServer"), dict):
+            self.mcp_tool(tool["mcpServer"], f"{path}.mcpServer")
+        if isinstance(tool.get("agent"), dict):
+            self.agent_tool(tool["agent"], f"{path}.agent")
+
+    def mcp_tool(self, mcp: dict, path: str) -> None:
+        group, kind, name = _s(mcp.get("apiGroup")), _s(mcp.get("kind")), mcp.get("name")
+        resolved = _MCP_KINDS.get((group, kind))
+        if resolved is None:
+            self.error(f"{path}.kind", f'unknown tool server type "{group + "/" if group else ""}{kind}": kagent '
+                                       f"resolves only MCPServer (the default), RemoteMCPServer and Service")
+            return
+        tns = _s(mcp.get("namespace")) or self.ns
+        ref = f"{resolved} {_nsname(tns, _s(name))}"
+        tool_names = mcp.get("toolNames")
+        if not isinstance(tool_names, list) or not tool_names:
+            self.error(f"{path}.toolNames", f"toolNames is empty: kagent then grants every tool of {ref}; "
+                                            f"list the allowed tools explicitly")
+        names = {t for t in _l(tool_names) if isinstance(t, str)}
+        for j, t in enumerate(_l(mcp.get("requireApproval"))):
+            if t not in names:
+                self.error(f"{path}.requireApproval[{j}]", f'"{t}" requires approval but is not in toolNames')
+        if tns != self.ns:
+            if resolved != "RemoteMCPServer":
+                self.error(f"{path}.namespace", f"cross-namespace reference to {ref} is not allowed from "
+                                                f"{_in_ns(self.ns)}: {resolved} does not support cross-namespace "
+                                                f"references (only RemoteMCPServer does)")
+                return
+            target = self.world.get("RemoteMCPServer", tns, _s(name))
+            if target is None:
+                if not self.world.exists("RemoteMCPServer", tns, _s(name)):
+                    self.error(f"{path}.name", f'RemoteMCPServer "{_s(name)}" not found in {_in_ns(tns)}: it is '
+                                               f"neither in the rendered output nor declared external")
+                else:
+                    self.warning(f"{path}.namespace", f"cannot verify that external {ref} admits "
+                                                      f"{_in_ns(self.ns)} (spec.allowedNamespaces)")
+                return
+            self.allowed(target, "RemoteMCPServer", f"{path}.namespace")
+            return
+        hint = ""
+        if resolved == "MCPServer" and not kind and self.world.exists("RemoteMCPServer", self.ns, _s(name)):
+            hint = "an empty kind means a kmcp MCPServer; a RemoteMCPServer of that name exists: set kind: RemoteMCPServer"
+        self.require(resolved, name, f"{path}.name", hint=hint)
+
+    def agent_tool(self, ag: dict, path: str) -> None:
+        group, kind, name = _s(ag.get("apiGroup")), _s(ag.get("kind")), _s(ag.get("name"))
+        if kind not in ("", "Agent") or group not in ("", KAGENT_GROUP):
+            self.error(f"{path}.kind", f"an agent tool must reference a kagent.dev Agent, not "
+                                       f"{group + '/' if group else ''}{kind}")
+            return
+        tns = _s(ag.get("namespace")) or self.ns
+        if tns == self.ns and name == self.name:
+            self.error(f"{path}.name", f"agent tool cannot be used to reference itself ({_nsname(tns, name)})")
+            return
+        if not name:
+            self.error(f"{path}.name", "Agent name is empty")
+            return
+        target = self.world.get("Agent", tns, name)
+        if target is None:
+            if not self.world.exists("Agent", tns, name):
+                self.error(f"{path}.name", f'Agent "{name}" not found in {_in_ns(tns)}: it is neither in the '
+                                           f"rendered output nor declared external")
+            elif tns != self.ns:
+                self.warning(f"{path}.namespace", f"cannot verify that external Agent {_nsname(tns, name)} admits "
+                                                  f"{_in_ns(self.ns)} (spec.allowedNamespaces)")
+            return
+        if tns != self.ns:
+            self.allowed(target, "Agent", f"{path}.namespace")
+
+    def model_config(self) -> None:
+        spec = self.spec
+        if spec.get("apiKeySecret"):
+            self.key_ref("Secret", spec.get("apiKeySecret"), spec.get("apiKeySecretKey"), "spec.apiKeySecret",
+                         key_field="spec.apiKeySecretKey")
+        self.tls(spec.get("tls"))
+        foundry = _d(spec.get("foundry"))
+        ef = foundry.get("endpointFrom")
+        if isinstance(ef, dict):
+            self.key_ref("ConfigMap", ef.get("name"), ef.get("key"), "spec.foundry.endpointFrom.name",
+                         optional=ef.get("optional"), key_field="spec.foundry.endpointFrom.key")
+
+    def tls(self, tls: Any) -> None:
+        tls = _d(tls)
+        if tls.get("caCertSecretRef"):
+            self.key_ref("Secret", tls.get("caCertSecretRef"), tls.get("caCertSecretKey"),
+                         "spec.tls.caCertSecretRef", key_field="spec.tls.caCertSecretKey")
+
+    def remote_mcp_server(self) -> None:
+        for j, h in enumerate(_l(self.spec.get("headersFrom"))):
+            if _d(h).get("valueFrom") is not None:
+                self.value_source(_d(h).get("valueFrom"), f"spec.headersFrom[{j}].valueFrom")
+        self.tls(self.spec.get("tls"))
+
+    def mcp_server(self) -> None:
+        dep = _d(self.spec.get("deployment"))
+        for key, kind in (("secretRefs", "Secret"), ("configMapRefs", "ConfigMap")):
+            for i, ref in enumerate(_l(dep.get(key))):
+                self.require(kind, _d(ref).get("name"), f"spec.deployment.{key}[{i}].name")
+        self.pod_refs(dep, "spec.deployment")
+        tls = _d(_d(self.spec.get("httpTransport")).get("tls"))
+        if tls.get("secretRef"):
+            self.require("Secret", tls.get("secretRef"), "spec.httpTransport.tls.secretRef")
+
+
+def _selector_matches(selector: dict, labels: dict, complete: bool) -> bool | None:
+    """Label selector semantics; None when an unknown label decides the answer."""
+    unknown = False
+
+    def value(key: str) -> tuple[bool, Any]:
+        nonlocal unknown
+        if key in labels:
+            return True, labels[key]
+        if not complete:
+            unknown = True
+        return False, None
+
+    ok = True
+    for k, v in _d(selector.get("matchLabels")).items():
+        present, val = value(k)
+        if not present or val != v:
+            ok = False
+    for expr in _l(selector.get("matchExpressions")):
+        expr = _d(expr)
+        key, op, values = _s(expr.get("key")), _s(expr.get("operator")), _l(expr.get("values"))
+        present, val = value(key)
+        if op == "In":
+            match = present and val in values
+        elif op == "NotIn":
+            match = not present or val not in values
+        elif op == "Exists":
+            match = present
+        elif op == "DoesNotExist":
+            match = not present
+        else:
+            return False
+        ok = ok and match
+    if ok:
+        return True
+    return None if unknown else False
+
+
+def _delegation_graph(world: _World) -> list[Result]:
+    """Cycles and chains deeper than kagent's limit among the Agents of the rendered set."""
+    agents = world.agents()
+    key_of = {id(a): (_meta(a)[0], _meta(a)[1]) for a in agents}
+    by_key = {key_of[id(a)]: a for a in agents}
+    edges: dict[tuple[str, str], list[tuple[tuple[str, str], str]]] = {}
+    for a in agents:
+        ns, name = key_of[id(a)]
+        spec = _d(a.get("spec"))
+        out = []
+        if spec.get("type", "Declarative") == "Declarative":
+            for i, tool in enumerate(_l(_d(spec.get("declarative")).get("tools"))):
+                ag = _d(_d(tool).get("agent"))
+                if _d(tool).get("type") not in (None, "Agent") or not ag:
+                    continue
+                target = (_s(ag.get("namespace")) or ns, _s(ag.get("name")))
+                if target == (ns, name):
+                    continue  # self-reference is reported by the reference check
+                if target in by_key:
+                    out.append((target, f"spec.declarative.tools[{i}].agent.name"))
+        edges[(ns, name)] = out
+
+    results: list[Result] = []
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 4 * len(agents) + 1000))  # both walks recurse per chain link
+    try:
+        _walk_graph(edges, by_key, results)
+    finally:
+        sys.setrecursionlimit(old_limit)
+    return results
+
+
+def _walk_graph(edges: dict, by_key: dict, results: list[Result]) -> None:
+    # cycles (Tarjan-free: DFS with an explicit path; each cycle reported once, canonical rotation)
+    seen_cycles: set[tuple] = set()
+    state: dict[tuple[str, str], int] = {}  # 1 = on path, 2 = done
+
+    def dfs(node, path, fields):
+        state[node] = 1
+        path.append(node)
+        for target, field in edges.get(node, ()):
+            if state.get(target) == 1:
+                cyc = path[path.index(target):]
+                i = cyc.index(min(cyc))
+                canon = tuple(cyc[i:] + cyc[:i])
+                if canon not in seen_cycles:
+                    seen_cycles.add(canon)
+                    start = canon[0]
+                    # the edge leaving the canonical start node inside the cycle
+                    nxt = canon[1] if len(canon) > 1 else canon[0]
+                    sfield = next(f for t, f in edges[start] if t == nxt)
+                    chain = " -> ".join(_nsname(*n) for n in canon + (canon[0],))
+                    results.append(Result.about(by_key[start], sfield,
+                                                f"delegation cycle: {chain} (kagent refuses cyclic agent tool chains)",
+                                                check="reference"))
+            elif state.get(target) is None:
+                dfs(target, path, fields)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            dfs(node, [], [])
+
+    # depth: longest simple chain below each agent (cycle edges ignored)
+    memo: dict[tuple[str, str], tuple[int, Any]] = {}  # node -> (height, next node on the longest chain)
+
+    def height(node, on_path) -> tuple[int, Any]:
+        if node in memo:
+            return memo[node]
+        best: tuple[int, Any] = (0, None)
+        on_path.add(node)
+        for target, _field in edges.get(node, ()):
+            if target in on_path:
+                continue
+            h = height(target, on_path)[0]
+            if h + 1 > best[0]:
+                best = (h + 1, target)
+        on_path.discard(node)
+        if not any(t in on_path for t, _ in edges.get(node, ())):
+            memo[node] = best
+        return best
+
+    for node in sorted(edges):
+        h, first = height(node, set())
+        if h > MAX_DELEGATION_DEPTH:
+            field = next(f for t, f in edges[node] if t == first)
+            chain, cur = [node], first
+            while cur is not None and len(chain) < 13:
+                chain.append(cur)
+                cur = memo.get(cur, (0, None))[1]
+            names = [_nsname(*n) for n in chain]
+            if h + 1 > len(names):
+                names.append(f"... ({h + 1} agents)")
+            shown = " -> ".join(names)
+            results.append(Result.about(by_key[node], field,
+                                        f"delegation chain is {h} levels deep, more than kagent's limit of "
+                                        f"{MAX_DELEGATION_DEPTH}: {shown}", check="reference"))

@@ -1,0 +1,1066 @@
+"""Structural validation of one object against a CRD version's openAPIV3Schema, as the API server
+does it on create: defaulting, then OpenAPI value validation, then every `x-kubernetes-validations`
+CEL rule.
+
+The schema is compiled ONCE into a tree of checker closures (`ObjectValidator`, cached per CRD
+version by `CRDIndex.validator`); every CEL rule is compiled once (see `cel.py`). A checker is
+`check(value, path, ctx) -> value'` where `value'` is the value after structural defaulting (the
+same object when nothing was defaulted), so CEL rules see what the API server's rules would see.
+
+Behaviour that mirrors the API server (kube-openapi + apiextensions-apiserver):
+- defaults are applied before validation; a `null` in a non-nullable field is dropped (or
+  defaulted when the field has a default), so `required` then reports it;
+- type errors (`Invalid value: "string": spec.x in body must be of type integer: "string"`) and
+  enum errors (`Unsupported value: ...`) are "blocking": the API server then skips CEL rules. Here
+  rules are skipped only on nodes whose own subtree has a blocking error, so independent rules
+  elsewhere in the object are still reported (`cel_on_invalid=True` evaluates them anyway);
+- a rule on a field runs only when the field is present; rule failures report the rule's
+  `message` (or `failed rule: <rule>`), at the node's path plus the rule's `fieldPath`;
+  evaluation errors report `<error> evaluating rule: <rule>`; transition rules (`oldSelf`) do not
+  apply on create and are skipped;
+- `format`: only the formats the API server keeps are checked (uri, date-time, byte, date, uuid,
+  ipv4, ipv6, cidr, mac, hostname, email, duration, ...); integer/number formats (int32, int64,
+  float, double) are stripped by the API server and so are not range-checked beyond int64.
+Differences, on purpose: a field the schema does not declare is an error (the API server prunes
+it silently, which loses what the author meant), and so is `status` content when the CRD has a
+status subresource (reported as a warning: the API server drops it on create).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as _dt
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..runtime.results import ERROR, WARNING, Result
+from .cel import CELError, CELUnsupported, Program, compile_rule
+from .crds import CRDVersion
+
+__all__ = [
+    "ObjectValidator",
+    "RuleInfo",
+    "SchemaValidator",
+    "iter_rules",
+    "format_value",
+]
+
+Checker = Callable[[Any, str, "_Ctx"], Any]
+_MISSING = object()
+_BAD = object()
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# ObjectMeta fields accepted in a manifest (strict decoding rejects anything else).
+OBJECT_META_FIELDS = frozenset(
+    (
+        "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+        "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+        "annotations", "ownerReferences", "finalizers", "managedFields",
+    )
+)
+
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z")
+MSG_DNS1123_LABEL = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+MSG_DNS1123_SUBDOMAIN = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+    "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+MSG_QUALIFIED_NAME = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
+    "an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+MSG_LABEL_VALUE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+    "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+    "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
+
+
+# ------------------------------------------------------------------------------------------
+# public API
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """One `x-kubernetes-validations` rule as compiled (for listing and tests)."""
+
+    schema_path: str  # e.g. ".spec.declarative.tools[]"
+    rule: str
+    message: str  # the message reported when the rule fails
+    field_path: str = ""
+    supported: bool = True
+    reason: str = ""  # why it is unsupported
+    transition: bool = False  # uses oldSelf: not evaluated on create
+
+
+class _Rule:
+    __slots__ = ("info", "program", "suffix")
+
+    def __init__(self, info: RuleInfo, program: Program | None, suffix: str):
+        self.info, self.program, self.suffix = info, program, suffix
+
+
+class _Ctx:
+    __slots__ = ("errors", "blocking", "apply_defaults", "cel_on_invalid", "cel_skipped")
+
+    def __init__(self, apply_defaults: bool = True, cel_on_invalid: bool = False):
+        self.errors: list[tuple[str, str, str]] = []  # (path, message, check)
+        self.blocking = 0
+        self.apply_defaults = apply_defaults
+        self.cel_on_invalid = cel_on_invalid
+        self.cel_skipped = 0
+
+    def err(self, path: str, message: str, check: str = "schema") -> None:
+        self.errors.append((path, message, check))
+
+    def block(self, path: str, message: str) -> None:
+        self.blocking += 1
+        self.errors.append((path, message, "schema"))
+
+
+class SchemaValidator:
+    """A compiled openAPIV3Schema (any node, not only a whole object)."""
+
+    def __init__(self, schema: dict, *, root: bool = False, name: str = ""):
+        self.name = name
+        self.rules: list[RuleInfo] = []
+        self._compiler = _Compiler(self.rules)
+        self.check: Checker = self._compiler.compile(schema if isinstance(schema, dict) else {}, "", root=root)
+
+    @property
+    def unsupported_rules(self) -> list[RuleInfo]:
+        return [r for r in self.rules if not r.supported]
+
+    def errors(self, value: Any, *, apply_defaults: bool = True, cel_on_invalid: bool = False,
+               path: str = "") -> list[tuple[str, str, str]]:
+        """(field path, message, check) for every problem; check is "schema" or "cel"."""
+        ctx = _Ctx(apply_defaults, cel_on_invalid)
+        self.check(value, path, ctx)
+        return ctx.errors
+
+    def defaulted(self, value: Any) -> Any:
+        """The value after structural defaulting (input is never modified)."""
+        return self.check(value, "", _Ctx(True, False))
+
+
+class ObjectValidator(SchemaValidator):
+    """The compiled schema of one served CRD version; validates whole objects."""
+
+    def __init__(self, crd: CRDVersion):
+        self.crd = crd
+        super().__init__(crd.schema, root=True, name=f"{crd.api_version} {crd.kind}")
+
+    def validate(self, obj: Any, *, apply_defaults: bool = True, cel_on_invalid: bool = False) -> list[Result]:
+        results: list[Result] = []
+        view = obj
+        if self.crd.status_subresource and isinstance(obj, dict) and "status" in obj:
+            view = {k: v for k, v in obj.items() if k != "status"}
+            results.append(Result.about(
+                obj, "status",
+                "status is ignored: the API server drops it on create (status subresource)",
+                severity=WARNING, check="schema",
+            ))
+        if self.crd.deprecated:
+            text = self.crd.deprecation_warning or (
+                f"{self.crd.api_version} {self.crd.kind} is deprecated"
+            )
+            results.append(Result.about(obj, "apiVersion", text, severity=WARNING, check="schema"))
+        ctx = _Ctx(apply_defaults, cel_on_invalid)
+        self.check(view, "", ctx)
+        for path, message, check in ctx.errors:
+            results.append(Result.about(obj, path, message, severity=ERROR, check=check))
+        return results
+
+
+def iter_rules(schema: Any, path: str = ""):
+    """Yield (schema_path, rule_dict) for every x-kubernetes-validations entry of a schema."""
+    if not isinstance(schema, dict):
+        return
+    for r in schema.get("x-kubernetes-validations") or ():
+        yield path, r
+    for k, v in (schema.get("properties") or {}).items():
+        yield from iter_rules(v, f"{path}.{k}")
+    if isinstance(schema.get("items"), dict):
+        yield from iter_rules(schema["items"], f"{path}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from iter_rules(schema["additionalProperties"], f"{path}{{}}")
+    for kw in ("allOf", "anyOf", "oneOf"):
+        for i, sub in enumerate(schema.get(kw) or ()):
+            yield from iter_rules(sub, f"{path}<{kw}[{i}]>")
+    if isinstance(schema.get("not"), dict):
+        yield from iter_rules(schema["not"], f"{path}<not>")
+
+
+def format_value(v: Any, limit: int = 200) -> str:
+    """A value as field errors show it: strings quoted, scalars bare, the rest as JSON."""
+    if isinstance(v, str):
+        text = v if len(v) <= limit else v[:limit] + "..."
+        return json.dumps(text, ensure_ascii=False)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    try:
+        text = json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+
+
+def _json_kind(v: Any) -> str:
+    t = type(v)
+    if t is str:
+        return "string"
+    if t is bool:
+        return "boolean"
+    if t is int:
+        return "integer"
+    if t is float:
+        return "number"
+    if t is dict:
+        return "object"
+    if t is list:
+        return "array"
+    if v is None:
+        return "null"
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return "string"
+    return t.__name__
+
+
+def _in_body(path: str) -> str:
+    return f"{path or '<root>'} in body"
+
+
+def _type_error(ctx: _Ctx, path: str, expected: str, v: Any) -> None:
+    kind = _json_kind(v)
+    ctx.block(path, f'Invalid value: "{kind}": {_in_body(path)} must be of type {expected}: "{kind}"')
+
+
+def _copy(v: Any) -> Any:
+    return copy.deepcopy(v) if isinstance(v, (dict, list)) else v
+
+
+def _norm_str(v: Any) -> Any:
+    t = type(v)
+    if t is str:
+        return v
+    if isinstance(v, _dt.datetime):  # YAML timestamps reach the API server as JSON strings
+        return v.isoformat().replace("+00:00", "Z")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return _BAD
+
+
+def _norm_int(v: Any) -> Any:
+    t = type(v)
+    if t is int:
+        return v if INT64_MIN <= v <= INT64_MAX else _BAD
+    if t is float and v.is_integer() and INT64_MIN <= v <= INT64_MAX:
+        return int(v)  # kubectl's YAML->JSON conversion turns 1.0 into 1
+    return _BAD
+
+
+def _norm_num(v: Any) -> Any:
+    t = type(v)
+    return v if t is int or t is float else _BAD
+
+
+def _norm_bool(v: Any) -> Any:
+    return v if type(v) is bool else _BAD
+
+
+def _norm_int_or_string(v: Any) -> Any:
+    if type(v) is str:
+        return v
+    n = _norm_int(v)
+    if n is not _BAD:
+        return n
+    return _norm_str(v)
+
+
+_NORMALIZERS: dict[str, tuple[Callable[[Any], Any], type | None]] = {
+    "string": (_norm_str, str),
+    "integer": (_norm_int, int),
+    "number": (_norm_num, None),
+    "boolean": (_norm_bool, bool),
+}
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    ta, tb = type(a), type(b)
+    if ta is bool or tb is bool:
+        return ta is tb and a == b
+    if ta in (int, float) and tb in (int, float):
+        return a == b
+    if ta is not tb:
+        return False
+    if ta is list:
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+    if ta is dict:
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return ("{}", tuple(sorted((k, _hashable(x)) for k, x in v.items())))
+    if isinstance(v, list):
+        return ("[]", tuple(_hashable(x) for x in v))
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, (int, float)):
+        return ("n", float(v))
+    return ("s", v)
+
+
+# ---- formats (kube-openapi strfmt, restricted to the set apiextensions keeps) --------------
+
+_CTL = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]*\Z")
+
+
+def _is_request_uri(s: str) -> bool:
+    """Go's url.ParseRequestURI accepts it (what strfmt's "uri" checks)."""
+    if not s or _CTL.search(s):
+        return False
+    rest = s
+    m = _SCHEME.match(s)
+    if m:
+        rest = s[m.end():]
+        if not rest.startswith("/"):
+            return True  # rootless: opaque
+    elif not s.startswith("/"):
+        return False
+    if rest.startswith("//"):
+        auth_end = len(rest)
+        for ch in "/?":
+            i = rest.find(ch, 2)
+            if i != -1:
+                auth_end = min(auth_end, i)
+        authority = rest[2:auth_end]
+        host = authority.rpartition("@")[2]
+        if not _HOST_CHARS.match(host) or " " in host:
+            return False
+        if host.startswith("["):
+            end = host.find("]")
+            if end == -1:
+                return False
+            port = host[end + 1:]
+            if port and (not port.startswith(":") or not port[1:].isdigit() and port != ":"):
+                return False
+        elif host.count(":") == 1:
+            port = host.split(":", 1)[1]
+            if port and not port.isdigit():
+                return False
+        elif host.count(":") > 1:
+            return False
+        rest = rest[auth_end:]
+    path = rest.split("?", 1)[0]
+    return not _BAD_ESCAPE.search(path)
+
+
+_DATE_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?\Z"
+)
+
+
+def _is_date_time(s: str) -> bool:
+    m = _DATE_TIME.match(s)
+    if not m:
+        return False
+    y, mo, d, h, mi = (int(m.group(i)) for i in range(1, 6))
+    sec = int(m.group(6) or 0)
+    try:
+        _dt.datetime(y, mo, d, h, mi, min(sec, 59))
+    except ValueError:
+        return False
+    return sec <= 60
+
+
+def _is_date(s: str) -> bool:
+    try:
+        return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", s)) and bool(_dt.date.fromisoformat(s))
+    except ValueError:
+        return False
+
+
+def _is_byte(s: str) -> bool:
+    try:
+        base64.b64decode(s, validate=True)
+        return True
+    except (ValueError, TypeError):
+        return False
+
+
+def _is_ipv4(s: str) -> bool:
+    try:
+        ipaddress.IPv4Address(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_ipv6(s: str) -> bool:
+    try:
+        ipaddress.IPv6Address(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_cidr(s: str) -> bool:
+    try:
+        ipaddress.ip_network(s, strict=False)
+        return "/" in s
+    except ValueError:
+        return False
+
+
+_FORMATS: dict[str, Callable[[str], bool]] = {
+    "uri": _is_request_uri,
+    "datetime": _is_date_time,
+    "date": _is_date,
+    "byte": _is_byte,
+    "ipv4": _is_ipv4,
+    "ipv6": _is_ipv6,
+    "cidr": _is_cidr,
+    "uuid": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\Z").match,
+    "uuid3": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}\Z").match,
+    "uuid4": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}\Z").match,
+    "uuid5": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}\Z").match,
+    "mac": re.compile(r"(?i)([0-9a-f]{2}[:-]){5}[0-9a-f]{2}\Z|([0-9a-f]{4}\.){2}[0-9a-f]{4}\Z").match,
+    "hostname": re.compile(
+        r"(?i)(?=.{1,255}\Z)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?\Z"
+    ).match,
+    "email": re.compile(r"[^@\s]+@[^@\s]+\Z").match,
+    "duration": re.compile(
+        r"(?i)(\s*[-+]?\d+(\.\d+)?\s*(ns|us|µs|ms|s|m|h|d|w|"
+        r"nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?))+\s*\Z"
+    ).match,
+    "bsonobjectid": re.compile(r"(?i)[0-9a-f]{24}\Z").match,
+    "hexcolor": re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})\Z").match,
+    "rgbcolor": re.compile(r"rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\)\Z").match,
+    "password": lambda s: True,
+    # isbn, isbn10, isbn13, creditcard, ssn: kept by the API server, not checked here
+}
+
+
+# ------------------------------------------------------------------------------------------
+# compiler
+
+
+class _Compiler:
+    def __init__(self, rules: list[RuleInfo]):
+        self.rules = rules
+
+    # entry --------------------------------------------------------------------------------
+    def compile(self, s: dict, spath: str, *, root: bool = False, junctor: bool = False,
+                metadata: bool = False, embedded_meta: bool = False) -> Checker:
+        if not isinstance(s, dict):
+            s = {}
+        if metadata:
+            return self._metadata(s, spath, strict_name=not embedded_meta)
+        typ = s.get("type")
+        if s.get("x-kubernetes-int-or-string") is True:
+            typ = "int-or-string"
+        nullable = s.get("nullable") is True
+        checks = self._value_checks(s, spath, typ, junctor)
+        rules = [] if junctor else self._rules(s, spath)
+        if typ == "object" or (typ is None and any(k in s for k in ("properties", "additionalProperties", "required"))):
+            return self._object(s, spath, nullable, checks, rules, root=root, junctor=junctor,
+                                typed=typ == "object")
+        if typ == "array":
+            return self._array(s, spath, nullable, checks, rules, junctor)
+        return self._scalar(typ, nullable, checks, rules, s)
+
+    # CEL ----------------------------------------------------------------------------------
+    def _rules(self, s: dict, spath: str) -> list[_Rule]:
+        out: list[_Rule] = []
+        for r in s.get("x-kubernetes-validations") or ():
+            if not isinstance(r, dict):
+                continue
+            text = r.get("rule")
+            message = (r.get("message") or "").strip()
+            field_path = r.get("fieldPath") or ""
+            msg = message or f"failed rule: {' '.join(str(text).split())}"
+            program: Program | None = None
+            reason = ""
+            try:
+                program = compile_rule(text)
+            except CELUnsupported as e:
+                reason = str(e)
+            except Exception as e:  # pragma: no cover - a parser bug must still be loud
+                reason = f"{type(e).__name__}: {e}"
+            info = RuleInfo(
+                schema_path=spath or ".", rule=str(text), message=msg, field_path=field_path,
+                supported=program is not None, reason=reason,
+                transition=bool(program is not None and program.uses_old_self),
+            )
+            self.rules.append(info)
+            out.append(_Rule(info, program, _field_path_suffix(field_path)))
+        return out
+
+    # value validations (type-independent list of closures) ----------------------------------
+    def _value_checks(self, s: dict, spath: str, typ: Any, junctor: bool) -> list[Callable]:
+        checks: list[Callable] = []
+        enum = s.get("enum")
+        if isinstance(enum, list) and enum:
+            allowed = list(enum)
+            shown = ", ".join(json.dumps(e) if isinstance(e, str) else
+                              json.dumps(e, separators=(",", ":")) for e in allowed)
+            str_set = frozenset(e for e in allowed if isinstance(e, str))
+            only_str = len(str_set) == len(allowed)
+
+            def enum_check(v, path, ctx):
+                if only_str and type(v) is str:
+                    if v in str_set:
+                        return
+                elif any(_json_equal(v, e) for e in allowed):
+                    return
+                ctx.block(path, f"Unsupported value: {format_value(v)}: supported values: {shown}")
+
+            checks.append(enum_check)
+        # strings
+        max_len, min_len = s.get("maxLength"), s.get("minLength")
+        pattern, fmt = s.get("pattern"), s.get("format")
+        if isinstance(max_len, int):
+            def max_len_check(v, path, ctx, n=max_len):
+                if type(v) is str and len(v) > n:
+                    ctx.err(path, f"Invalid value: {format_value(v)}: must be no more than {n} characters")
+            checks.append(max_len_check)
+        if isinstance(min_len, int) and min_len > 0:
+            def min_len_check(v, path, ctx, n=min_len):
+                if type(v) is str and len(v) < n:
+                    ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} should be at least {n} chars long")
+            checks.append(min_len_check)
+        if isinstance(pattern, str):
+            try:
+                rx = re.compile(pattern)
+            except re.error as e:
+                reason = str(e)
+
+                def bad_pattern(v, path, ctx, p=pattern):
+                    if type(v) is str:
+                        ctx.err(path, f"cannot check pattern '{p}' offline: {reason}")
+                checks.append(bad_pattern)
+            else:
+                def pattern_check(v, path, ctx, rx=rx, p=pattern):
+                    if type(v) is str and rx.search(v) is None:
+                        ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} should match '{p}'")
+                checks.append(pattern_check)
+        if isinstance(fmt, str):
+            fn = _FORMATS.get(fmt.replace("-", ""))
+            if fn is not None:
+                def format_check(v, path, ctx, fn=fn, f=fmt):
+                    if type(v) is str and not fn(v):
+                        ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} must be of type {f}: {format_value(v)}")
+                checks.append(format_check)
+        # numbers
+        maximum, minimum = s.get("maximum"), s.get("minimum")
+        if isinstance(maximum, (int, float)) and not isinstance(maximum, bool):
+            excl = s.get("exclusiveMaximum") is True
+
+            def max_check(v, path, ctx, m=maximum, excl=excl):
+                if type(v) in (int, float) and (v >= m if excl else v > m):
+                    word = "less than" if excl else "less than or equal to"
+                    ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} should be {word} {_num(m)}")
+            checks.append(max_check)
+        if isinstance(minimum, (int, float)) and not isinstance(minimum, bool):
+            excl = s.get("exclusiveMinimum") is True
+
+            def min_check(v, path, ctx, m=minimum, excl=excl):
+                if type(v) in (int, float) and (v <= m if excl else v < m):
+                    word = "greater than" if excl else "greater than or equal to"
+                    ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} should be {word} {_num(m)}")
+            checks.append(min_check)
+        mult = s.get("multipleOf")
+        if isinstance(mult, (int, float)) and not isinstance(mult, bool) and mult > 0:
+            def mult_check(v, path, ctx, m=mult):
+                if type(v) in (int, float):
+                    q = v / m
+                    if q != int(q):
+                        ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} should be a multiple of {_num(m)}")
+            checks.append(mult_check)
+        # arrays
+        max_items, min_items = s.get("maxItems"), s.get("minItems")
+        if isinstance(max_items, int):
+            def max_items_check(v, path, ctx, n=max_items):
+                if type(v) is list and len(v) > n:
+                    ctx.err(path, f"Too many: {len(v)}: must have at most {n} items")
+            checks.append(max_items_check)
+        if isinstance(min_items, int) and min_items > 0:
+            def min_items_check(v, path, ctx, n=min_items):
+                if type(v) is list and len(v) < n:
+                    ctx.err(path, f"Invalid value: {len(v)}: {_in_body(path)} should have at least {n} items")
+            checks.append(min_items_check)
+        if s.get("uniqueItems") is True:
+            def unique_check(v, path, ctx):
+                if type(v) is list and len({_hashable(x) for x in v}) != len(v):
+                    ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} shouldn't contain duplicates")
+            checks.append(unique_check)
+        # objects
+        max_props, min_props = s.get("maxProperties"), s.get("minProperties")
+        if isinstance(max_props, int):
+            def max_props_check(v, path, ctx, n=max_props):
+                if type(v) is dict and len(v) > n:
+                    ctx.err(path, f"Too many: {len(v)}: must have at most {n} items")
+            checks.append(max_props_check)
+        if isinstance(min_props, int) and min_props > 0:
+            def min_props_check(v, path, ctx, n=min_props):
+                if type(v) is dict and len(v) < n:
+                    ctx.err(path, f"Invalid value: {len(v)}: {_in_body(path)} should have at least {n} properties")
+            checks.append(min_props_check)
+        # junctors (structural schemas allow them for value validation only)
+        for kw in ("allOf", "anyOf", "oneOf"):
+            subs = s.get(kw)
+            if isinstance(subs, list) and subs:
+                branches = [self.compile(b, f"{spath}<{kw}[{i}]>", junctor=True) for i, b in enumerate(subs)]
+                checks.append(_junctor(kw, branches))
+        if isinstance(s.get("not"), dict):
+            branch = self.compile(s["not"], f"{spath}<not>", junctor=True)
+
+            def not_check(v, path, ctx, branch=branch):
+                if _passes(branch, v, path, ctx):
+                    ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} must not validate the schema (not)")
+            checks.append(not_check)
+        return checks
+
+    # scalars --------------------------------------------------------------------------------
+    def _scalar(self, typ: Any, nullable: bool, checks: list, rules: list, s: dict) -> Checker:
+        if typ == "int-or-string":
+            norm, fast_type, expected = _norm_int_or_string, str, "integer,string"
+        elif typ in _NORMALIZERS:
+            norm, fast_type = _NORMALIZERS[typ]
+            expected = typ
+        elif typ in (None, ""):
+            norm, fast_type, expected = None, None, ""
+        else:
+            bad = str(typ)
+
+            def unknown_type(v, path, ctx):
+                ctx.err(path, f"cannot check: the schema declares unknown type {bad!r}")
+                return v
+
+            return unknown_type
+
+        run_rules = _rule_runner(rules)
+
+        def slow(v, path, ctx):
+            if v is None:
+                if nullable or norm is None:
+                    return v
+                _type_error(ctx, path, expected, v)
+                return v
+            b0 = ctx.blocking
+            if norm is not None:
+                nv = norm(v)
+                if nv is _BAD:
+                    _type_error(ctx, path, expected, v)
+                    return v
+            else:
+                nv = v
+            for c in checks:
+                c(nv, path, ctx)
+            if run_rules is not None:
+                run_rules(nv, path, ctx, b0)
+            return nv
+
+        if not checks and run_rules is None and fast_type is not None:
+            def fast(v, path, ctx):
+                if type(v) is fast_type:
+                    return v
+                return slow(v, path, ctx)
+            return fast
+        return slow
+
+    # arrays ---------------------------------------------------------------------------------
+    def _array(self, s: dict, spath: str, nullable: bool, checks: list, rules: list, junctor: bool) -> Checker:
+        items_schema = s.get("items")
+        item = self.compile(items_schema, f"{spath}[]", junctor=junctor) if isinstance(items_schema, dict) else None
+        list_type = s.get("x-kubernetes-list-type")
+        map_keys = tuple(s.get("x-kubernetes-list-map-keys") or ())
+        run_rules = _rule_runner(rules)
+
+        def check(v, path, ctx):
+            if type(v) is not list:
+                if v is None and nullable:
+                    return v
+                _type_error(ctx, path, "array", v)
+                return v
+            b0 = ctx.blocking
+            out = None
+            if item is not None:
+                for i, x in enumerate(v):
+                    nx = item(x, f"{path}[{i}]", ctx)
+                    if nx is not x:
+                        if out is None:
+                            out = list(v)
+                        out[i] = nx
+            cur = v if out is None else out
+            for c in checks:
+                c(cur, path, ctx)
+            if list_type == "set":
+                seen: dict = {}
+                for i, x in enumerate(cur):
+                    h = _hashable(x)
+                    if h in seen:
+                        ctx.err(f"{path}[{i}]", f"Duplicate value: {format_value(x)}")
+                    else:
+                        seen[h] = i
+            elif list_type == "map" and map_keys:
+                seen = {}
+                for i, x in enumerate(cur):
+                    if type(x) is not dict:
+                        continue
+                    key = tuple(_hashable(x.get(k)) for k in map_keys)
+                    if key in seen:
+                        shown = {k: x.get(k) for k in map_keys if k in x}
+                        ctx.err(f"{path}[{i}]", f"Duplicate value: {format_value(shown)}")
+                    else:
+                        seen[key] = i
+            if run_rules is not None:
+                run_rules(cur, path, ctx, b0)
+            return cur
+
+        return check
+
+    # objects --------------------------------------------------------------------------------
+    def _object(self, s: dict, spath: str, nullable: bool, checks: list, rules: list, *,
+                root: bool, junctor: bool, typed: bool = True) -> Checker:
+        props_schema = s.get("properties") if isinstance(s.get("properties"), dict) else {}
+        embedded = s.get("x-kubernetes-embedded-resource") is True
+        preserve = s.get("x-kubernetes-preserve-unknown-fields") is True or junctor
+        props: dict[str, Checker] = {}
+        nonnull: dict[str, Any] = {}  # non-nullable props -> default (or _MISSING)
+        defaults: list[tuple[str, Any, Checker]] = []
+        for name, sub in props_schema.items():
+            sub = sub if isinstance(sub, dict) else {}
+            is_meta = name == "metadata" and (root or embedded) and not junctor
+            c = self.compile(sub, f"{spath}.{name}", junctor=junctor, metadata=is_meta,
+                             embedded_meta=is_meta and not root)
+            props[name] = c
+            if junctor:
+                continue
+            if "default" in sub:
+                defaults.append((name, sub["default"], c))
+            if sub.get("nullable") is not True:
+                nonnull[name] = sub["default"] if "default" in sub else _MISSING
+        if (embedded or root) and not junctor:  # implicit at the root and in embedded resources
+            for name in ("apiVersion", "kind"):
+                props.setdefault(name, self.compile({"type": "string"}, f"{spath}.{name}"))
+            props.setdefault("metadata", self.compile({}, f"{spath}.metadata", metadata=True, embedded_meta=not root))
+        addl_schema = s.get("additionalProperties")
+        addl: Checker | None = None
+        addl_default: Any = _MISSING
+        addl_nullable = True
+        if isinstance(addl_schema, dict):
+            addl = self.compile(addl_schema, f"{spath}{{}}", junctor=junctor)
+            addl_nullable = addl_schema.get("nullable") is True or junctor
+            addl_default = addl_schema.get("default", _MISSING)
+        allow_unknown = preserve or addl_schema is True
+        required = tuple(r for r in (s.get("required") or ()) if isinstance(r, str))
+        embedded_required = ("apiVersion", "kind") if embedded and not junctor else ()
+        props_get = props.get
+        run_rules = _rule_runner(rules)
+        defaults_t = tuple(defaults)
+
+        def check(v, path, ctx):
+            if type(v) is not dict:
+                if not typed:  # an untyped node (e.g. a junctor branch) only checks objects
+                    for c in checks:
+                        c(v, path, ctx)
+                    return v
+                if v is None and nullable:
+                    return v
+                _type_error(ctx, path, "object", v)
+                return v
+            b0 = ctx.blocking
+            prefix = path + "." if path else ""
+            out = None
+            for k, x in v.items():
+                c = props_get(k)
+                if c is None:
+                    if addl is not None:
+                        if x is None and not addl_nullable:
+                            if out is None:
+                                out = dict(v)
+                            if addl_default is not _MISSING and ctx.apply_defaults:
+                                out[k] = addl(_copy(addl_default), prefix + k, ctx)
+                            else:
+                                del out[k]  # the API server prunes non-nullable nulls
+                            continue
+                        c = addl
+                    elif allow_unknown:
+                        continue
+                    else:
+                        ctx.err(prefix + k, f'unknown field "{prefix + k}"')
+                        continue
+                elif x is None and k in nonnull:
+                    if out is None:
+                        out = dict(v)
+                    d = nonnull[k]
+                    if d is not _MISSING and ctx.apply_defaults:
+                        out[k] = c(_copy(d), prefix + k, ctx)
+                    else:
+                        del out[k]  # the API server prunes non-nullable nulls
+                    continue
+                nx = c(x, prefix + k, ctx)
+                if nx is not x:
+                    if out is None:
+                        out = dict(v)
+                    out[k] = nx
+            if defaults_t and ctx.apply_defaults:
+                for k, d, c in defaults_t:
+                    if k not in v:
+                        if out is None:
+                            out = dict(v)
+                        out[k] = c(_copy(d), prefix + k, ctx)
+            cur = v if out is None else out
+            for r in required:
+                if r not in cur:
+                    ctx.err(prefix + r, "Required value")
+            if embedded_required and cur:
+                for r in embedded_required:
+                    if r not in cur:
+                        ctx.err(prefix + r, "Required value")
+            for c in checks:
+                c(cur, path, ctx)
+            if run_rules is not None:
+                run_rules(cur, path, ctx, b0)
+            return cur
+
+        return check
+
+    # metadata -------------------------------------------------------------------------------
+    def _metadata(self, s: dict, spath: str, *, strict_name: bool) -> Checker:
+        props_schema = s.get("properties") if isinstance(s.get("properties"), dict) else {}
+        extra = {k: self.compile(props_schema[k], f"{spath}.{k}")
+                 for k in ("name", "generateName") if isinstance(props_schema.get(k), dict)}
+
+        def check(v, path, ctx):
+            if type(v) is not dict:
+                if v is None:
+                    return v
+                _type_error(ctx, path, "object", v)
+                return v
+            prefix = path + "."
+            for k in v:
+                if k not in OBJECT_META_FIELDS:
+                    ctx.err(prefix + k, f'unknown field "{prefix + k}"')
+            for k, c in extra.items():
+                if k in v:
+                    c(v[k], prefix + k, ctx)
+            _check_object_meta(v, path, ctx, strict_name)
+            return v
+
+        return check
+
+
+def _field_path_suffix(field_path: str) -> str:
+    """`.foo.bar` / `['foo.bar']` -> `.foo.bar` / `[foo.bar]` appended to the node path."""
+    if not field_path:
+        return ""
+    out = re.sub(r"\[\s*'([^']*)'\s*\]", r"[\1]", field_path)
+    return out if out.startswith((".", "[")) else "." + out
+
+
+def _num(m: Any) -> str:
+    return str(int(m)) if isinstance(m, float) and m.is_integer() else str(m)
+
+
+def _passes(branch: Checker, v: Any, path: str, ctx: _Ctx) -> bool:
+    scratch = _Ctx(ctx.apply_defaults, ctx.cel_on_invalid)
+    branch(v, path, scratch)
+    return not scratch.errors
+
+
+def _junctor(kw: str, branches: list[Checker]) -> Callable:
+    def check(v, path, ctx):
+        ok = sum(1 for b in branches if _passes(b, v, path, ctx))
+        if kw == "allOf" and ok != len(branches):
+            ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} must validate all the schemas (allOf)")
+        elif kw == "anyOf" and ok == 0:
+            ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} must validate at least one schema (anyOf)")
+        elif kw == "oneOf" and ok != 1:
+            ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} must validate one and only one schema (oneOf)")
+
+    return check
+
+
+def _rule_runner(rules: list[_Rule]):
+    if not rules:
+        return None
+    rules_t = tuple(rules)
+
+    def run(value, path, ctx, b0):
+        if ctx.blocking != b0 and not ctx.cel_on_invalid:
+            ctx.cel_skipped += 1
+            return
+        act = {"self": value}
+        for r in rules_t:
+            info = r.info
+            where = path + r.suffix if path or not r.suffix else r.suffix.lstrip(".")
+            prog = r.program
+            if prog is None:
+                ctx.err(where, f"rule cannot be checked offline (unsupported CEL: {info.reason}): {info.rule}", "cel")
+                continue
+            if prog.uses_old_self:
+                continue  # transition rules do not apply on create
+            try:
+                res = prog.evaluate(act)
+            except CELError as e:
+                ctx.err(where, f"{e} evaluating rule: {info.rule}", "cel")
+                continue
+            except (RecursionError, TypeError, ValueError, AttributeError) as e:  # evaluator bug: stay loud
+                ctx.err(where, f"internal error ({type(e).__name__}: {e}) evaluating rule: {info.rule}", "cel")
+                continue
+            if res is True:
+                continue
+            if res is False:
+                ctx.err(where, info.message, "cel")
+            else:
+                ctx.err(where, f"rule did not evaluate to a bool ({format_value(res)}): {info.rule}", "cel")
+
+    return run
+
+
+# ---- ObjectMeta ---------------------------------------------------------------------------
+
+
+def _dns1123_label_errors(v: str) -> list[str]:
+    errs = []
+    if len(v) > 63:
+        errs.append("must be no more than 63 characters")
+    if not _DNS1123_LABEL.match(v):
+        errs.append(MSG_DNS1123_LABEL)
+    return errs
+
+
+def _dns1123_subdomain_errors(v: str) -> list[str]:
+    errs = []
+    if len(v) > 253:
+        errs.append("must be no more than 253 characters")
+    if not _DNS1123_SUBDOMAIN.match(v):
+        errs.append(MSG_DNS1123_SUBDOMAIN)
+    return errs
+
+
+def qualified_name_errors(v: str) -> list[str]:
+    """apimachinery IsQualifiedName."""
+    parts = v.split("/")
+    if len(parts) == 1:
+        name = parts[0]
+        prefix = None
+    elif len(parts) == 2:
+        prefix, name = parts
+        if not prefix:
+            return ["prefix part must be non-empty"]
+    else:
+        return ["a qualified name " + MSG_QUALIFIED_NAME.replace("name part must", "must", 1)
+                + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
+    errs = []
+    if prefix is not None:
+        errs.extend("prefix part " + m for m in _dns1123_subdomain_errors(prefix))
+    if not name:
+        errs.append("name part must be non-empty")
+    elif len(name) > 63:
+        errs.append("name part must be no more than 63 characters")
+    if name and not _QUALIFIED_NAME.match(name):
+        errs.append(MSG_QUALIFIED_NAME)
+    return errs
+
+
+def label_value_errors(v: str) -> list[str]:
+    errs = []
+    if len(v) > 63:
+        errs.append("must be no more than 63 characters")
+    if not _LABEL_VALUE.match(v):
+        errs.append(MSG_LABEL_VALUE)
+    return errs
+
+
+def _check_object_meta(meta: dict, path: str, ctx: _Ctx, strict_name: bool) -> None:
+    p = path + "."
+    name, gen = meta.get("name"), meta.get("generateName")
+    for key in ("name", "generateName", "namespace"):
+        val = meta.get(key)
+        if val is not None and type(val) is not str:
+            _type_error(ctx, p + key, "string", val)
+    if strict_name:
+        if not name and not gen:
+            ctx.err(p + "name", "Required value: name or generateName is required")
+        if isinstance(name, str) and name:
+            for m in _dns1123_subdomain_errors(name):
+                ctx.err(p + "name", f"Invalid value: {format_value(name)}: {m}")
+        if isinstance(gen, str) and gen:
+            for m in _dns1123_subdomain_errors(gen.rstrip("-") + "x" if gen.endswith("-") else gen):
+                ctx.err(p + "generateName", f"Invalid value: {format_value(gen)}: {m}")
+    ns = meta.get("namespace")
+    if isinstance(ns, str) and ns:
+        for m in _dns1123_label_errors(ns):
+            ctx.err(p + "namespace", f"Invalid value: {format_value(ns)}: {m}")
+    labels = meta.get("labels")
+    if labels is not None:
+        if type(labels) is not dict:
+            _type_error(ctx, p + "labels", "object", labels)
+        else:
+            for k, val in labels.items():
+                for m in qualified_name_errors(str(k)):
+                    ctx.err(p + "labels", f"Invalid value: {format_value(k)}: {m}")
+                if type(val) is not str:
+                    _type_error(ctx, f"{p}labels.{k}", "string", val)
+                else:
+                    for m in label_value_errors(val):
+                        ctx.err(p + "labels", f"Invalid value: {format_value(val)}: {m}")
+    annotations = meta.get("annotations")
+    if annotations is not None:
+        if type(annotations) is not dict:
+            _type_error(ctx, p + "annotations", "object", annotations)
+        else:
+            total = 0
+            for k, val in annotations.items():
+                for m in qualified_name_errors(str(k).lower()):
+                    ctx.err(p + "annotations", f"Invalid value: {format_value(k)}: {m}")
+                if type(val) is not str:
+                    _type_error(ctx, f"{p}annotations.{k}", "string", val)
+                else:
+                    total += len(str(k).encode()) + len(val.encode())
+            if total > TOTAL_ANNOTATION_SIZE_LIMIT:
+                ctx.err(p + "annotations", f"Too long: must have at most {TOTAL_ANNOTATION_SIZE_LIMIT} bytes")
+    finalizers = meta.get("finalizers")
+    if finalizers is not None:
+        if type(finalizers) is not list:
+            _type_error(ctx, p + "finalizers", "array", finalizers)
+        else:
+            for i, f in enumerate(finalizers):
+                if type(f) is not str:
+                    _type_error(ctx, f"{p}finalizers[{i}]", "string", f)
+    for key in ("ownerReferences", "managedFields"):
+        val = meta.get(key)
+        if val is not None and type(val) is not list:
+            _type_error(ctx, p + key, "array", val)
