@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from ..runtime.typed import KrmModel
-from .common import Name, Resource, dns_label
+from .common import Name, Resource, TierName, dns_label
 
 PromptMode = Literal["Inline", "ConfigMap"]
 DEFAULT_TIER = "default"
@@ -73,7 +73,7 @@ class Skill(KrmModel):
 
 
 class Memory(KrmModel):
-    model: str = Field(DEFAULT_TIER, min_length=1, description="embedding model tier")
+    model: TierName = Field(DEFAULT_TIER, description="embedding model tier")
     ttl_days: int | None = Field(None, alias="ttlDays", ge=1)
 
 
@@ -94,7 +94,7 @@ class Byo(KrmModel):
 class AgentSpec(KrmModel):
     description: str = Field(min_length=1)
     prompt: Prompt | None = None
-    model: str = Field(DEFAULT_TIER, min_length=1, description="model tier; the environment maps it to a model")
+    model: TierName = Field(DEFAULT_TIER, description="model tier; the environment maps it to a model")
     tools: list[ToolGrant] = Field(default_factory=list)
     delegates: list[AgentReference] = Field(default_factory=list, description="agents it may call: NAME or NAMESPACE/NAME")
     skills: list[Skill] = Field(default_factory=list)

@@ -49,7 +49,17 @@ def dns_subdomain(value: str) -> str:
     return value
 
 
+MAX_TIER_LENGTH = 50  # "model-" + tier stays a valid 63-character name
+
+
+def tier_name(value: str) -> str:
+    if len(value) > MAX_TIER_LENGTH:
+        raise ValueError(f"tier name {value!r} is longer than {MAX_TIER_LENGTH} characters")
+    return dns_label(value)
+
+
 Name = Annotated[str, AfterValidator(dns_label)]
+TierName = Annotated[str, AfterValidator(tier_name)]
 SubdomainName = Annotated[str, AfterValidator(dns_subdomain)]
 
 

@@ -23,12 +23,11 @@ from pydantic import AfterValidator, Field, StrictBool, model_validator
 from ..kagent import models as k
 from ..runtime.typed import KrmModel
 from .agent import DEFAULT_TIER
-from .common import ANNOTATION_CANARY, ANNOTATION_ENVIRONMENT, Name, Resource, SubdomainName, dns_label  # noqa: F401
+from .common import ANNOTATION_CANARY, ANNOTATION_ENVIRONMENT, Name, Resource, SubdomainName, TierName, dns_label  # noqa: F401
 
 DEFAULT_KAGENT_VERSION = "v0.9.12"
 _KAGENT_VERSION = re.compile(r"^v0\.(9|10)(\.[0-9]+)?(-[0-9A-Za-z.]+)?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-MAX_TIER_LENGTH = 50  # "model-" + tier stays a valid 63-character name
 
 
 def kagent_version(value: str) -> str:
@@ -40,10 +39,6 @@ def kagent_version(value: str) -> str:
     return value
 
 
-def tier_name(value: str) -> str:
-    if len(value) > MAX_TIER_LENGTH:
-        raise ValueError(f"tier name {value!r} is longer than {MAX_TIER_LENGTH} characters")
-    return dns_label(value)
 
 
 def secret_key(value: str) -> str:
@@ -53,7 +48,6 @@ def secret_key(value: str) -> str:
 
 
 KagentVersion = Annotated[str, AfterValidator(kagent_version)]
-TierName = Annotated[str, AfterValidator(tier_name)]
 SecretKey = Annotated[str, AfterValidator(secret_key)]
 
 

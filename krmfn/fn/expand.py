@@ -70,7 +70,7 @@ class Expansion:
         self.rl.results.extend(self.results)
         if any(r.is_error for r in self.results):
             raise FunctionFailure([])
-        self.rl.items = self.passthrough + sorted(emitted, key=_object_key)
+        self.rl.items = self.passthrough + emitted  # the engine puts them in canonical order
 
     def _sort_inputs(self) -> None:
         for obj in self.rl.items:
@@ -131,10 +131,6 @@ class Expansion:
         if desc.spec.deployment is not None:
             _, problems = parse(k.DeclarativeDeploymentSpec, desc.spec.deployment, subject=obj, at="spec.deployment")
             self.results.extend(problems)
-        for tier_field, tier in (("spec.model", desc.spec.model),
-                                 ("spec.memory.model", desc.spec.memory.model if desc.spec.memory else None)):
-            if tier is not None and not _valid_tier(tier):
-                self.error(obj, tier_field, f"tier {tier!r} must be a lowercase name (letters, digits, '-') of at most 50 characters")
         text = None
         if desc.spec.prompt is not None and renderer is not None:
             text = self._prompt(desc, obj, library, renderer, variables_tools)
@@ -314,12 +310,3 @@ def _error_count(results: list[Result]) -> int:
 def _qualify(reference: str, namespace: str) -> str:
     return reference if "/" in reference else f"{namespace}/{reference}"
 
-
-def _valid_tier(tier: str) -> bool:
-    from ..api.common import _DNS1123_LABEL
-
-    return len(tier) <= 50 and bool(_DNS1123_LABEL.match(tier))
-
-
-def _object_key(obj: dict) -> tuple[str, str, str, str]:
-    return (obj.get("kind", ""), meta_namespace(obj), meta_name(obj), obj.get("apiVersion", ""))

@@ -83,7 +83,19 @@ def run(rl: ResourceList, process: Callable[[ResourceList], None] | None = None)
     if has_errors(rl.results):
         rl.items = original
         return 1
+    if before is None:
+        # Output order must not depend on input order (kustomize and kpt may hand items over in
+        # any order); a stable sort keeps duplicates, which only broken input has, as they came.
+        rl.items.sort(key=canonical_key)
     return 0
+
+
+def canonical_key(item: dict) -> tuple[str, str, str, str]:
+    meta = item.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    api_version = str(item.get("apiVersion", ""))
+    group = api_version.rpartition("/")[0]
+    return (group, str(item.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
 
 
 def _fingerprint(items: list[dict]) -> str:
