@@ -14,6 +14,8 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn run CONFIG [PATH ...]    run a function on files or directories (plain YAML out)
        krmfn validate [OPTIONS] PATH  check rendered kagent objects against the kagent CRDs
        krmfn build DIR                render a kustomization with the krmfn functions (what Argo CD and CI run)
+       krmfn diff OLD NEW | --git A..B DIR...   agent-aware review of a change (text, Markdown, JSON)
+       krmfn graph RENDER | --git REV DIR     Mermaid graph of agents, models, tools and delegation
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
        krmfn kinds                    list the function config kinds krmfn serves

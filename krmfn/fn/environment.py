@@ -89,29 +89,13 @@ def process(rl: ResourceList) -> None:
 
 # --- inline credentials ------------------------------------------------------------------------------
 
-# Keys whose value is a credential when it is a literal (normalised: lowercase, letters and digits).
-_CREDENTIAL_KEY = re.compile(
-    r"(apikey|accesskey|secretkey|privatekey|clientsecret|secret|password|passwd|passphrase|"
-    r"credentials?|token|bearer|authorization|auth|cookie|signature)$"
-)
 # HTTP headers are judged more broadly: any *key, auth, token, session... header carries a credential
 # (X-Goog-Api-Key, Ocp-Apim-Subscription-Key, Proxy-Authorization, X-Auth-Token, Cookie, ...).
 _CREDENTIAL_HEADER = re.compile(r"(key|auth|token|secret|signature|cookie|session|password|credential)")
 # Fields that hold the *name* of a Secret or of a key in it, never the value.
 _REFERENCE_KEYS = {"apikeysecret", "apikeysecretkey", "cacertsecret", "cacertsecretref", "cacertsecretkey"}
-# Values that are credentials whatever field holds them. Only the description is ever shown.
-_CREDENTIAL_VALUES = (
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), "an API key (sk-...)"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b|\bASIA[0-9A-Z]{16}\b"), "an AWS access key"),
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), "a Google API key"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), "a GitHub token"),
-    (re.compile(r"\bhf_[A-Za-z0-9]{20,}"), "a Hugging Face token"),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."), "a JSON web token"),
-    (re.compile(r"(?i)^\s*(bearer|basic|token|apikey)\s+\S{6,}"), "an Authorization header value"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
-)
+from ..runtime.secrets import CREDENTIAL_KEY as _CREDENTIAL_KEY, CREDENTIAL_VALUES as _CREDENTIAL_VALUES  # noqa: E402
+
 _ADVICE = ("credentials are given only by reference: apiKeySecret: {name: <Secret>, key: <key>} "
            "(the value is not shown)")
 

@@ -65,8 +65,8 @@ def _result(model: type[BaseModel], subject: dict[str, Any], prefix: str, error:
         message = "required field is missing"
     else:
         message = error["msg"]
-        if "input" in error and kind not in ("value_error", "assertion_error") and not _is_secret(loc):
-            shown = _short(error["input"])
+        if "input" in error and kind not in ("value_error", "assertion_error"):
+            shown = _short(error["input"], loc)
             if shown is not None:
                 message += f" (got {shown})"
         if message.startswith("Value error, "):
@@ -79,13 +79,15 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool", "list", "dict"))
 
 
-def _is_secret(loc: tuple[Any, ...]) -> bool:
-    return any(isinstance(p, str) and any(w in p.lower() for w in ("key", "token", "secret", "password")) for p in loc)
+def _short(value: Any, loc: tuple[Any, ...]) -> str | None:
+    """The offending value, briefly, unless it may be a credential (then nothing is shown)."""
+    from .secrets import credential_kind, is_credential_key
 
-
-def _short(value: Any) -> str | None:
     if isinstance(value, (dict, list)):
         return "an object" if isinstance(value, dict) else "a list"
+    if any(isinstance(p, str) and (is_credential_key(p) or "key" in p.lower()) for p in loc) \
+            or credential_kind(value):
+        return None
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

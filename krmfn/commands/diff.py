@@ -1,0 +1,159 @@
+"""`krmfn diff`: an agent-aware diff of two renders, for reviewers and CI gates.
+
+  krmfn diff OLD NEW                      two YAML streams (or `-`) or two directories of rendered YAML
+  krmfn diff --git REV1..REV2 DIR [DIR...] render each kustomization DIR at both revisions (temporary
+                                          git worktrees, `krmfn build`) and compare; several DIRs are
+                                          several environments, reported one by one
+
+REV1...REV2 starts from the merge base (what a pull request changes); REV1.. compares with the
+working tree. Every change is classified per agent (prompt, model, tools, approvals, delegates,
+skills, reach, settings, operational); see docs/review.md.
+
+Exit codes: 0 no gated finding; 1 error (bad input, unknown revision, failed render, usage);
+3 a class listed in --fail-on occurred.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_ERROR, EXIT_GATED = 0, 1, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line and exit 1, not argparse's usage block and exit 2
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="krmfn diff", description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    p.add_argument("paths", nargs="*", metavar="PATH", help="OLD NEW, or with --git the kustomization DIRs")
+    p.add_argument("--git", metavar="REV1..REV2", help="render the DIRs at two git revisions")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the text format (auto: only when stdout is a terminal and NO_COLOR is unset)")
+    p.add_argument("--fail-on", metavar="CLASSES", default="",
+                   help="comma-separated classes that make the exit code 3: destructive-grant, tool-grant, "
+                        "tool-revoke, model-change, prompt-change, approval-added, approval-removed, "
+                        "delegate-change, skills-change, reach-change, config-change, operational, "
+                        "agent-added, agent-removed, object-change, any")
+    p.add_argument("--graph", action="store_true", help="markdown: add a Mermaid graph of the change per environment")
+    p.add_argument("-o", "--output", help="write the report to this file instead of stdout "
+                                          "(for a GitHub job summary: >> \"$GITHUB_STEP_SUMMARY\")")
+    p.add_argument("--kustomize", help="with --git: the kustomize `krmfn build` uses")
+    return p
+
+
+def run(argv: list[str]) -> int:
+    try:
+        return _run(argv)
+    except UsageError as err:
+        return _fail(str(err))
+    except ValueError as err:  # SourceError and --fail-on problems: already one line
+        return _fail(str(err))
+    except OSError as err:
+        return _fail(f"{getattr(err, 'filename', None) or 'output'}: {err.strerror or err}")
+
+
+def _run(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from ..review import changes
+
+    gates = changes.parse_gates(args.fail_on)
+    pairs = _renders(args)
+    reports = [changes.compare(old, new, name, old_label, new_label)
+               for name, old, new, old_label, new_label, _ in pairs]
+    for report, pair in zip(reports, pairs):
+        report.notes.extend(pair[5])
+    gate = None
+    hits: list = []
+    if gates:
+        hits = changes.gated(reports, gates)
+        gate = {"failOn": gates, "matched": hits, "exitCode": EXIT_GATED if hits else EXIT_OK}
+    text = _format(args, reports, gate, pairs)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    if hits:
+        print(f"[error] --fail-on {','.join(gates)}: {len(hits)} gated finding{'s' if len(hits) != 1 else ''}"
+              f" ({', '.join(sorted({h['class'] for h in hits}))})", file=sys.stderr)
+        return EXIT_GATED
+    return EXIT_OK
+
+
+def _renders(args) -> list[tuple]:
+    """(name, old Render, new Render, old label, new label, notes) per environment."""
+    from ..review import sources
+    from ..review.model import Render
+
+    if args.git is None:
+        if args.kustomize:
+            raise UsageError("krmfn diff: --kustomize only applies with --git")
+        if len(args.paths) != 2:
+            raise UsageError(f"krmfn diff: expected OLD and NEW, got {len(args.paths)} path(s) "
+                             "(or use --git REV1..REV2 DIR...)")
+        old, new = args.paths
+        if old == "-" and new == "-":
+            raise UsageError("krmfn diff: only one side can be stdin")
+        before, after = sources.load(old), sources.load(new)
+        name = after.environment or before.environment or "render"
+        return [(name, before, after, old, new, [])]
+    if not args.paths:
+        raise UsageError("krmfn diff: --git needs at least one kustomization DIR (e.g. overlays/prod)")
+    span = sources.RevisionRange.parse(args.git)
+    for path in args.paths:
+        if not os.path.isdir(path):
+            raise sources.SourceError(f"{path}: no such directory")
+    out = []
+    with sources.GitRenderer(args.paths[0], args.kustomize) as git:
+        new_commit = git.commit(span.new) if span.new else None
+        old_commit = git.commit(span.old)
+        if span.merge_base:
+            old_commit = git.merge_base(old_commit, new_commit or "HEAD")
+        old_label = span.old if not span.merge_base else f"merge-base({span.old}, {span.new or 'HEAD'})"
+        new_label = span.new or sources.WORKING_TREE
+        for path in args.paths:
+            name = os.path.normpath(path)
+            notes = []
+            old = git.render(path, old_commit)
+            new = git.render(path, new_commit)
+            if old is None and new is None:
+                raise sources.SourceError(f"{path} exists at neither {old_label} nor {new_label}")
+            if old is None:
+                notes.append(f"{name} does not exist at {old_label}: everything in it is new.")
+            if new is None:
+                notes.append(f"{name} does not exist at {new_label}: everything in it is gone.")
+            out.append((name, old or Render({}, {}, {}), new or Render({}, {}, {}), old_label, new_label, notes))
+    return out
+
+
+def _format(args, reports, gate, pairs) -> str:
+    from ..review import render
+
+    if args.format == "json":
+        return render.to_json(reports, gate)
+    if args.format == "markdown":
+        graphs = None
+        if args.graph:
+            from ..review import mermaid
+
+            graphs = {name: mermaid.graph_diff(old, new) for name, old, new, *_ in pairs}
+        return render.to_markdown(reports, gate, graphs)
+    colour = args.color == "always" or (
+        args.color == "auto" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    return render.to_text(reports, colour=colour, gate=gate)
+
+
+def _fail(message: str) -> int:
+    print(f"[error] {message}", file=sys.stderr)
+    return EXIT_ERROR

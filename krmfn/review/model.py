@@ -1,0 +1,399 @@
+"""An agent-centric view of a render: for each kagent Agent, what it is told, which model runs it,
+what it may do and whom it may call.
+
+`Render.from_objects(items)` reads the objects of one render (what `krmfn build` prints) and
+resolves, per Agent:
+
+* its prompt: `systemMessage`, or the ConfigMap/Secret key `systemMessageFrom` names, plus every
+  key of the `promptTemplate.dataSources` ConfigMaps (their text, not escaped YAML);
+* its model (and its memory's embedding model): the ModelConfig `modelConfig` names in the Agent's
+  namespace (provider, model and every other setting, flattened as "parameters"); the tier is the ModelConfig's
+  `krmfn.dev/model-tier` annotation, else the `model-<tier>` name, else the Agent's annotation;
+* its tools: per server, each granted tool with its risk class (the Agent's `krmfn.dev/tool-risks`
+  annotation, else krmfn's built-in catalog for the kagent tool server, else "unknown") and
+  whether it requires approval; a grant without `toolNames` (every tool) is the tool "*";
+* its delegates, skills (A2A skills and skill bundles), deployment (the operational fields) and
+  every other setting (`config`), and its transitive tool reach through delegates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+AGENT_KIND = "Agent"
+MODELCONFIG_KIND = "ModelConfig"
+KAGENT_GROUP = "kagent.dev"
+
+RISKS = ("read", "write", "unknown", "destructive")  # in rising order of concern
+RISK_RANK = {risk: rank for rank, risk in enumerate(RISKS)}
+ALL_TOOLS = "*"  # a grant without toolNames: every tool the server offers
+
+# Deployment fields that change how an agent runs, not what it does.
+OPERATIONAL_FIELDS = (
+    "replicas", "resources", "nodeSelector", "affinity", "tolerations", "imagePullPolicy",
+    "imagePullSecrets", "labels", "annotations", "deploymentAnnotations",
+)
+# Names under which krmfn's built-in catalog of the kagent tool server applies.
+BUILTIN_SERVER_NAMES = ("kagent-tool-server", "kagent-tools")
+# Annotation prefixes that are bookkeeping, not configuration.
+IGNORED_ANNOTATION_PREFIXES = (
+    "krmfn.dev/", "config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/",
+    "kustomize.config.k8s.io/", "kubectl.kubernetes.io/last-applied-configuration",
+)
+IGNORED_LABELS = ("app.kubernetes.io/managed-by", "krmfn.dev/agent", "krmfn.dev/model-tier")
+
+ANNOTATION_TOOL_RISKS = "krmfn.dev/tool-risks"
+ANNOTATION_MODEL_TIER = "krmfn.dev/model-tier"  # an annotation on Agents, a label on ModelConfigs
+ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
+ANNOTATION_ENVIRONMENT = "krmfn.dev/environment"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One tool an agent may call on one server."""
+
+    server: str  # "namespace/name"
+    tool: str
+    risk: str
+    approval: bool
+
+
+@dataclass
+class ModelView:
+    config: str | None  # the ModelConfig name the Agent references
+    tier: str | None
+    provider: str | None = None
+    model: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)  # flattened ModelConfig settings
+    resolved: bool = False  # the ModelConfig is in the render
+
+    def describe(self) -> str:
+        if not self.resolved:
+            return f"{self.config or '(none)'} (not in the render)"
+        return f"{self.provider} {self.model}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"modelConfig": self.config, "tier": self.tier, "provider": self.provider,
+                "model": self.model, "parameters": self.parameters, "resolved": self.resolved}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A tool an agent can get called, directly (via == ()) or through a chain of delegates."""
+
+    risk: str
+    via: tuple[str, ...]
+
+
+@dataclass
+class AgentView:
+    namespace: str
+    name: str
+    type: str
+    description: str
+    prompt: dict[str, str | None]  # part ("system message", "template ...") -> text (None: unresolved)
+    prompt_source: str
+    model: ModelView
+    memory: ModelView | None  # the embedding model of declarative.memory
+    tools: dict[str, dict[str, Grant]]  # server -> tool -> grant
+    tool_settings: dict[str, dict[str, Any]]  # server -> flattened kind, apiGroup, headers, ...
+    delegates: list[str]
+    skills: dict[str, Any]  # skill key -> definition
+    deployment: dict[str, Any]  # flattened operational fields
+    config: dict[str, Any]  # every other setting, flattened
+    reach: dict[tuple[str, str], Reach] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def grants(self) -> list[Grant]:
+        return [g for server in sorted(self.tools) for _, g in sorted(self.tools[server].items())]
+
+    def destructive_grants(self) -> list[Grant]:
+        return [g for g in self.grants() if g.risk == "destructive"]
+
+
+@dataclass
+class Render:
+    agents: dict[str, AgentView]
+    model_configs: dict[str, dict]  # "namespace/name" -> ModelConfig object
+    objects: dict[tuple[str, str, str], dict]  # (kind, namespace, name) -> every non-Agent object
+    environment: str | None = None  # the krmfn.dev/environment annotation, when the render has one
+
+    @classmethod
+    def from_objects(cls, items: Iterable[dict]) -> "Render":
+        items = [clean(obj) for obj in items]
+        by_key = {(obj.get("kind", ""), _namespace(obj), _name(obj)): obj for obj in items}
+        model_configs = {f"{ns}/{name}": obj for (kind, ns, name), obj in by_key.items()
+                         if kind == MODELCONFIG_KIND and _is_kagent(obj)}
+        agents: dict[str, AgentView] = {}
+        objects: dict[tuple[str, str, str], dict] = {}
+        environment = None
+        for key, obj in sorted(by_key.items()):
+            environment = environment or _annotations(obj).get(ANNOTATION_ENVIRONMENT)
+            if key[0] == AGENT_KIND and _is_kagent(obj):
+                view = agent_view(obj, by_key, model_configs)
+                agents[view.key] = view
+            else:
+                objects[key] = obj
+        compute_reach(agents)
+        return cls(agents, model_configs, objects, environment)
+
+
+def clean(obj: dict) -> dict:
+    """The object without location annotations (they name files, not configuration)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("annotations"), dict):
+        return obj
+    kept = {k: v for k, v in meta["annotations"].items()
+            if not k.startswith(("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/"))}
+    meta = {**meta, "annotations": kept} if kept else {k: v for k, v in meta.items() if k != "annotations"}
+    return {**obj, "metadata": meta}
+
+
+def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> AgentView:
+    namespace, name = _namespace(obj), _name(obj)
+    spec = _dict(obj.get("spec"))
+    agent_type = spec.get("type") or "Declarative"
+    declarative = _dict(spec.get("declarative"))
+    annotations = _annotations(obj)
+    risks = _tool_risks(annotations.get(ANNOTATION_TOOL_RISKS))
+
+    prompt, prompt_source = _prompt(declarative, namespace, by_key)
+    model = _model(declarative.get("modelConfig"), namespace, annotations, model_configs) \
+        if declarative.get("modelConfig") else ModelView(None, annotations.get(ANNOTATION_MODEL_TIER))
+    memory_config = _dict(declarative.get("memory")).get("modelConfig")
+    memory = _model(str(memory_config), namespace, {ANNOTATION_MODEL_TIER: annotations.get(ANNOTATION_MEMORY_TIER)},
+                    model_configs) if memory_config else None
+    tools: dict[str, dict[str, Grant]] = {}
+    tool_settings: dict[str, dict[str, Any]] = {}
+    delegates: list[str] = []
+    for tool in _list(declarative.get("tools")):
+        tool = _dict(tool)
+        if tool.get("type") == "Agent" or "agent" in tool:
+            ref = _dict(tool.get("agent"))
+            delegates.append(f"{ref.get('namespace') or namespace}/{ref.get('name', '')}")
+            continue
+        server_ref = _dict(tool.get("mcpServer"))
+        server = f"{server_ref.get('namespace') or namespace}/{server_ref.get('name', '')}"
+        approvals = set(_list(server_ref.get("requireApproval")))
+        names = server_ref.get("toolNames")
+        granted = tools.setdefault(server, {})
+        settings = {k: v for k, v in server_ref.items()
+                    if k not in ("name", "namespace", "toolNames", "requireApproval")}
+        settings.update({k: v for k, v in tool.items() if k not in ("type", "mcpServer")})
+        tool_settings.setdefault(server, {}).update(flatten(settings))
+        for tool_name in ([ALL_TOOLS] if names is None else _list(names)):
+            risk = _risk(server, str(tool_name), risks)
+            granted[str(tool_name)] = Grant(server, str(tool_name), risk, tool_name in approvals)
+
+    skills: dict[str, Any] = {}
+    for index, skill in enumerate(_list(_dict(declarative.get("a2aConfig")).get("skills"))):
+        skill = _dict(skill)
+        skills[f"skill {skill.get('id') or skill.get('name') or index}"] = skill
+    bundles = _dict(spec.get("skills"))
+    for ref in _list(bundles.get("refs")):
+        skills[f"bundle {ref}"] = ref
+    for repo in _list(bundles.get("gitRefs")):
+        repo = _dict(repo)
+        skills[f"bundle {repo.get('url')}#{repo.get('path') or ''}@{repo.get('ref') or 'main'}"] = repo
+    for ref in _list(bundles.get("s3Refs")):
+        skills[f"bundle {_dict(ref).get('uri')}"] = ref
+
+    deployment_spec = _dict(declarative.get("deployment") if agent_type != "BYO"
+                            else _dict(spec.get("byo")).get("deployment"))
+    deployment = flatten({k: v for k, v in deployment_spec.items() if k in OPERATIONAL_FIELDS})
+    config = _config(obj, spec, declarative, deployment_spec, prompt_source)
+    return AgentView(namespace, name, agent_type, str(spec.get("description") or ""), prompt,
+                     prompt_source, model, memory, tools, tool_settings, delegates, skills, deployment, config)
+
+
+def compute_reach(agents: dict[str, AgentView]) -> None:
+    """Fill `reach`: own grants, plus everything delegates reach (cycle-safe, shortest chain)."""
+    done: dict[str, dict[tuple[str, str], Reach]] = {}
+
+    def visit(key: str, stack: tuple[str, ...]) -> dict[tuple[str, str], Reach]:
+        if key in done:
+            return done[key]
+        agent = agents[key]
+        reach = {(g.server, g.tool): Reach(g.risk, ()) for g in agent.grants()}
+        for delegate in agent.delegates:
+            if delegate not in agents or delegate in stack:
+                continue
+            for tool_key, entry in visit(delegate, stack + (key,)).items():
+                candidate = Reach(entry.risk, (delegate, *entry.via))
+                known = reach.get(tool_key)
+                if known is None or len(candidate.via) < len(known.via):
+                    reach[tool_key] = candidate
+        if not any(d in stack for d in agent.delegates):
+            done[key] = reach  # a result cut short by a cycle is not cached
+        return reach
+
+    for key in sorted(agents):
+        agents[key].reach = visit(key, ())
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": [1]}} -> {"a.b[0]": 1}; empty maps and lists are kept as leaves."""
+    out: dict[str, Any] = {}
+    if isinstance(value, dict) and value:
+        for key in sorted(value, key=str):
+            out.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{index}]"))
+    elif prefix:
+        out[prefix] = value
+    return out
+
+
+def max_risk(risks: Iterable[str]) -> str:
+    risks = list(risks)
+    return max(risks, key=lambda r: RISK_RANK.get(r, RISK_RANK["unknown"])) if risks else "unknown"
+
+
+# --- the parts ---------------------------------------------------------------------------------
+
+
+def _prompt(declarative: dict, namespace: str, by_key: dict) -> tuple[dict[str, str | None], str]:
+    parts: dict[str, str | None] = {}
+    source = "none"
+    if isinstance(declarative.get("systemMessage"), str):
+        parts["system message"] = declarative["systemMessage"]
+        source = "inline"
+    elif isinstance(declarative.get("systemMessageFrom"), dict):
+        ref = declarative["systemMessageFrom"]
+        kind, name, key = ref.get("type") or "ConfigMap", ref.get("name", ""), ref.get("key", "")
+        source = f"{kind} {namespace}/{name} key {key}"
+        parts["system message"] = _data(by_key.get((kind, namespace, name)), key)
+    for index, data_source in enumerate(_list(_dict(declarative.get("promptTemplate")).get("dataSources"))):
+        data_source = _dict(data_source)
+        kind, name = data_source.get("kind") or "ConfigMap", data_source.get("name", "")
+        label = data_source.get("alias") or name
+        obj = by_key.get((kind, namespace, name))
+        if obj is None:
+            parts[f"template {label}"] = None
+            continue
+        for key in sorted(_dict(obj.get("data"))):
+            parts[f"template {label}/{key}"] = _data(obj, key)
+    return parts, source
+
+
+def _data(obj: dict | None, key: str) -> str | None:
+    """A key of a ConfigMap or Secret as text, or None when it is not in the render."""
+    if obj is None:
+        return None
+    if obj.get("kind") == "Secret":
+        if key in _dict(obj.get("stringData")):
+            return str(obj["stringData"][key])
+        raw = _dict(obj.get("data")).get(key)
+        if raw is None:
+            return None
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode(str(raw)).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    value = _dict(obj.get("data")).get(key)
+    return None if value is None else str(value)
+
+
+def _model(config_name: str, namespace: str, annotations: dict, model_configs: dict[str, dict]) -> ModelView:
+    obj = model_configs.get(f"{namespace}/{config_name}")
+    tier = None
+    if obj is not None:
+        tier = _annotations(obj).get(ANNOTATION_MODEL_TIER) or _labels(obj).get(ANNOTATION_MODEL_TIER)
+    if tier is None and config_name.startswith("model-"):
+        tier = config_name[len("model-"):]
+    tier = tier or annotations.get(ANNOTATION_MODEL_TIER)
+    if obj is None:
+        return ModelView(config_name, tier)
+    spec = _dict(obj.get("spec"))
+    parameters = flatten({k: v for k, v in spec.items() if k not in ("provider", "model")})
+    return ModelView(config_name, tier, spec.get("provider"), spec.get("model"), parameters, resolved=True)
+
+
+def _risk(server: str, tool: str, risks: dict[str, dict[str, str]]) -> str:
+    known = risks.get(server, {})
+    if tool == ALL_TOOLS:
+        catalog = known or _builtin(server)
+        return max_risk(catalog.values()) if catalog else "unknown"
+    if tool in known:
+        return known[tool] if known[tool] in RISK_RANK else "unknown"
+    return _builtin(server).get(tool, "unknown")
+
+
+def _builtin(server: str) -> dict[str, str]:
+    if server.rsplit("/", 1)[-1] not in BUILTIN_SERVER_NAMES:
+        return {}
+    from ..expand.catalog import builtin_kagent_tools
+
+    return builtin_kagent_tools()[3]
+
+
+def _tool_risks(raw: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, str):
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(s): {str(t): str(r) for t, r in tools.items()} for s, tools in data.items() if isinstance(tools, dict)}
+
+
+def _config(obj: dict, spec: dict, declarative: dict, deployment_spec: dict, prompt_source: str) -> dict[str, Any]:
+    """Every setting no other change class covers, flattened (so none goes unreported)."""
+    covered_spec = {"declarative", "skills", "byo"}
+    covered_declarative = {"systemMessage", "systemMessageFrom", "promptTemplate", "modelConfig", "tools",
+                           "a2aConfig", "deployment"}
+    config: dict[str, Any] = {"prompt source": prompt_source}
+    config.update(flatten({k: v for k, v in spec.items() if k not in covered_spec}, "spec"))
+    config.update(flatten({k: v for k, v in declarative.items() if k not in covered_declarative}, "spec.declarative"))
+    byo = _dict(spec.get("byo"))
+    config.update(flatten({k: v for k, v in byo.items() if k != "deployment"}, "spec.byo"))
+    where = "spec.byo.deployment" if spec.get("type") == "BYO" else "spec.declarative.deployment"
+    config.update(flatten({k: v for k, v in deployment_spec.items() if k not in OPERATIONAL_FIELDS}, where))
+    meta = _dict(obj.get("metadata"))
+    config.update(flatten({k: v for k, v in _dict(meta.get("labels")).items() if k not in IGNORED_LABELS},
+                          "metadata.labels"))
+    config.update(flatten({k: v for k, v in _annotations(obj).items()
+                           if not k.startswith(IGNORED_ANNOTATION_PREFIXES)}, "metadata.annotations"))
+    return config
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _is_kagent(obj: dict) -> bool:
+    return str(obj.get("apiVersion", "")).split("/", 1)[0] == KAGENT_GROUP
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _name(obj: dict) -> str:
+    return str(_dict(obj.get("metadata")).get("name") or "")
+
+
+def _namespace(obj: dict) -> str:
+    return str(_dict(obj.get("metadata")).get("namespace") or "")
+
+
+def _labels(obj: dict) -> dict:
+    return _dict(_dict(obj.get("metadata")).get("labels"))
+
+
+def _annotations(obj: dict) -> dict:
+    return _dict(_dict(obj.get("metadata")).get("annotations"))

@@ -1,0 +1,189 @@
+"""Reports as terminal text (colour only when asked, i.e. on a TTY), Markdown (pull-request
+comments, GitHub job summaries) or JSON (other tools).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .changes import CLASSES, EnvironmentReport, Finding
+
+LABELS = {
+    "agent-added": "agent added", "agent-removed": "agent removed",
+    "prompt-changed": "prompt changed", "model-changed": "model changed",
+    "tool-granted": "tool granted", "tool-revoked": "tool revoked",
+    "approval-added": "approval added", "approval-removed": "approval removed",
+    "delegate-added": "delegate added", "delegate-removed": "delegate removed",
+    "skills-changed": "skills changed", "reach-changed": "reach changed",
+    "config-changed": "settings changed", "operational": "operational",
+}
+MAX_FIELDS = 6  # changed fields listed per non-agent object
+_CODE_SPAN = re.compile(r"`` (.+?) ``|`([^`]+)`")
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def to_json(reports: list[EnvironmentReport], gate: dict[str, Any] | None = None) -> str:
+    import json
+
+    doc: dict[str, Any] = {"krmfnReview": "v1", "environments": [r.to_json() for r in reports]}
+    if gate is not None:
+        doc["gate"] = gate
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def to_markdown(reports: list[EnvironmentReport], gate: dict[str, Any] | None = None,
+                graphs: dict[str, str] | None = None) -> str:
+    out = ["## krmfn review", ""]
+    out.append(overall_line(reports))
+    out.append("")
+    if gate is not None and gate.get("matched"):
+        out.append(f"> [!CAUTION]\n> `--fail-on {','.join(gate['failOn'])}`: "
+                   f"{len(gate['matched'])} gated finding{'s' if len(gate['matched']) != 1 else ''}.")
+        out.append("")
+    for report in reports:
+        out.extend(_markdown_environment(report, (graphs or {}).get(report.name)))
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def overall_line(reports: list[EnvironmentReport]) -> str:
+    findings = [f for r in reports for f in r.findings()]
+    destructive = sum(1 for f in findings if f.destructive)
+    agents = sum(len(r.agents) for r in reports)
+    objects = sum(len(r.objects) for r in reports)
+    text = (f"{_count(agents, 'agent')} with changes, {_count(len(findings), 'finding')}, "
+            f"{_count(objects, 'other object')} changed, in {_count(len(reports), 'environment')}.")
+    if destructive:
+        text = f"⚠️ **{_count(destructive, 'finding')} {'touch' if destructive != 1 else 'touches'} destructive tools.** " + text
+    return text
+
+
+def _markdown_environment(report: EnvironmentReport, graph: str | None) -> list[str]:
+    out = [f"### {_md_code(report.name)}: {_md_code(report.old_label)} → {_md_code(report.new_label)}", ""]
+    for note in report.notes:
+        out += [f"> {note}", ""]
+    if not report.agents and not report.objects:
+        return out + ["No changes.", ""]
+    counts = report.counts()
+    if counts:
+        out += ["| Change | Count |", "| --- | ---: |"]
+        out += [f"| {_md_class(cls)} | {n} |" for cls, n in counts.items()]
+        out.append("")
+    elif report.agents == []:
+        out += ["No agent changes.", ""]
+    for change in report.agents:
+        out += [f"#### {_md_code(change.agent)} ({change.status})", "", "| Change | Details |", "| --- | --- |"]
+        for finding in change.findings:
+            out.append(f"| {_md_class(finding.cls, finding.destructive)} | {_cell(finding.summary)} |")
+        out.append("")
+        for finding in change.findings:
+            if finding.diff:
+                title = "Prompt" if finding.cls == "agent-added" else "Prompt diff"
+                out += [f"<details><summary>{title} of {change.agent}</summary>", "",
+                        *_fence(finding.diff, "diff"), "", "</details>", ""]
+    if report.objects:
+        out += ["#### Other objects", "", "| Change | Kind | Name | Fields |", "| --- | --- | --- | --- |"]
+        for obj in report.objects:
+            fields = ", ".join(_md_code(f) for f in obj.fields[:MAX_FIELDS])
+            if len(obj.fields) > MAX_FIELDS:
+                fields += f" and {len(obj.fields) - MAX_FIELDS} more"
+            out.append(f"| {obj.change} | {obj.kind} | {_cell(_md_code(obj.ref))} | {_cell(fields)} |")
+        out.append("")
+    if graph:
+        out += ["<details><summary>Graph</summary>", "", *_fence(graph, "mermaid"), "", "</details>", ""]
+    return out
+
+
+def _md_class(cls: str, destructive: bool = False) -> str:
+    label = LABELS.get(cls, cls)
+    return f"⚠️ **{label}** (destructive)" if destructive else label
+
+
+def _md_code(text: str) -> str:
+    from .changes import code
+
+    return code(text)
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(text: str, info: str) -> list[str]:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *text.rstrip("\n").split("\n"), fence]
+
+
+# --- terminal text -----------------------------------------------------------------------------
+
+COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36",
+           "dim": "2", "bold": "1"}
+CLASS_COLOURS = {
+    "agent-added": "green", "tool-granted": "green", "approval-added": "green", "delegate-added": "green",
+    "agent-removed": "red", "tool-revoked": "red", "approval-removed": "red", "delegate-removed": "red",
+    "prompt-changed": "yellow", "model-changed": "magenta", "skills-changed": "yellow",
+    "reach-changed": "yellow", "config-changed": "yellow", "operational": "dim",
+}
+
+
+def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dict[str, Any] | None = None) -> str:
+    def paint(text: str, *names: str) -> str:
+        if not colour or not names:
+            return text
+        return "".join(f"\033[{COLOURS[n]}m" for n in names) + text + "\033[0m"
+
+    def plain(summary: str) -> str:
+        return _CODE_SPAN.sub(lambda m: paint(m.group(1) or m.group(2), "cyan"), summary)
+
+    width = max(len(cls) for cls in CLASSES)
+    out = [paint("krmfn review", "bold") + ": " + plain(overall_line(reports).replace("**", "").replace("⚠️ ", "! "))]
+    for report in reports:
+        out += ["", paint(f"== {report.name}: {report.old_label} -> {report.new_label}", "bold")]
+        out += [f"   {note}" for note in report.notes]
+        if not report.agents and not report.objects:
+            out.append("   no changes")
+        for change in report.agents:
+            out.append(paint(f"{change.agent}", "bold") + f" ({change.status})")
+            for finding in change.findings:
+                mark = paint("!", "red", "bold") if finding.destructive else " "
+                label = paint(finding.cls.ljust(width), CLASS_COLOURS.get(finding.cls, "yellow"))
+                out.append(f"  {mark} {label}  {plain(finding.summary)}")
+                if finding.diff and finding.cls == "prompt-changed":
+                    out.extend("      " + _diff_line(line, paint) for line in finding.diff.rstrip("\n").split("\n"))
+        if report.objects:
+            out.append(paint("other objects", "bold"))
+            for obj in report.objects:
+                fields = ", ".join(obj.fields[:MAX_FIELDS]) + (f" and {len(obj.fields) - MAX_FIELDS} more"
+                                                              if len(obj.fields) > MAX_FIELDS else "")
+                colour_name = {"added": "green", "removed": "red"}.get(obj.change, "yellow")
+                out.append(f"    {paint(obj.change.ljust(7), colour_name)}  {obj.kind} {obj.ref}"
+                           + (f"  ({fields})" if fields else ""))
+    if gate is not None and gate.get("matched"):
+        out += ["", paint(f"gated by --fail-on {','.join(gate['failOn'])}: {len(gate['matched'])} finding(s)", "red", "bold")]
+    return "\n".join(out) + "\n"
+
+
+def _diff_line(line: str, paint) -> str:
+    if line.startswith(("+++", "---")):
+        return paint(line, "bold")
+    if line.startswith("+"):
+        return paint(line, "green")
+    if line.startswith("-"):
+        return paint(line, "red")
+    if line.startswith("@@"):
+        return paint(line, "cyan")
+    return line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def class_label(finding: Finding) -> str:
+    return LABELS.get(finding.cls, finding.cls)
