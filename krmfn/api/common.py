@@ -9,23 +9,21 @@ from pydantic import AfterValidator, Field
 
 from ..runtime.typed import KrmModel
 
-API_VERSION = "krmfn.dev/v1alpha1"
-MANAGED_BY = "krmfn"
+from .labels import (  # noqa: F401  (re-exported: the functions import them from here)
+    ANNOTATION_CANARY,
+    ANNOTATION_ENVIRONMENT,
+    ANNOTATION_MEMORY_TIER,
+    ANNOTATION_MODEL_TIER,
+    ANNOTATION_PROMPT_DIGEST,
+    ANNOTATION_SOURCE,
+    ANNOTATION_TOOL_RISKS,
+    LABEL_AGENT,
+    LABEL_MANAGED_BY,
+    LABEL_PROMPT_LIBRARY,
+    MANAGED_BY,
+)
 
-# Labels and annotations krmfn puts on what it emits.
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-LABEL_AGENT = "krmfn.dev/agent"
-ANNOTATION_SOURCE = "krmfn.dev/source"
-ANNOTATION_PROMPT_DIGEST = "krmfn.dev/prompt-digest"
-ANNOTATION_MODEL_TIER = "krmfn.dev/model-tier"
-ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
-# JSON {"<namespace>/<server>": {"<tool>": "read|write|destructive"}} of the tools granted, so the
-# policy function can judge an expanded Agent after its ToolCatalogs were consumed.
-ANNOTATION_TOOL_RISKS = "krmfn.dev/tool-risks"
-LABEL_PROMPT_LIBRARY = "krmfn.dev/prompt-library"
-# Set by the environment function on the Agents it manages and the ModelConfigs it emits.
-ANNOTATION_ENVIRONMENT = "krmfn.dev/environment"
-ANNOTATION_CANARY = "krmfn.dev/canary"
+API_VERSION = "krmfn.dev/v1alpha1"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

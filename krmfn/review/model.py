@@ -44,10 +44,12 @@ IGNORED_ANNOTATION_PREFIXES = (
 )
 IGNORED_LABELS = ("app.kubernetes.io/managed-by", "krmfn.dev/agent", "krmfn.dev/model-tier")
 
-ANNOTATION_TOOL_RISKS = "krmfn.dev/tool-risks"
-ANNOTATION_MODEL_TIER = "krmfn.dev/model-tier"  # an annotation on Agents, a label on ModelConfigs
-ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
-ANNOTATION_ENVIRONMENT = "krmfn.dev/environment"
+from ..api.labels import (  # noqa: E402  (pydantic-free, unlike krmfn.api.common)
+    ANNOTATION_ENVIRONMENT,
+    ANNOTATION_MEMORY_TIER,
+    ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
+    ANNOTATION_TOOL_RISKS,
+)
 
 
 @dataclass(frozen=True)
