@@ -23,6 +23,9 @@ from .. import __version__
 
 IMAGE_REPOSITORY = re.compile(r"^(?:.+/)?krmfn$")
 ENGINE_ENV = "KRMFN_CONTAINER_ENGINE"  # the real engine the stand-in forwards other images to
+# Default of --native/--containers for every `krmfn build`, also those `krmfn diff --git` runs:
+# native, containers or auto (CI sets native: no image pulls, the pinned version is checked).
+MODE_ENV = "KRMFN_BUILD_MODE"
 # `docker run` options that take a value (so the image is the first word that is not one).
 _VALUE_OPTIONS = {"-a", "--attach", "-e", "--env", "--network", "--net", "-u", "--user", "--security-opt",
                   "--mount", "-v", "--volume", "--name", "--entrypoint", "-w", "--workdir", "--env-file",
@@ -37,10 +40,15 @@ def run(argv: list[str]) -> int:
                                             "then `kubectl kustomize`)")
     engine = parser.add_mutually_exclusive_group()
     engine.add_argument("--native", action="store_true",
-                        help="always run krmfn's own images natively (no container engine)")
+                        help="always run krmfn's own images natively (no container engine); without "
+                             "--native/--containers, $KRMFN_BUILD_MODE (native, containers, auto) decides, "
+                             "else auto: natively when no container engine works")
     engine.add_argument("--containers", action="store_true",
                         help="always run functions in the container engine, even krmfn's own")
     args = parser.parse_args(argv)
+    mode = "native" if args.native else "containers" if args.containers else os.environ.get(MODE_ENV) or "auto"
+    if mode not in ("native", "containers", "auto"):
+        return _fail(f"{MODE_ENV}={mode!r}: use native, containers or auto")
 
     if not os.path.isdir(args.directory):
         return _fail(f"{args.directory}: no such directory")
@@ -49,7 +57,7 @@ def run(argv: list[str]) -> int:
         return _fail("no kustomize found: install the standalone kustomize or kubectl, or set KRMFN_KUSTOMIZE")
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="krmfn-build-") as shim_dir:
-        if not args.containers and (args.native or not engine_works()):
+        if mode == "native" or (mode == "auto" and not engine_works()):
             install_docker_shim(shim_dir, env)
         proc = subprocess.run(command, capture_output=True, env=env)
     sys.stderr.write(proc.stderr.decode(errors="replace"))
