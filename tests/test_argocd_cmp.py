@@ -14,7 +14,6 @@ container engine (Argo CD has none). The `container` tests run them inside the r
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path

@@ -5,7 +5,6 @@ The three kustomize builds and the three ways in must give byte-identical output
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..runtime.typed import KrmModel
-from .common import Name, Resource, TierName, dns_label
+from .common import Name, Resource, TierName
+from .selectors import AgentReference
 
 PromptMode = Literal["Inline", "ConfigMap"]
 DEFAULT_TIER = "default"
@@ -48,18 +49,6 @@ class ToolGrant(KrmModel):
     server: str = Field(min_length=1, description="catalog server: NAME or NAMESPACE/NAME")
     allow: list[str] = Field(description="exact tool names; empty or '*' is refused")
     require_approval: list[str] = Field(default_factory=list, alias="requireApproval")
-
-
-def _agent_reference(value: str) -> str:
-    parts = value.split("/")
-    if len(parts) > 2:
-        raise ValueError(f"{value!r}: write NAME or NAMESPACE/NAME")
-    for part in parts:
-        dns_label(part)
-    return value
-
-
-AgentReference = Annotated[str, AfterValidator(_agent_reference)]
 
 
 class Skill(KrmModel):

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, Field, StrictBool, model_validator
 from ..kagent import models as k
 from ..runtime.typed import KrmModel
 from .agent import DEFAULT_TIER
+from .selectors import AgentReference, LabelSelector
 from .common import ANNOTATION_CANARY, ANNOTATION_ENVIRONMENT, Name, Resource, SubdomainName, TierName, dns_label  # noqa: F401
 
 DEFAULT_KAGENT_VERSION = "v0.9.12"
@@ -137,62 +138,6 @@ class Tier(KrmModel):
     foundry: Optional[k.FoundryConfig] = Field(
         None, description="provider Foundry (required; kagentVersion v0.10 only): kagent spec.foundry "
                           "(deployment, endpoint or endpointFrom, apiVersion)")
-
-
-class LabelSelectorRequirement(KrmModel):
-    key: str = Field(min_length=1, description="label key")
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(description="how the label is compared")
-    values: list[str] = Field(default_factory=list, description="values for In and NotIn; empty otherwise")
-
-    @model_validator(mode="after")
-    def _values(self) -> "LabelSelectorRequirement":
-        if self.operator in ("In", "NotIn") and not self.values:
-            raise ValueError(f"operator {self.operator} needs values")
-        if self.operator in ("Exists", "DoesNotExist") and self.values:
-            raise ValueError(f"operator {self.operator} takes no values")
-        return self
-
-
-class LabelSelector(KrmModel):
-    """A Kubernetes label selector over the Agents' labels (all terms must hold)."""
-
-    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels",
-                                         description="labels the Agent must carry with these values")
-    match_expressions: list[LabelSelectorRequirement] = Field(
-        default_factory=list, alias="matchExpressions", description="set-based requirements")
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> "LabelSelector":
-        if not self.match_labels and not self.match_expressions:
-            raise ValueError("an empty selector would select every agent; give matchLabels or matchExpressions")
-        return self
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        if any(labels.get(key) != value for key, value in self.match_labels.items()):
-            return False
-        for term in self.match_expressions:
-            present = term.key in labels
-            if term.operator == "In" and not (present and labels[term.key] in term.values):
-                return False
-            if term.operator == "NotIn" and present and labels[term.key] in term.values:
-                return False
-            if term.operator == "Exists" and not present:
-                return False
-            if term.operator == "DoesNotExist" and present:
-                return False
-        return True
-
-
-def _agent_reference(value: str) -> str:
-    parts = value.split("/")
-    if len(parts) > 2:
-        raise ValueError(f"{value!r}: write NAMESPACE/NAME (or NAME for that name in every namespace)")
-    for part in parts:
-        dns_label(part)
-    return value
-
-
-AgentReference = Annotated[str, AfterValidator(_agent_reference)]
 
 
 class Canary(KrmModel):

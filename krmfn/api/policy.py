@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from ..runtime.typed import KrmModel
 from .catalog import Risk
 from .common import ANNOTATION_ENVIRONMENT, Name, Resource  # noqa: F401
+from .selectors import LabelSelector, LabelSelectorRequirement  # noqa: F401
 
 # Rule names of the checks that always run.
 RULE_DELEGATION_CYCLE = "delegation-cycle"
@@ -49,54 +50,6 @@ def _agent_patterns(values: list[str]) -> list[str]:
         if len(parts) > 2 or not all(p and _GLOB.match(p) for p in parts):
             raise ValueError(f"{value!r}: write NAME or NAMESPACE/NAME (glob patterns allowed)")
     return values
-
-
-class LabelSelectorRequirement(KrmModel):
-    """One Kubernetes label selector expression."""
-
-    key: str = Field(min_length=1, description="the label key")
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] = Field(default_factory=list, description="for In and NotIn; empty for Exists and DoesNotExist")
-
-    @model_validator(mode="after")
-    def _values_fit_operator(self) -> "LabelSelectorRequirement":
-        if self.operator in ("In", "NotIn") and not self.values:
-            raise ValueError(f"operator {self.operator} needs values")
-        if self.operator in ("Exists", "DoesNotExist") and self.values:
-            raise ValueError(f"operator {self.operator} takes no values")
-        return self
-
-
-class LabelSelector(KrmModel):
-    """A Kubernetes label selector: every matchLabels entry and every expression must hold."""
-
-    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
-    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list, alias="matchExpressions")
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> "LabelSelector":
-        if not self.match_labels and not self.match_expressions:
-            raise ValueError("an empty selector selects everything; set matchLabels or matchExpressions "
-                             "(or leave the selector out)")
-        return self
-
-    def keys(self) -> set[str]:
-        return set(self.match_labels) | {e.key for e in self.match_expressions}
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.match_labels.items()):
-            return False
-        for expr in self.match_expressions:
-            present = expr.key in labels
-            if expr.operator == "In" and not (present and labels[expr.key] in expr.values):
-                return False
-            if expr.operator == "NotIn" and present and labels[expr.key] in expr.values:
-                return False
-            if expr.operator == "Exists" and not present:
-                return False
-            if expr.operator == "DoesNotExist" and present:
-                return False
-        return True
 
 
 class AgentMatch(KrmModel):

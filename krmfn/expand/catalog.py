@@ -112,11 +112,3 @@ class Catalog:
                 + (f"; did you mean {hint[0]!r}?" if hint else f"; known servers: {', '.join(sorted(self.servers))}")
             )
         return entry
-
-    def by_object(self, kind: str, namespace: str, name: str) -> ServerEntry | None:
-        """The entry for a kagent tool reference (kind as the Agent wrote it; empty = kmcp MCPServer)."""
-        entry = self.servers.get(f"{namespace}/{name}")
-        if entry is None:
-            return None
-        wanted = kind or "MCPServer"
-        return entry if entry.kind == wanted else None

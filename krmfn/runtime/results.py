@@ -6,7 +6,7 @@ that names the object and the field; see `Result.line`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 ERROR = "error"
