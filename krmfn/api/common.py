@@ -25,8 +25,8 @@ from .labels import (  # noqa: F401  (re-exported: the functions import them fro
 
 API_VERSION = "krmfn.dev/v1alpha1"
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")  # \Z: "$" also matches before a final newline
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
 
 
 def dns_label(value: str) -> str:
@@ -76,13 +76,17 @@ class Resource(KrmModel):
 
 
 def meta_name(obj: dict) -> str:
-    meta = obj.get("metadata") or {}
-    return meta.get("name", "") if isinstance(meta, dict) else ""
+    """metadata.name, or "" when it is missing or not a string (malformed input)."""
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 def meta_namespace(obj: dict) -> str:
-    meta = obj.get("metadata") or {}
-    return (meta.get("namespace") or "") if isinstance(meta, dict) else ""
+    """metadata.namespace, or "" when it is missing or not a string (malformed input)."""
+    meta = obj.get("metadata")
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
+    return namespace if isinstance(namespace, str) else ""
 
 
 def model_config_name(tier: str) -> str:

@@ -11,7 +11,7 @@ from ..runtime.typed import KrmModel
 from .common import Resource
 
 _EXTERNAL = re.compile(r"^(Secret|ConfigMap|ModelConfig|RemoteMCPServer|MCPServer|Agent|Service)/"
-                       r"(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
+                       r"(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)/[a-z0-9]([-.a-z0-9]*[a-z0-9])?\Z")
 
 
 def external_reference(value: str) -> str:

@@ -27,8 +27,8 @@ from .selectors import AgentReference, LabelSelector
 from .common import ANNOTATION_CANARY, ANNOTATION_ENVIRONMENT, Name, Resource, SubdomainName, TierName, dns_label  # noqa: F401
 
 DEFAULT_KAGENT_VERSION = "v0.9.12"
-_KAGENT_VERSION = re.compile(r"^v0\.(9|10)(\.[0-9]+)?(-[0-9A-Za-z.]+)?$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_KAGENT_VERSION = re.compile(r"^v0\.(9|10)(\.[0-9]+)?(-[0-9A-Za-z.]+)?\Z")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
 
 
 def kagent_version(value: str) -> str:

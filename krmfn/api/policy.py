@@ -34,7 +34,7 @@ Provider = Literal[
     "AnthropicVertexAI", "Bedrock", "SAPAICore", "Foundry",
 ]
 
-_GLOB = re.compile(r"^[a-z0-9*?\[\]!.-]+$")
+_GLOB = re.compile(r"^[a-z0-9*?\[\]!.-]+\Z")
 
 
 def _namespace_patterns(values: list[str]) -> list[str]:

@@ -60,9 +60,11 @@ def run(argv: list[str]) -> int:
         if mode == "native" or (mode == "auto" and not engine_works()):
             install_docker_shim(shim_dir, env)
         proc = subprocess.run(command, capture_output=True, env=env)
-    sys.stderr.write(proc.stderr.decode(errors="replace"))
     if proc.returncode != 0:
+        for line in failure_lines(proc.stderr.decode(errors="replace")):
+            print(line, file=sys.stderr)
         return _fail(f"kustomize build {args.directory} failed (exit {proc.returncode}); see the lines above")
+    sys.stderr.write(proc.stderr.decode(errors="replace"))
     problem = unrendered(proc.stdout)
     if problem:
         return _fail(f"{args.directory}: {problem}")
@@ -175,6 +177,37 @@ def unrendered(manifests: bytes) -> str | None:
                     "the krmfn functions did not run (exec functions need --enable-exec, legacy plugins "
                     "--enable-alpha-plugins and KUSTOMIZE_PLUGIN_HOME)")
     return None
+
+
+# kubectl's log prefix (`E1125 10:36:57.049604    4735 run.go:72] "command failed" err="..."`).
+_KLOG = re.compile(r"^[EWIF][0-9]{4} [0-9:.]+\s+[0-9]+ \S+\] (?P<message>.*)$")
+_KLOG_ERR = re.compile(r'err="(?P<err>(?:[^"\\]|\\.)*)"')
+_NOTHING_NEW = re.compile(r"^couldn't execute function: exit status [0-9]+$")
+
+
+def failure_lines(stderr: str) -> list[str]:
+    """A failed build's stderr as `[error]` lines: the functions' own lines as they are, and what
+    kustomize itself said as one line (left out when it only repeats that a function failed)."""
+    ours, theirs = [], []
+    for line in stderr.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(("[error] ", "[warning] ", "[info] ")):
+            ours.append(line)
+            continue
+        klog = _KLOG.match(line)
+        if klog:
+            err = _KLOG_ERR.search(klog.group("message"))
+            line = re.sub(r"\\(.)", r"\1", err.group("err")) if err else klog.group("message")
+        line = line.removeprefix("Error: ").strip()
+        if line:
+            theirs.append(line)
+    if any(line.startswith("[error] ") for line in ours):
+        theirs = [line for line in theirs if not _NOTHING_NEW.match(line)]
+    if theirs:
+        ours.append("[error] kustomize: " + " ".join(" ".join(theirs).split()))
+    return ours
 
 
 def _fail(message: str) -> int:

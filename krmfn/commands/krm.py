@@ -7,13 +7,12 @@ import sys
 from ..runtime import engine
 from ..runtime.resourcelist import InputError, ResourceList
 from ..runtime.results import Result
-from ..runtime.yamlio import YamlError
+from ..runtime.yamlio import YamlError, read_input
 
 
 def main() -> int:
-    data = sys.stdin.buffer.read()
     try:
-        rl = ResourceList.parse(data)
+        rl = ResourceList.parse(read_input(sys.stdin.buffer, "<stdin>"))
     except (InputError, YamlError) as err:
         # No usable input: still answer with a ResourceList that carries the error.
         rl = ResourceList(results=[Result(str(err))])

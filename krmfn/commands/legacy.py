@@ -25,10 +25,10 @@ def run(argv: list[str]) -> int:
     config_path = argv[0]
     try:
         with open(config_path, "rb") as handle:
-            config = yamlio.load_one(handle.read(), config_path)
+            config = yamlio.load_one(yamlio.read_input(handle, config_path), config_path)
         if not isinstance(config, dict):
             raise yamlio.YamlError(f"{config_path}: expected a function config object")
-        data = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
+        data = b"" if sys.stdin is None or sys.stdin.isatty() else yamlio.read_input(sys.stdin.buffer, "<stdin>")
         items = yamlio.load_all(data, "<stdin>")
     except OSError as err:
         print(f"[error] {config_path}: {err.strerror}", file=sys.stderr)

@@ -21,7 +21,7 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         with open(args.config, "rb") as handle:
-            config = yamlio.load_one(handle.read(), args.config)
+            config = yamlio.load_one(yamlio.read_input(handle, args.config), args.config)
         if not isinstance(config, dict):
             raise files.FileInputError(f"{args.config}: expected a function config object")
         items = files.read_objects(args.paths)

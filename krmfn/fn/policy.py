@@ -182,7 +182,8 @@ class Checker:
             api_version, kind = obj.get("apiVersion"), obj.get("kind")
             key = f"{meta_namespace(obj) or DEFAULT_NAMESPACE}/{meta_name(obj)}"
             if api_version == "v1" and kind == "Namespace":
-                labels = (obj.get("metadata") or {}).get("labels")
+                meta = obj.get("metadata")
+                labels = meta.get("labels") if isinstance(meta, dict) else None
                 self.namespace_labels[meta_name(obj)] = dict(labels) if isinstance(labels, dict) else {}
             elif api_version == KAGENT_V1ALPHA2 and kind == "ModelConfig":
                 self.model_configs[key] = obj

@@ -33,7 +33,7 @@ def resolve(function_config: dict) -> tuple[FunctionEntry | None, Result | None]
             f"apiVersion {api_version!r} is not served; this krmfn serves {API_VERSION}",
             resource=ref, field="apiVersion",
         )
-    entry = FUNCTIONS.get(kind) if api_version == API_VERSION else None
+    entry = FUNCTIONS.get(kind) if api_version == API_VERSION and isinstance(kind, str) else None
     if entry is None:
         return None, Result(
             f"unknown function config {api_version}/{kind}; krmfn knows: {known_kinds()}",

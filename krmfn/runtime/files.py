@@ -44,17 +44,21 @@ def yaml_files(path: str) -> list[str]:
 def read_objects(paths: Iterable[str], *, annotate: bool = True) -> list[dict[str, Any]]:
     """Every KRM object in `paths` (files, directories, or `-` for stdin)."""
     items: list[dict[str, Any]] = []
+    read = 0  # the input limit (KRMFN_MAX_INPUT_MB) bounds all files together
     for path in paths:
         if path == "-":
-            items.extend(_objects(sys.stdin.buffer.read(), "<stdin>", "<stdin>", annotate=False))
+            data = yamlio.read_input(sys.stdin.buffer, "<stdin>", read)
+            read += len(data)
+            items.extend(_objects(data, "<stdin>", "<stdin>", annotate=False))
             continue
         base = path if os.path.isdir(path) else os.path.dirname(path) or "."
         for file in yaml_files(path):
             try:
                 with open(file, "rb") as handle:
-                    data = handle.read()
+                    data = yamlio.read_input(handle, file, read)
             except OSError as err:
                 raise FileInputError(f"{file}: {err.strerror}") from None
+            read += len(data)
             items.extend(_objects(data, file, os.path.relpath(file, base), annotate=annotate))
     return items
 

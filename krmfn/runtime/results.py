@@ -19,6 +19,12 @@ PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/
 INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
 
 
+# A stderr line stays one line, and plain text: line breaks (every one `str.splitlines` knows)
+# become spaces, other control characters (an ANSI escape in a name) are shown escaped.
+_ONE_LINE = {code: " " for code in map(ord, "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")}
+_ONE_LINE.update({code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code not in _ONE_LINE and code != 0x09})
+
+
 @dataclass(frozen=True)
 class ResourceRef:
     api_version: str = ""
@@ -100,6 +106,13 @@ class Result:
             tags=tuple(sorted(tags.items())),
         )
 
+    def __post_init__(self) -> None:
+        # Messages quote values (a name, a server, a field path with a map key): never a credential.
+        from .secrets import redact
+
+        object.__setattr__(self, "message", redact(self.message))
+        object.__setattr__(self, "field", redact(self.field))
+
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
@@ -110,7 +123,7 @@ class Result:
         text = f"[{self.severity}] {subject}: {self.message}" if subject else f"[{self.severity}] {self.message}"
         if self.file is not None:
             text += f" ({self.file.path})"
-        return " ".join(text.split("\n"))
+        return text.translate(_ONE_LINE)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message, "severity": self.severity}

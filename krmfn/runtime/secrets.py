@@ -34,3 +34,19 @@ def credential_kind(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     return next((kind for pattern, kind in CREDENTIAL_VALUES if pattern.search(value)), None)
+
+
+# What `redact` removes from messages: every credential-looking value (the Authorization-header
+# pattern above is anchored to a whole value; inside a message only `Bearer x`/`Basic x` count).
+_IN_TEXT = tuple(pattern for pattern, _ in CREDENTIAL_VALUES if not pattern.pattern.startswith("(?i)^")) + (
+    re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
+)
+REDACTED = "<redacted>"
+
+
+def redact(text: str) -> str:
+    """`text` with every credential-looking value replaced by <redacted> (messages quote values)."""
+    for pattern in _IN_TEXT:
+        if pattern.search(text):
+            text = pattern.sub(lambda m: "://" + REDACTED + "@" if m.group(0).startswith("://") else REDACTED, text)
+    return text

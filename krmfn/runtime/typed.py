@@ -7,7 +7,9 @@ the object and the field, and suggests the closest known field for a misspelt on
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -34,7 +36,30 @@ def parse(model: type[M], obj: dict[str, Any], *, subject: dict[str, Any] | None
         return model.model_validate(obj), []
     except ValidationError as err:
         results = [_result(model, subject, at, e) for e in err.errors(include_url=False)]
-        return None, results
+        return None, _merge_alternatives(results)
+
+
+_SHOULD = re.compile(r"^Input should be (?P<what>.+?)(?P<got> \(got .*\))?$")
+
+
+def _merge_alternatives(results: list[Result]) -> list[Result]:
+    """pydantic reports each member of a union (`list[str] | Literal["All"]`) as an error of its own
+    at the same field; say once what the field may be."""
+    out: list[Result] = []
+    first: dict[tuple, int] = {}
+    for result in results:
+        match = _SHOULD.match(result.message)
+        key = (result.resource, result.field)
+        if match and key in first:
+            earlier = _SHOULD.match(out[first[key]].message)
+            got = earlier["got"] or match["got"] or ""
+            out[first[key]] = dataclasses.replace(
+                out[first[key]], message=f"Input should be {earlier['what']} or {match['what']}{got}")
+            continue
+        if match:
+            first[key] = len(out)
+        out.append(result)
+    return out
 
 
 def field_path(loc: tuple[Any, ...] | list[Any], prefix: str = "") -> str:
@@ -68,10 +93,17 @@ def _result(model: type[BaseModel], subject: dict[str, Any], prefix: str, error:
         if "input" in error and kind not in ("value_error", "assertion_error"):
             shown = _short(error["input"], loc)
             if shown is not None:
-                message += f" (got {shown})"
+                message += f" (got {shown}{_unquoted_hint(kind, error['input'])})"
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
     return Result.about(subject, path, message)
+
+
+def _unquoted_hint(kind: str, value: Any) -> str:
+    """Why a text field got a boolean or a number: an unquoted YAML scalar such as 0755 or true."""
+    if kind != "string_type" or not isinstance(value, (bool, int, float)):
+        return ""
+    return f": YAML reads it unquoted as a {'boolean' if isinstance(value, bool) else 'number'}; quote it"
 
 
 def _is_union_tag(part: Any) -> bool:

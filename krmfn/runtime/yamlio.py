@@ -8,12 +8,15 @@ strings as literal blocks, so prompts stay readable and diffs stay small.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 import yaml
 
-MAX_EXPANDED_NODES = 2_000_000  # far above any real render, far below an alias bomb
-MAX_DEPTH = 200  # kagent objects nest about 15 deep; this only stops hostile input
+# Nodes that aliases may add to the input (each is copied in the output): anchors reuse a few
+# blocks; a billion-laughs bomb adds billions. 100,000 more nodes cost about a second to process.
+MAX_ALIAS_NODES = 100_000
+MAX_DEPTH = 200  # kagent objects nest about 15 deep, CRD schemas about 40; this only stops hostile input
 # 2,000 expanded agents are about 6 MB; parsing costs ~20x the input size in memory.
 DEFAULT_MAX_INPUT_MB = 16
 MAX_INPUT_ENV = "KRMFN_MAX_INPUT_MB"
@@ -30,6 +33,25 @@ class _StrictLoader(yaml.CSafeLoader):
         if node in self.constructed_objects:
             self.aliases_seen += 1
         return super().construct_object(node, deep=deep)
+
+    def construct_document(self, node):
+        # Deeper input than this would overflow Python's stack later (copying, dumping): refuse it
+        # here, with its position. One pass over the nodes, about 2% of the load time.
+        stack, seen = [(node, 0)], set()
+        while stack:
+            current, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                mark = current.start_mark
+                raise YamlError(f"line {mark.line + 1} column {mark.column + 1}: "
+                                f"nesting deeper than {MAX_DEPTH} levels")
+            if isinstance(current.value, list) and id(current) not in seen:
+                seen.add(id(current))
+                for child in current.value:
+                    if isinstance(child, tuple):
+                        stack.extend(((child[0], depth + 1), (child[1], depth + 1)))
+                    else:
+                        stack.append((child, depth + 1))
+        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -51,10 +73,64 @@ _StrictLoader.add_constructor(
     "tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str
 )
 
+# Plain scalars are typed the way kustomize and kpt (kyaml, go-yaml v3: YAML 1.2 core schema, plus
+# YAML 1.1 octals such as 0755) type them, not the YAML 1.1 way PyYAML does by default: `on`,
+# `yes`, `no`, `off` and `=` are strings, `1:30` is a string (not 90), `1e3`, `1.5e3` and `0o755`
+# are numbers. So `krmfn run` on a file reads what `kustomize build` hands a function, and a
+# function reading kustomize's output types every value as kustomize meant it.
+_NULL = r"^(?:~|null|Null|NULL|)$"
+_BOOL = r"^(?:true|True|TRUE|false|False|FALSE)$"
+_INT = r"^[-+]?(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|[0-9][0-9_]*)$"
+_FLOAT = (r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+          r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_DIGITS = "0123456789"
+_YAML12_NUMBERS = (("tag:yaml.org,2002:int", _INT, "-+" + _DIGITS),
+                   ("tag:yaml.org,2002:float", _FLOAT, "-+." + _DIGITS))
+_TIMESTAMP = next(r.pattern for t, r in yaml.resolver.Resolver.yaml_implicit_resolvers["2"]
+                  if t == "tag:yaml.org,2002:timestamp")
+
+
+def _resolvers(rules, base: dict | None = None) -> dict[str, list]:
+    """A PyYAML implicit-resolver table (first character -> [(tag, regexp)]); "" is the empty scalar."""
+    table = {char: list(entries) for char, entries in (base or {}).items()}
+    for tag, pattern, first in rules:
+        for char in first:
+            table.setdefault(char, []).append((tag, re.compile(pattern, re.X if "\n" in pattern else 0)))
+    return table
+
+
+_StrictLoader.yaml_implicit_resolvers = _resolvers((
+    ("tag:yaml.org,2002:null", _NULL, ["", "~", "n", "N"]),
+    ("tag:yaml.org,2002:bool", _BOOL, "tTfF"),
+    *_YAML12_NUMBERS,
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+    ("tag:yaml.org,2002:timestamp", _TIMESTAMP, _DIGITS),
+))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node).replace("_", "")
+    sign = -1 if text[:1] == "-" else 1
+    text = text.lstrip("-+")
+    prefix = text[:2].lower()
+    if prefix in ("0b", "0o", "0x"):
+        return sign * int(text[2:], {"0b": 2, "0o": 8, "0x": 16}[prefix])
+    if len(text) > 1 and text[0] == "0" and set(text) <= set("01234567"):
+        return sign * int(text, 8)  # the YAML 1.1 octal go-yaml v3 still reads: 0755 is 493
+    return sign * int(text)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
 
 class _Dumper(yaml.CSafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+# A string is written plain only when every reader takes it for a string: PyYAML and the API
+# server (YAML 1.1: `on`, `no`, `1:30`, `=` ...) and kustomize (YAML 1.2: `1e3`, `0o755`, `08` ...).
+_Dumper.yaml_implicit_resolvers = _resolvers(_YAML12_NUMBERS, base=yaml.resolver.Resolver.yaml_implicit_resolvers)
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -73,6 +149,18 @@ def max_input_bytes() -> int:
         return int(float(os.environ.get(MAX_INPUT_ENV, DEFAULT_MAX_INPUT_MB)) * 1024 * 1024)
     except ValueError:
         return DEFAULT_MAX_INPUT_MB * 1024 * 1024
+
+
+def read_input(stream: Any, source: str, already: int = 0) -> bytes:
+    """All of a binary stream, refused as soon as it (plus `already` bytes read before it from other
+    sources of the same run) passes the input limit: a huge input is never read whole."""
+    limit = max_input_bytes()
+    data = stream.read(max(limit - already, 0) + 1)
+    if already + len(data) > limit:
+        what = "input is" if not already else "inputs together are"
+        raise YamlError(f"{source}: {what} more than the {limit / 1048576:g} MiB limit "
+                        f"(raise it with {MAX_INPUT_ENV})")
+    return data
 
 
 def decode(data: bytes | str, source: str) -> str:
@@ -110,10 +198,18 @@ def load_all(data: bytes | str, source: str = "<stdin>") -> list[Any]:
         mark = err.problem_mark
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
         raise YamlError(f"{source}: {where}{err.problem or err.context or 'invalid YAML'}") from None
+    except yaml.reader.ReaderError as err:  # a control character such as NUL
+        before = text.encode("utf-8", "surrogatepass")[:err.position]
+        line, column = before.count(b"\n") + 1, len(before) - (before.rfind(b"\n") + 1) + 1
+        character = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+        raise YamlError(f"{source}: line {line} column {column}: unacceptable character #x{character:04x}: "
+                        f"{err.reason}") from None
     except yaml.YAMLError as err:
         raise YamlError(f"{source}: invalid YAML: {' '.join(str(err).split())}") from None
     except RecursionError:
         raise YamlError(f"{source}: nesting is too deep") from None
+    except ValueError as err:  # e.g. an integer of more than 4,300 digits
+        raise YamlError(f"{source}: invalid YAML: {' '.join(str(err).split())}") from None
     finally:
         loader.dispose()
 
@@ -142,30 +238,33 @@ def dump(doc: Any) -> str:
 
 
 def _check_expansion(docs: list[Any], source: str) -> None:
-    """Refuse alias graphs whose expansion (what dumping would write) is huge."""
-    memo: dict[int, int] = {}
+    """Refuse alias graphs whose expansion (what dumping would write) is much larger than the input
+    itself: YAML anchors reuse small blocks; a billion-laughs bomb multiplies them."""
+    memo: dict[int, int | None] = {}
+    distinct = 0
 
     def size(value: Any, depth: int) -> int:
+        nonlocal distinct
         if depth > MAX_DEPTH:
-            raise YamlError(f"{source}: nesting deeper than {MAX_DEPTH} levels")
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels")
         if isinstance(value, dict):
-            children = list(value.keys()) + list(value.values())
+            children = [*value.keys(), *value.values()]
         elif isinstance(value, list):
             children = value
         else:
             return 1
         key = id(value)
         if key in memo:
+            if memo[key] is None:
+                raise YamlError("an alias refers to a node that contains it (a recursive alias)")
             return memo[key]
-        total = 1
-        for child in children:
-            total += size(child, depth + 1)
-            if total > MAX_EXPANDED_NODES:
-                raise YamlError(
-                    f"{source}: aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)"
-                )
+        memo[key] = None
+        distinct += 1 + sum(1 for child in children if not isinstance(child, (dict, list)))
+        total = 1 + sum(size(child, depth + 1) for child in children)
         memo[key] = total
         return total
 
-    for doc in docs:
-        size(doc, 0)
+    added = sum(size(doc, 0) for doc in docs) - distinct
+    if added > MAX_ALIAS_NODES:
+        raise YamlError(f"aliases expand to {added:,} more nodes than the input holds, more than "
+                        f"{MAX_ALIAS_NODES:,} (an alias bomb?)")

@@ -1,0 +1,1074 @@
+"""Bad input, for every function and every command: one clear line per problem, exit 1, no traceback.
+
+Every failing case checks the same contract (`assert_refused`):
+  - exit code 1;
+  - exactly the expected number of stderr lines (usually one), each `[error] ...`, each naming
+    the object (or the file) and the field (or the line and column);
+  - no traceback and no `internal error` (a bug) anywhere;
+  - never an empty success: in KRM mode stdout is a complete ResourceList whose items equal the
+    input items (no items when the input could not be parsed); plain modes print nothing on stdout.
+
+The cases run in-process through `krmfn.cli.main` (fast); the resource bounds (a 50 MB input and an
+alias bomb refused within 2 s and under 300 MB) are measured in fresh subprocesses.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from krmfn import cli
+from krmfn.runtime import yamlio
+
+ROOT = Path(__file__).resolve().parents[1]
+CRDS = ROOT.parent / "shared" / "kagent-crds" / "v0.9.12"
+API = "krmfn.dev/v1alpha1"
+NS = "team-a"
+SECRET = "sk-proj-" + "Zq8xV2mN4pL6kJ9hG3fD5sA7"  # looks like an OpenAI key; must never be shown
+AWS_KEY = "AKIA" + "QWERTYUIOPASDFGH"
+
+# --- the inputs every case starts from (each is valid on its own: see test_the_baselines_pass) ----
+
+CATALOG = {
+    "apiVersion": API, "kind": "ToolCatalog", "metadata": {"name": "tools", "namespace": NS},
+    "spec": {"servers": [{"name": "kagent-tools", "toolsFrom": "kagent-tool-server",
+                          "remote": {"url": "http://kagent-tools.kagent.svc:8084/mcp"}}]},
+}
+AGENT = {
+    "apiVersion": API, "kind": "AgentDescription", "metadata": {"name": "helper", "namespace": NS},
+    "spec": {
+        "description": "Helps with the cluster.",
+        "prompt": {"text": "You are {{ name }} in {{ namespace }}.", "vars": {"team": "a"}},
+        "model": "standard",
+        "tools": [{"server": "kagent-tools", "allow": ["k8s_get_resources", "k8s_get_pod_logs"],
+                   "requireApproval": []}],
+        "skills": [{"id": "diagnose", "name": "Diagnose", "examples": ["Why?"]}],
+        "memory": {"model": "standard", "ttlDays": 7},
+        "deployment": {"replicas": 1},
+    },
+}
+OTHER = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep", "namespace": NS}, "data": {"a": "b"}}
+EXPAND = {"apiVersion": API, "kind": "AgentExpansion", "metadata": {"name": "expand"}, "spec": {"environment": "dev"}}
+ENVIRONMENT = {
+    "apiVersion": API, "kind": "ModelEnvironment", "metadata": {"name": "dev"},
+    "spec": {"tiers": {"standard": {"provider": "Ollama", "model": "llama3.2",
+                                    "ollama": {"host": "http://ollama.ollama.svc:11434"}}}},
+}
+POLICY = {
+    "apiVersion": API, "kind": "ToolPolicy", "metadata": {"name": "policy"},
+    "spec": {"environment": "dev", "rules": [{"name": "read-only", "allowedRisks": ["read"]}]},
+}
+CONFORMANCE = {
+    "apiVersion": API, "kind": "KagentConformance", "metadata": {"name": "conformance"},
+    "spec": {"crds": [str(CRDS)], "external": ["Secret/*/openai-api-key"]},
+}
+CONFIGS = {"AgentExpansion": EXPAND, "ModelEnvironment": ENVIRONMENT, "ToolPolicy": POLICY,
+           "KagentConformance": CONFORMANCE}
+
+
+# --- running krmfn ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+def krmfn(*args: str, stdin: bytes | str = b"", cwd: Path | None = None) -> Outcome:
+    """`krmfn ARGS` in-process, as the console script runs it; an escaping exception fails the test."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    stderr = io.StringIO()
+    saved = sys.stdin, sys.stdout, sys.stderr, os.getcwd()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        code = cli.main(list(args))
+    except SystemExit as exit_:  # argparse
+        code = exit_.code
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved[:3]
+        os.chdir(saved[3])
+    stdout.flush()
+    return Outcome(code, stdout.buffer.getvalue(), stderr.getvalue())
+
+
+def resource_list(items: list[dict], config: dict | None) -> str:
+    doc = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items}
+    if config is not None:
+        doc["functionConfig"] = config
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def krm(items: list[dict], config: dict | None) -> Outcome:
+    return krmfn(stdin=resource_list(items, config))
+
+
+def assert_refused(outcome: Outcome, *fragments: str | tuple[str, ...], lines: int = 1,
+                   items: list[dict] | None = None, krm_mode: bool = True) -> list[str]:
+    """The failure contract. Each fragment must be in a line (a tuple: all of it in the same line)."""
+    err = outcome.stderr
+    assert outcome.code == 1, f"exit {outcome.code}; stderr:\n{err}"
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert len(outcome.lines) == lines, f"expected {lines} stderr line(s), got:\n{err}"
+    for line in outcome.lines:
+        assert line.startswith("[error] "), line
+    for fragment in fragments:
+        group = fragment if isinstance(fragment, tuple) else (fragment,)
+        assert any(all(f in line for f in group) for line in outcome.lines), f"{group} not in:\n{err}"
+    if krm_mode:
+        out = yamlio.load_one(outcome.stdout, "stdout")
+        assert out["kind"] == "ResourceList" and out["apiVersion"] == "config.kubernetes.io/v1"
+        assert out["items"] == (items if items is not None else []), "items must come back unchanged"
+        assert any(r["severity"] == "error" for r in out["results"])
+        assert "internal error" not in json.dumps(out["results"])
+    else:
+        assert outcome.stdout == b"", "a failed plain-mode run must print nothing on stdout"
+    return outcome.lines
+
+
+def assert_passes(outcome: Outcome) -> dict:
+    assert outcome.code == 0 and outcome.stderr == "", outcome.stderr
+    return yamlio.load_one(outcome.stdout, "stdout")
+
+
+def changed(obj: dict, path: str, value: object) -> dict:
+    """A deep copy of `obj` with the value at `path` (`spec.tools[0].allow`) replaced, or removed
+    when `value` is DELETE."""
+    out = copy.deepcopy(obj)
+    parts: list[str | int] = []
+    for part in path.split("."):
+        name, _, rest = part.partition("[")
+        if name:
+            parts.append(name)
+        for index in filter(None, rest.replace("]", "").split("[")):
+            parts.append(int(index))
+    parent = out
+    for part in parts[:-1]:
+        parent = parent.setdefault(part, {}) if isinstance(part, str) else parent[part]
+    if value is DELETE:
+        del parent[parts[-1]]
+    else:
+        parent[parts[-1]] = value
+    return out
+
+
+DELETE = object()
+
+
+def conformance_required():
+    if not CRDS.is_dir():
+        pytest.skip(f"{CRDS} is absent: the kagent CRDs live in ../shared")
+
+
+# --- the baselines --------------------------------------------------------------------------------------
+
+
+def rendered_agents() -> list[dict]:
+    """AGENT expanded, then given its environment: what the policy and validate functions see."""
+    expanded = assert_passes(krm([CATALOG, AGENT, OTHER], EXPAND))["items"]
+    return assert_passes(krm(expanded, ENVIRONMENT))["items"]
+
+
+def test_the_baselines_pass():
+    """Every case below breaks one thing in an input that is otherwise valid."""
+    rendered = rendered_agents()
+    assert {i["kind"] for i in rendered} == {"Agent", "ModelConfig", "RemoteMCPServer", "ConfigMap"}
+    assert_passes(krm(rendered, POLICY))
+    assert_passes(krm([CATALOG, AGENT], POLICY))
+    if CRDS.is_dir():
+        assert_passes(krm(rendered, CONFORMANCE))
+
+
+# --- unreadable input, in every command -------------------------------------------------------------------
+
+MALFORMED = {
+    "unclosed flow": (b"a: [1, 2\n", "line 2 column 1"),
+    "bad indentation": (b"a:\n  b: 1\n c: 2\n", "line 3 column 2"),
+    "tab indentation": (b"a:\n\tb: 1\n", "line 2 column 1"),
+    "duplicate key": (b"a: 1\nb: 2\na: 3\n", "duplicate key 'a'"),
+    "duplicate nested key": (b"a:\n  x: 1\n  x: 2\n", "line 3 column 3: duplicate key 'x'"),
+    "non-UTF-8 bytes": (b"a: caf\xe9\n", "not UTF-8 (byte 6"),
+    "UTF-16 with BOM": ("a: 1\n".encode("utf-16"), "not UTF-8 (byte 0"),
+    "NUL byte": (b"a: \x00\n", "line 1 column 4"),
+    "deep nesting (flow)": (b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "line 1 column"),
+    "deep nesting under the parser's limit": (b"a: " + b"[" * 500 + b"]" * 500 + b"\n", "nesting deeper than 200 levels"),
+    "deep nesting (block)": ("".join("  " * i + f"k{i}:\n" for i in range(300)).encode() + b"  " * 300 + b"v\n",
+                             "nesting deeper than 200 levels"),
+    "alias bomb": (
+        b"a: &a [x, x, x, x, x, x, x, x, x, x]\n" + b"".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join('*' + chr(97 + i) for _ in range(10))}]\n".encode()
+            for i in range(9)), "more nodes than the input holds, more than 100,000 (an alias bomb?)"),
+    "recursive alias": (b"a: &a [x, *a]\n", "an alias refers to a node that contains it (a recursive alias)"),
+    "python object tag": (b"a: !!python/object/apply:os.system [id]\n", "could not determine a constructor"),
+    "unknown local tag": (b"a: !vault secret/x\n", "could not determine a constructor for the tag '!vault'"),
+    "unhashable key": (b"? [a, b]\n: 1\n", "found unhashable key"),
+    "huge integer": (b"a: " + b"9" * 5000 + b"\n", "Exceeds the limit"),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_stdin_in_krm_mode(name):
+    data, fragment = MALFORMED[name]
+    assert_refused(krmfn(stdin=data), ("[error] <stdin>: ", fragment))
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_input_file_in_run_and_validate(name, tmp_path):
+    data, fragment = MALFORMED[name]
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(POLICY))
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(data)
+    assert_refused(krmfn("run", str(config), str(bad)), (f"[error] {bad}: ", fragment), krm_mode=False)
+    assert_refused(krmfn("validate", "--crds", str(CRDS), str(bad)), (f"[error] {bad}: ", fragment),
+                   krm_mode=False)
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_config_file_in_run_and_legacy(name, tmp_path):
+    data, fragment = MALFORMED[name]
+    config = tmp_path / "config.yaml"
+    config.write_bytes(data)
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(OTHER))
+    assert_refused(krmfn("run", str(config), str(good)), (f"[error] {config}: ", fragment), krm_mode=False)
+    assert_refused(krmfn("legacy", str(config), stdin=yaml.safe_dump(OTHER)), (f"[error] {config}: ", fragment),
+                   krm_mode=False)
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_stdin_in_legacy_mode(name, tmp_path):
+    data, fragment = MALFORMED[name]
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(POLICY))
+    assert_refused(krmfn("legacy", str(config), stdin=data), ("[error] <stdin>: ", fragment), krm_mode=False)
+
+
+def test_a_utf8_bom_is_read_like_no_bom(tmp_path):
+    """A UTF-8 BOM is legal YAML (editors on Windows write it): dropped, in every way in."""
+    plain = resource_list([OTHER], POLICY).encode()
+    assert krmfn(stdin=b"\xef\xbb\xbf" + plain).stdout == krmfn(stdin=plain).stdout
+    config, items = tmp_path / "config.yaml", tmp_path / "items.yaml"
+    config.write_bytes(b"\xef\xbb\xbf" + yaml.safe_dump(POLICY).encode())
+    items.write_bytes(b"\xef\xbb\xbf" + yaml.safe_dump(OTHER).encode())
+    run = krmfn("run", str(config), str(items))
+    assert run.code == 0 and yamlio.load_all(run.stdout) == [OTHER], run.stderr
+    legacy = krmfn("legacy", str(config), stdin=items.read_bytes())
+    assert legacy.code == 0 and yamlio.load_all(legacy.stdout) == [OTHER], legacy.stderr
+
+
+@pytest.mark.parametrize("document,fragment", [
+    ("- just\n- a list\n", "expected a ResourceList mapping, found a list"),
+    ("just a string\n", "expected a ResourceList mapping, found a string"),
+    ("apiVersion: config.kubernetes.io/v2\nkind: ResourceList\nitems: []\n", "ResourceList apiVersion"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {}\n", "items: expected a list"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig: [1]\n",
+     "functionConfig: expected an object"),
+])
+def test_resource_lists_of_the_wrong_shape(document, fragment):
+    assert_refused(krmfn(stdin=document), ("[error] <stdin>: ", fragment))
+
+
+# --- YAML 1.1 surprises: krmfn reads YAML as kustomize does ----------------------------------------------
+
+# What each plain scalar is, for kustomize (kyaml / go-yaml v3) and so for krmfn, in every way in.
+SCALARS = {
+    "on": "on", "off": "off", "yes": "yes", "no": "no", "No": "No", "Y": "Y", "y": "y",
+    "true": True, "False": False, "~": None, "null": None, "": None,
+    "0755": 493, "0o755": 493, "08": 8, "0x1F": 31, "0b101": 5, "1_000": 1000, "+12": 12, "-7": -7,
+    "1e3": 1000.0, "1.5e3": 1500.0, "3.": 3.0, ".5": 0.5, "-.inf": float("-inf"),
+    "1:30": "1:30", "=": "=", "<<x": "<<x", "2001-12-14": "2001-12-14", "0b_": "0b_", "1.2.3": "1.2.3",
+}
+
+
+def test_plain_scalars_are_typed_as_kustomize_types_them():
+    loaded = yamlio.load_one("".join(f"k{i}: {text}\n" for i, text in enumerate(SCALARS)), "scalars")
+    assert list(loaded.values()) == list(SCALARS.values())
+
+
+def test_strings_that_any_reader_would_type_otherwise_are_quoted():
+    """Output strings such as `on` (a boolean for YAML 1.1, so for the API server) or `1e3` (a
+    number for kustomize) are quoted, so no reader downstream changes their type."""
+    strings = [text for text in SCALARS if text] + ["1:30:00", "0o17", "0X1F", "1E5", "+.5", "null", "NULL", "y"]
+    dumped = yamlio.dump({"values": strings})
+    assert yaml.safe_load(dumped) == {"values": strings}  # PyYAML's YAML 1.1 reading
+    assert yamlio.load_one(dumped, "out") == {"values": strings}  # kustomize's YAML 1.2 reading
+
+
+def test_kustomize_reads_krmfn_output_and_krmfn_reads_kustomize_output_the_same(tmp_path):
+    """Through the real kustomize: a ConfigMap passed through krmfn keeps every value's type."""
+    kubectl = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    source = "".join(f"  k{i}: {text}\n" for i, text in enumerate(SCALARS) if text not in ("-.inf", "2001-12-14"))
+    (tmp_path / "thing.yaml").write_text(f"apiVersion: v1\nkind: Thing\nmetadata:\n  name: x\nspec:\n{source}")
+    (tmp_path / "kustomization.yaml").write_text("resources: [thing.yaml]\n")
+    rendered = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, timeout=60)
+    assert rendered.returncode == 0, rendered.stderr
+    as_kustomize_typed = yamlio.load_one(rendered.stdout, "kustomize")["spec"]
+    assert as_kustomize_typed == yamlio.load_one((tmp_path / "thing.yaml").read_bytes(), "source")["spec"]
+    # and krmfn's output, read back by kustomize, is unchanged
+    (tmp_path / "thing.yaml").write_text(yamlio.dump({"apiVersion": "v1", "kind": "Thing", "metadata": {"name": "x"},
+                                                      "spec": {"strings": [t for t in SCALARS if t]}}))
+    again = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, timeout=60)
+    assert yamlio.load_one(again.stdout, "kustomize")["spec"] == {"strings": [t for t in SCALARS if t]}
+
+
+def test_yaml_11_words_are_names_in_every_way_in(tmp_path):
+    """An agent named `on` in namespace `yes` on tier `no`: strings, as kustomize hands them over."""
+    source = textwrap.dedent("""\
+        apiVersion: krmfn.dev/v1alpha1
+        kind: AgentDescription
+        metadata: {name: on, namespace: yes}
+        spec:
+          description: The on agent.
+          prompt: {text: "I am {{ name }}."}
+          model: no
+        """)
+    config = tmp_path / "expand.yaml"
+    config.write_text(yaml.safe_dump(EXPAND))
+    (tmp_path / "agent.yaml").write_text(source)
+    run = krmfn("run", str(config), str(tmp_path / "agent.yaml"))
+    assert run.code == 0, run.stderr
+    agent = yamlio.load_one(run.stdout, "out")
+    assert (agent["metadata"]["name"], agent["metadata"]["namespace"]) == ("on", "yes")
+    assert agent["spec"]["declarative"]["modelConfig"] == "model-no"
+    legacy = krmfn("legacy", str(config), stdin=source)
+    assert legacy.stdout == run.stdout
+    assert "'on'" in run.stdout.decode() and "'no'" in run.stdout.decode()  # quoted for YAML 1.1 readers
+    # the environment's tier `no` (a mapping key), unquoted too
+    environment = tmp_path / "environment.yaml"
+    environment.write_text("apiVersion: krmfn.dev/v1alpha1\nkind: ModelEnvironment\nmetadata: {name: off}\n"
+                           "spec:\n  tiers:\n    no: {provider: Ollama, model: llama3.2}\n")
+    (tmp_path / "expanded.yaml").write_bytes(run.stdout)
+    rendered = krmfn("run", str(environment), str(tmp_path / "expanded.yaml"))
+    assert rendered.code == 0, rendered.stderr
+    model_config = next(i for i in yamlio.load_all(rendered.stdout) if i["kind"] == "ModelConfig")
+    assert model_config["metadata"] == {"name": "model-no", "namespace": "yes", "annotations": {"krmfn.dev/environment": "off"},
+                                      "labels": {"app.kubernetes.io/managed-by": "krmfn", "krmfn.dev/model-tier": "no"}}
+
+
+@pytest.mark.parametrize("field,text,fragment", [
+    ("metadata.name", "0755", "(got 493: YAML reads it unquoted as a number; quote it)"),
+    ("metadata.namespace", "1e3", "(got 1000.0: YAML reads it unquoted as a number; quote it)"),
+    ("spec.description", "true", "(got True: YAML reads it unquoted as a boolean; quote it)"),
+    ("spec.description", "~", "Input should be a valid string (got None)"),
+    ("spec.model", "0x1F", "(got 31: YAML reads it unquoted as a number; quote it)"),
+    ("spec.deployment.replicas", "1.5e3", "Input should be a valid integer (got 1500.0)"),
+    ("spec.memory.ttlDays", "0", "greater than or equal to 1"),
+    ("spec.skills[0].id", "false", "(got False: YAML reads it unquoted as a boolean; quote it)"),
+])
+def test_yaml_scalars_of_the_wrong_type_name_the_field(field, text, fragment, tmp_path):
+    agent = changed(AGENT, field, "PLACEHOLDER")
+    source = yaml.safe_dump(agent).replace("PLACEHOLDER", text)
+    config = tmp_path / "expand.yaml"
+    config.write_text(yaml.safe_dump(EXPAND))
+    (tmp_path / "agent.yaml").write_text(source)
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(CATALOG))
+    ref = "krmfn.dev/v1alpha1/AgentDescription/"
+    assert_refused(krmfn("run", str(config), str(tmp_path)), (ref, f" {field}: ", fragment, "(agent.yaml)"),
+                   krm_mode=False)
+
+
+# --- wrong types, everywhere ----------------------------------------------------------------------------------
+
+AGENT_REF = "krmfn.dev/v1alpha1/AgentDescription/team-a/helper"
+WRONG_DESCRIPTION_FIELDS = [
+    ("metadata.name", 5), ("metadata.name", None), ("metadata.namespace", ["team-a"]), ("metadata.labels", "x"),
+    ("metadata.labels.team", 5), ("metadata.annotations", ["x"]), ("metadata", "helper"), ("spec", "x"),
+    ("spec", None), ("spec.description", 5), ("spec.description", ["x"]), ("spec.description", ""),
+    ("spec.description", DELETE), ("spec.prompt", "x"), ("spec.prompt", DELETE), ("spec.prompt.text", 5),
+    ("spec.prompt.text", {"a": 1}), ("spec.prompt.vars", ["x"]), ("spec.prompt.vars", "x"), ("spec.prompt.mode", "Files"),
+    ("spec.prompt.mode", 1), ("spec.model", 5), ("spec.model", "Standard"), ("spec.model", ["standard"]),
+    ("spec.model", "a" * 51), ("spec.tools", "kagent-tools"), ("spec.tools", {"server": "kagent-tools"}),
+    ("spec.tools[0]", "kagent-tools"), ("spec.tools[0].server", 5), ("spec.tools[0].server", ""),
+    ("spec.tools[0].server", DELETE), ("spec.tools[0].allow", "k8s_get_resources"), ("spec.tools[0].allow", [5]),
+    ("spec.tools[0].allow", DELETE), ("spec.tools[0].requireApproval", "k8s_get_resources"),
+    ("spec.delegates", "other"), ("spec.delegates", [5]), ("spec.delegates", ["a/b/c"]), ("spec.skills", "x"),
+    ("spec.skills", [5]), ("spec.skills[0].name", DELETE), ("spec.skills[0].examples", "Why?"),
+    ("spec.memory", "standard"), ("spec.memory.ttlDays", 0), ("spec.memory.ttlDays", "a week"),
+    ("spec.memory.model", 5), ("spec.deployment", "big"), ("spec.deployment.replicas", "three"),
+    ("spec.deployment.replicas", 1.5), ("spec.deployment.resources", "lots"), ("spec.stream", "maybe"), ("spec.stream", [True]), ("spec.byo", "image"), ("spec.byo", {"image": 5}),
+]
+
+
+@pytest.mark.parametrize("function,path,value", [
+    (function, path, value) for function in ("AgentExpansion", "ToolPolicy") for path, value in WRONG_DESCRIPTION_FIELDS
+    # the policy reads the tool grants; the deployment is checked (against kagent's schema) by expand
+    if not (function == "ToolPolicy" and path.startswith("spec.deployment"))
+], ids=lambda v: repr(v)[:30])
+def test_wrong_types_in_agent_descriptions(function, path, value):
+    agent = changed(AGENT, path, value)
+    items = [CATALOG, agent]
+    ref = "krmfn.dev/v1alpha1/AgentDescription" if path.startswith("metadata") else AGENT_REF
+    field = path
+    if value is DELETE and path in ("spec.prompt",):
+        field = "spec"  # "prompt is required": a rule of the spec as a whole
+    assert_refused(krm(items, CONFIGS[function]), (ref, f" {field}"), items=items)
+
+
+CATALOG_REF = "krmfn.dev/v1alpha1/ToolCatalog/team-a/tools"
+WRONG_CATALOG_FIELDS = [
+    ("spec.servers", "kagent-tools", "spec.servers"), ("spec.servers", [], "spec.servers"),
+    ("spec.servers", [5], "spec.servers[0]"), ("spec.servers[0].name", "Kagent_Tools", "spec.servers[0].name"),
+    ("spec.servers[0].name", 5, "spec.servers[0].name"), ("spec.servers[0].namespace", "Team A", "spec.servers[0].namespace"),
+    ("spec.servers[0].tools", {"k8s_get_resources": "dangerous"}, "spec.servers[0].tools.k8s_get_resources"),
+    ("spec.servers[0].tools", ["k8s_get_resources"], "spec.servers[0].tools"),
+    ("spec.servers[0].toolsFrom", "github", "spec.servers[0].toolsFrom"),
+    ("spec.servers[0].remote", "http://x", "spec.servers[0].remote"),
+    ("spec.servers[0].remote", {"url": 5}, "spec.servers[0].remote.url"),
+    ("spec.servers[0].remote", {"url": "http://x", "protocol": "GRPC"}, "spec.servers[0].remote.protocol"),
+    ("spec.servers[0].remote", DELETE, "spec.servers[0]"),
+    ("spec.servers[0].mcpServer", {"image": "x", "port": 0}, "spec.servers[0].mcpServer.port"),
+    ("spec.servers[0].allowedNamespaces", "Some", "spec.servers[0].allowedNamespaces"),
+]
+
+
+@pytest.mark.parametrize("function", ["AgentExpansion", "ToolPolicy"])
+@pytest.mark.parametrize("path,value,field", WRONG_CATALOG_FIELDS, ids=lambda v: repr(v)[:30])
+def test_wrong_types_in_tool_catalogs(function, path, value, field):
+    items = [changed(CATALOG, path, value), OTHER]  # no agent: the catalog alone is checked
+    assert_refused(krm(items, CONFIGS[function]), (CATALOG_REF, f" {field}"), items=items)
+
+
+CONFIG_CASES = {
+    "AgentExpansion": [
+        ("spec", "x", "spec"), ("spec.promptMode", "Files", "spec.promptMode"), ("spec.runtime", "rust", "spec.runtime"),
+        ("spec.keepPromptLibrary", "maybe", "spec.keepPromptLibrary"), ("spec.environment", 5, "spec.environment"),
+        ("spec.environment", "", "spec.environment"), ("metadata", "expand", "metadata"), ("metadata.name", 5, "metadata.name"),
+    ],
+    "ModelEnvironment": [
+        ("spec", "x", "spec"), ("spec", DELETE, "spec"), ("spec.tiers", [], "spec.tiers"), ("spec.tiers", {}, "spec.tiers"),
+        ("spec.tiers.standard", "llama3.2", "spec.tiers.standard"),
+        ("spec.tiers.standard.provider", "Llama", "spec.tiers.standard.provider"),
+        ("spec.tiers.standard.provider", 5, "spec.tiers.standard.provider"),
+        ("spec.tiers.standard.model", 5, "spec.tiers.standard.model"),
+        ("spec.tiers.standard.model", DELETE, "spec.tiers.standard.model"),
+        ("spec.tiers.standard.apiKeySecret", "ollama-key", "spec.tiers.standard.apiKeySecret"),
+        ("spec.tiers.standard.apiKeySecret", {"name": "Bad_Name", "key": "k"}, "spec.tiers.standard.apiKeySecret.name"),
+        ("spec.tiers.standard.ollama", "http://ollama", "spec.tiers.standard.ollama"),
+        ("spec.tiers.standard.ollama.host", 5, "spec.tiers.standard.ollama.host"),
+        ("spec.tiers.standard.openAI", {"baseUrl": "http://x"}, "spec.tiers.standard.openAI"),
+        ("spec.tiers.standard.defaultHeaders", "x", "spec.tiers.standard.defaultHeaders"),
+        ("spec.tiers.standard.tls", "on", "spec.tiers.standard.tls"),
+        ("spec.tiers.standard.tls", {"disableVerify": "yes"}, "spec.tiers.standard.tls.disableVerify"),
+        ("spec.defaultTier", 5, "spec.defaultTier"), ("spec.defaultTier", "premium", "spec.defaultTier"),
+        ("spec.kagentVersion", "v1.0", "spec.kagentVersion"), ("spec.kagentVersion", 0.9, "spec.kagentVersion"),
+        ("spec.environment", "Prod", "spec.environment"), ("spec.canaries", "x", "spec.canaries"),
+        ("spec.canaries", [5], "spec.canaries[0]"), ("spec.canaries", [{"name": "c", "tier": "standard"}], "spec.canaries[0]"),
+        ("spec.canaries", [{"name": "c", "tier": "premium", "agents": ["helper"]}], "spec.canaries[0].tier"),
+        ("metadata.name", 5, "metadata.name"),
+    ],
+    "ToolPolicy": [
+        ("spec", "x", "spec"), ("spec.rules", "x", "spec.rules"), ("spec.rules", [5], "spec.rules[0]"),
+        ("spec.rules", [{"name": "r"}], "spec.rules[0]"), ("spec.rules[0].name", "Read Only", "spec.rules[0].name"),
+        ("spec.rules[0].name", "delegation-cycle", "spec"), ("spec.rules[0].severity", "fatal", "spec.rules[0].severity"),
+        ("spec.rules[0].match", "all", "spec.rules[0].match"),
+        ("spec.rules[0].match", {"namespaces": [5]}, "spec.rules[0].match.namespaces[0]"),
+        ("spec.rules[0].match", {"namespaces": ["Team A"]}, "spec.rules[0].match.namespaces"),
+        ("spec.rules[0].match", {"agentSelector": {}}, "spec.rules[0].match.agentSelector"),
+        ("spec.rules[0].allowedRisks", ["dangerous"], "spec.rules[0].allowedRisks[0]"),
+        ("spec.rules[0].allowedRisks", "read", "spec.rules[0].allowedRisks"),
+        ("spec.rules[0].maxTools", -1, "spec.rules[0].maxTools"), ("spec.rules[0].maxTools", "many", "spec.rules[0].maxTools"),
+        ("spec.rules[0].explicitTools", "maybe", "spec.rules[0].explicitTools"),
+        ("spec.rules[0].models", {}, "spec.rules[0].models"),
+        ("spec.maxDelegationDepth", 0, "spec.maxDelegationDepth"), ("spec.maxDelegationDepth", 11, "spec.maxDelegationDepth"),
+        ("spec.unverifiable", "panic", "spec.unverifiable"), ("spec.catalog", "x", "spec.catalog"),
+        ("spec.catalog", [{"name": "s", "namespace": "x"}], "spec.catalog[0]"),
+        ("spec.namespaceLabels", {"Bad NS": {}}, "spec.namespaceLabels.Bad NS"), ("spec.namespaceLabels", "x", "spec.namespaceLabels"),
+        ("spec.environment", "", "spec.environment"),
+    ],
+    "KagentConformance": [
+        ("spec", "x", "spec"), ("spec.crds", "crds", "spec.crds"), ("spec.crds", [5], "spec.crds[0]"),
+        ("spec.crds", ["/nonexistent/kagent-crds"], "spec.crds"), ("spec.crds", [], "spec.crds"),
+        ("spec.external", ["Secret/x"], "spec.external[0]"), ("spec.external", "x", "spec.external"),
+        ("spec.checkReferences", "maybe", "spec.checkReferences"),
+        ("spec.warningsAsErrors", "maybe", "spec.warningsAsErrors"),
+    ],
+}
+
+
+@pytest.mark.parametrize("function,path,value,field",
+                         [(f, *case) for f, cases in CONFIG_CASES.items() for case in cases],
+                         ids=lambda v: repr(v)[:30])
+def test_wrong_types_in_function_configs(function, path, value, field):
+    if function == "KagentConformance":
+        conformance_required()
+    items = [OTHER]
+    config = changed(CONFIGS[function], path, value)
+    name = "" if path.startswith("metadata") else "/" + config["metadata"]["name"]
+    assert_refused(krm(items, config), (f"{API}/{function}{name} {field}",), items=items)
+
+
+@pytest.mark.parametrize("kind", [5, ["AgentExpansion"], {"a": 1}, None, "agentexpansion", ""])
+def test_function_config_kinds_that_are_not_kinds(kind):
+    items = [OTHER]
+    assert_refused(krm(items, dict(EXPAND, kind=kind)), ("unknown function config", " kind: "), items=items)
+
+
+@pytest.mark.parametrize("metadata,problems", [
+    ("x", ["metadata"]), (5, ["metadata"]), (["a"], ["metadata"]),
+    ({"name": ["a"], "namespace": {"b": 1}}, ["metadata.name", "metadata.namespace"]),
+    ({"labels": "x"}, ["metadata.labels", "metadata.name"]),
+])
+@pytest.mark.parametrize("function", list(CONFIGS))
+def test_passthrough_items_with_broken_metadata_are_not_a_crash(function, metadata, problems):
+    """Items krmfn does not own pass through, whatever their metadata; krmfn's own kinds are refused."""
+    if function == "KagentConformance":
+        conformance_required()
+    junk = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {"a": "b"}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}]
+    out = krm(junk, CONFIGS[function])
+    assert out.code == 0 and out.stderr == "", out.stderr
+    assert yamlio.load_one(out.stdout, "out")["items"] == sorted(junk, key=lambda i: i["kind"])
+    if function in ("AgentExpansion", "ToolPolicy"):
+        mine = [dict(AGENT, metadata=metadata), CATALOG]
+        outcome = krm(mine, CONFIGS[function])
+        assert_refused(outcome, *[("krmfn.dev/v1alpha1/AgentDescription", f" {field}: ") for field in problems],
+                       lines=len(problems), items=mine)
+
+
+# --- unknown fields -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target,path,hint", [
+    ("agent", "spec.promt", "did you mean 'prompt'?"), ("agent", "spec.prompt.txt", "did you mean 'text'?"),
+    ("agent", "spec.tools[0].alow", "did you mean 'allow'?"), ("agent", "spec.memory.ttl", "did you mean 'ttlDays'?"),
+    ("agent", "spec.apiKey", "known fields:"), ("agent", "metadata.nmae", "did you mean 'name'?"),
+    ("agent", "kindd", "did you mean 'kind'?"), ("catalog", "spec.servers[0].remote.urll", "did you mean 'url'?"),
+    ("AgentExpansion", "spec.promtMode", "did you mean 'promptMode'?"),
+    ("ModelEnvironment", "spec.tiers.standard.modle", "did you mean 'model'?"),
+    ("ModelEnvironment", "spec.defaulTier", "did you mean 'defaultTier'?"),
+    ("ToolPolicy", "spec.rules[0].allowedRisk", "did you mean 'allowedRisks'?"),
+    ("ToolPolicy", "spec.rule", "did you mean 'rules'?"),
+    ("KagentConformance", "spec.crd", "did you mean 'crds'?"),
+])
+def test_unknown_fields_are_named_with_a_suggestion(target, path, hint):
+    if target == "KagentConformance":
+        conformance_required()
+    function = target if target in CONFIGS else "AgentExpansion"
+    config, items = CONFIGS[function], [CATALOG, AGENT]
+    if target == "agent":
+        items = [CATALOG, changed(AGENT, path, "x")]
+    elif target == "catalog":
+        items = [changed(CATALOG, path, "x"), OTHER]
+    else:
+        config, items = changed(config, path, "x"), [OTHER]
+    assert_refused(krm(items, config), (f" {path}: unknown field", hint), items=items)
+
+
+# --- missing references ----------------------------------------------------------------------------------------
+
+PROMPTS = {"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "agent-prompts", "namespace": NS, "labels": {"krmfn.dev/prompt-library": "true"}},
+           "data": {"helper.md": "You are {{ name }}."}}
+
+
+@pytest.mark.parametrize("path,value,field,fragment", [
+    ("spec.delegates", ["nobody"], "spec.delegates[0]", "agent team-a/nobody does not exist"),
+    ("spec.delegates", ["other-ns/helper"], "spec.delegates[0]", "agent other-ns/helper does not exist"),
+    ("spec.delegates", ["helper"], "spec.delegates[0]", "cannot delegate to itself"),
+    ("spec.tools[0].server", "grafana", "spec.tools[0].server", "server 'grafana' is not in any ToolCatalog"),
+    ("spec.tools[0].server", "kagent-tool", "spec.tools[0].server", "did you mean"),
+    ("spec.tools[0].allow", ["k8s_get_resource"], "spec.tools[0].allow[0]", "did you mean 'k8s_get_resources'?"),
+    ("spec.tools[0].allow", ["*"], "spec.tools[0].allow[0]", "wildcard"),
+    ("spec.tools[0].allow", [], "spec.tools[0].allow", "empty allow-list"),
+    ("spec.tools[0].requireApproval", ["k8s_delete_resource"], "spec.tools[0].requireApproval[0]", "not in allow"),
+    ("spec.prompt", {"file": "missing.md"}, "spec.prompt", "prompt file 'missing.md' not found"),
+    ("spec.prompt", {"configMap": {"name": "nope", "key": "helper.md"}}, "spec.prompt", "'nope' not found"),
+    ("spec.prompt", {"configMap": {"name": "agent-prompts", "key": "nope.md"}}, "spec.prompt", "has no key 'nope.md'"),
+    ("spec.prompt", {"text": "{{ nothing }}"}, "spec.prompt", "'nothing' is undefined"),
+])
+def test_missing_references_in_expand(path, value, field, fragment):
+    items = [CATALOG, PROMPTS, changed(AGENT, path, value)]
+    assert_refused(krm(items, EXPAND), (AGENT_REF, f" {field}: ", fragment), items=items)
+
+
+def test_missing_references_in_environment():
+    rendered = [i for i in rendered_agents() if i["kind"] != "ModelConfig"]
+    agent = next(i for i in rendered if i["kind"] == "Agent")
+    asks_premium = changed(agent, "metadata.annotations", dict(agent["metadata"]["annotations"],
+                                                               **{"krmfn.dev/model-tier": "premium"}))
+    items = [i if i is not agent else asks_premium for i in rendered]
+    assert_refused(krm(items, ENVIRONMENT),
+                   ("kagent.dev/v1alpha2/Agent/team-a/helper metadata.annotations[krmfn.dev/model-tier]",
+                    "tier 'premium'", "not defined in environment dev"), items=items)
+
+
+def test_a_policy_that_cannot_check_a_missing_model_config_says_so():
+    rendered = [i for i in rendered_agents() if i["kind"] != "ModelConfig"]
+    policy = changed(POLICY, "spec.rules", [{"name": "hosted", "models": {"forbiddenProviders": ["Ollama"]}}])
+    policy["spec"]["unverifiable"] = "error"
+    assert_refused(krm(rendered, policy),
+                   ("kagent.dev/v1alpha2/Agent/team-a/helper spec.declarative.modelConfig",
+                    "rule hosted: cannot check: ModelConfig model-standard is not in the render"),
+                   ("spec.declarative.memory.modelConfig", "rule hosted: cannot check"), lines=2, items=rendered)
+
+
+def test_validate_names_a_reference_the_render_lacks():
+    conformance_required()
+    rendered = [i for i in rendered_agents() if i["kind"] != "ModelConfig"]
+    lines = assert_refused(krm(rendered, CONFORMANCE), ("kagent.dev/v1alpha2/Agent/team-a/helper", "model-standard"),
+                           lines=2, items=rendered)
+    assert any("spec.declarative.modelConfig" in line for line in lines)
+    assert any("spec.declarative.memory.modelConfig" in line for line in lines)
+
+
+# --- inline secrets: refused, never shown ------------------------------------------------------------------------
+
+SECRET_PLACES = [  # (function, where, path, value, the field the one error names)
+    ("ModelEnvironment", "config", "spec.tiers.standard.apiKey", SECRET, "spec.tiers.standard.apiKey"),
+    ("ModelEnvironment", "config", "spec.tiers.standard.apiKeySecret", SECRET, "spec.tiers.standard.apiKeySecret"),
+    ("ModelEnvironment", "config", "spec.tiers.standard.model", SECRET, "spec.tiers.standard.model"),
+    ("ModelEnvironment", "config", "spec.tiers.standard.defaultHeaders", {"Authorization": f"Bearer {SECRET}"},
+     "spec.tiers.standard.defaultHeaders.Authorization"),
+    ("ModelEnvironment", "config", "spec.tiers.standard.defaultHeaders", {"X-Api-Key": "hunter2-hunter2"},
+     "spec.tiers.standard.defaultHeaders.X-Api-Key"),
+    ("ModelEnvironment", "config", "spec.tiers.standard.ollama.host", f"http://admin:{SECRET}@ollama:11434",
+     "spec.tiers.standard.ollama.host"),
+    ("ModelEnvironment", "config", "spec.tiers.standard.ollama", {"host": "http://o", "token": AWS_KEY},
+     "spec.tiers.standard.ollama.token"),
+    ("ModelEnvironment", "config", "spec.password", "hunter2-hunter2", "spec.password"),
+    ("ModelEnvironment", "config", "metadata.annotations", {"note": AWS_KEY}, "metadata.annotations.note"),
+    ("AgentExpansion", "config", "spec.apiKey", SECRET, "spec.apiKey"),
+    ("ToolPolicy", "config", "spec.rules[0].name", SECRET, "spec.rules[0].name"),
+    ("ToolPolicy", "config", "spec.namespaceLabels", {SECRET: {"a": "b"}}, "spec.namespaceLabels.<redacted>"),
+    ("KagentConformance", "config", "spec.external", [f"Secret/team-a/{SECRET}"], "spec.external[0]"),
+    ("AgentExpansion", "agent", "spec.model", SECRET, "spec.model"),
+    ("AgentExpansion", "agent", "spec.tools[0].server", SECRET, "spec.tools[0].server"),
+    ("AgentExpansion", "agent", "spec.tools[0].allow", [SECRET], "spec.tools[0].allow[0]"),
+    ("AgentExpansion", "agent", "spec.delegates", [SECRET], "spec.delegates[0]"),
+    ("AgentExpansion", "agent", "spec.memory.model", AWS_KEY, "spec.memory.model"),
+    ("AgentExpansion", "agent", "spec.deployment.replicas", SECRET, "spec.deployment.replicas"),
+    ("AgentExpansion", "agent", "spec.token", SECRET, "spec.token"),
+    ("AgentExpansion", "agent", "spec.prompt.mode", SECRET, "spec.prompt.mode"),
+    ("ToolPolicy", "agent", "spec.model", SECRET, "spec.model"),
+    ("ToolPolicy", "agent", "spec.delegates", [f"x/{SECRET}"], "spec.delegates[0]"),
+]
+
+
+@pytest.mark.parametrize("function,where,path,value,field", SECRET_PLACES, ids=lambda v: repr(v)[:30])
+def test_inline_secrets_are_refused_and_never_shown(function, where, path, value, field):
+    if function == "KagentConformance":
+        conformance_required()
+    config, items = CONFIGS[function], [CATALOG, AGENT]
+    if where == "config":
+        config = changed(config, path, value)
+        ref = f"{API}/{function}/{config['metadata']['name']}"
+    else:
+        items = [CATALOG, changed(AGENT, path, value)]
+        ref = AGENT_REF
+    outcome = krm(items, config)
+    assert_refused(outcome, (f"{ref} {field}: ",), items=items)
+    shown = outcome.stderr + json.dumps(yamlio.load_one(outcome.stdout, "out")["results"])
+    for secret in (SECRET, AWS_KEY, "hunter2", SECRET[8:20]):
+        assert secret not in shown
+    if function == "ModelEnvironment":
+        # the function config comes back in the output ResourceList: redacted
+        assert SECRET not in outcome.stdout.decode() and AWS_KEY not in outcome.stdout.decode()
+
+
+def test_inline_secrets_in_run_mode_are_not_shown(tmp_path):
+    config = tmp_path / "environment.yaml"
+    config.write_text(yaml.safe_dump(changed(ENVIRONMENT, "spec.tiers.standard.apiKey", SECRET)))
+    (tmp_path / "items.yaml").write_text(yaml.safe_dump(OTHER))
+    for args in (("run", str(config), str(tmp_path / "items.yaml")), ("run", "--resource-list", str(config))):
+        outcome = krmfn(*args, stdin=yaml.safe_dump(OTHER))
+        assert outcome.code == 1 and SECRET not in outcome.stderr and SECRET not in outcome.stdout.decode()
+        assert outcome.lines == ["[error] krmfn.dev/v1alpha1/ModelEnvironment/dev spec.tiers.standard.apiKey: "
+                                 "literal credential refused: 'apiKey' is a field that holds a credential; "
+                                 "credentials are given only by reference: apiKeySecret: {name: <Secret>, key: <key>} "
+                                 "(the value is not shown)"]
+
+
+# --- Jinja2: the sandbox holds, and bounds memory and time ---------------------------------------------------------
+
+SANDBOX = [
+    ("{{ ''.__class__ }}", "access to attribute '__class__' of 'str' object is unsafe"),
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "'__class__' of 'str' object is unsafe"),
+    ("{{ cycler.__init__.__globals__ }}", "'__init__' of 'type' object is unsafe"),
+    ("{{ cycler.__init__.__globals__.os.system('id') }}", "is unsafe"),
+    ("{{ joiner.__init__.__globals__ }}", "is unsafe"),
+    ("{{ namespace.__init__.__globals__ }}", "is unsafe"),
+    ("{{ self._TemplateReference__context }}", "'_TemplateReference__context' of 'TemplateReference' object is unsafe"),
+    ("{{ self.__dict__ }}", "is unsafe"),
+    ("{% set x = [].append %}{{ x(1) }}", "'append' of 'list' object is unsafe"),
+    ("{{ vars.update({'a': 1}) }}", "'update' of 'dict' object is unsafe"),
+    ("{{ vars.__class__ }}", "is unsafe"),
+    ("{{ tools.__class__.__base__.__subclasses__() }}", "is unsafe"),
+    ("{{ ''|attr('__class__') }}", "is unsafe"),
+    ("{{ '{0.__class__}'.format(1) }}", "is unsafe"),
+    ("{{ (1).__class__.__bases__ }}", "is unsafe"),
+    ("{{ request.application.__globals__ }}", "'request' is undefined"),
+    ("{{ config.items() }}", "'config' is undefined"),
+    ("{{ lipsum.__globals__['os'] }}", "'lipsum' is undefined"),
+    ("{{ get_flashed_messages.__globals__ }}", "is undefined"),
+    ("{% include '/etc/passwd' %}", "template '/etc/passwd' not found: a prompt cannot include"),
+    ("{% import '../../etc/passwd' as p %}", "not found: a prompt cannot include"),
+    ("{% extends 'base.md' %}", "not found: a prompt cannot include"),
+    ("{{ 'a' * 10**9 }}", "'*' would build a value of 1,000,000,000 items"),
+    ("{{ [0] * 10**8 }}", "'*' would build a value"),
+    ("{{ 10 ** 1000000 }}", "'**' would build a number"),
+    ("{{ 'x'.ljust(10**9) }}", "str.ljust with a width over"),
+    ("{{ '{:>999999999}'.format(1) }}", "a format field with a huge or computed width"),
+    ("{{ '%999999999d' % 1 }}", "a %-format with a huge or computed width"),
+    ("{{ '%*d'|format(999999999, 1) }}", "a %-format with a huge or computed width"),
+    ("{{ '%99999999d'|format(1) }}", "a %-format with a huge or computed width"),
+    ("{{ 'x'|center(10**9) }}", "filter center with an argument over"),
+    ("{{ [1]|batch(10**9, 0)|list }}", "filter batch with an argument over"),
+    ("{{ range(10**9)|list }}", "Range too big"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+     "the rendered prompt is larger than 1024 KiB"),
+    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "RecursionError"),
+    ("{{ 1 / 0 }}", "ZeroDivisionError"),
+    ("{% for %}", "template syntax error"),
+]
+
+
+@pytest.mark.parametrize("template,fragment", SANDBOX, ids=[t for t, _ in SANDBOX])
+def test_templates_cannot_escape_the_sandbox(template, fragment):
+    items = [CATALOG, changed(AGENT, "spec.prompt.text", template)]
+    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: spec.prompt.text", fragment), items=items)
+
+
+def test_a_runaway_template_loop_is_stopped(monkeypatch):
+    from krmfn.expand import prompts
+
+    monkeypatch.setattr(prompts, "RENDER_SECONDS", 0.3)
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    items = [CATALOG, changed(AGENT, "spec.prompt.text", loop)]
+    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: ", "rendering took more than 0.3 s"), items=items)
+
+
+def test_ordinary_template_features_still_work():
+    text = ("{{ name|upper }} {{ '%-6s|'|format(namespace) }} {{ '{:>4}'.format(model[:2]) }} {{ 3 * 'ab' }} "
+            "{{ 2 ** 8 }} {{ 7 % 3 }} {{ 'x'.ljust(3, '.') }} {% for t in tools %}{{ t.name }},{% endfor %}"
+            "{{ '%d'|format(1234567) }} {{ nothing|default(1234567) }} {{ [1, 2]|sum(start=1000000) }}")
+    items = [CATALOG, changed(AGENT, "spec.prompt.text", text)]
+    agent = next(i for i in assert_passes(krm(items, EXPAND))["items"] if i["kind"] == "Agent")
+    assert agent["spec"]["declarative"]["systemMessage"] == (
+        "HELPER team-a|   st ababab 256 1 x.. k8s_get_resources,k8s_get_pod_logs,1234567 1234567 1000003")
+
+
+# --- path traversal in prompt file names: a ConfigMap key, never a file ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "..", "prompts/../../../etc/shadow",
+                                  "~root/.ssh/id_rsa", "file:///etc/passwd", "helper.md/../../../etc/hostname"])
+def test_prompt_file_names_never_read_the_disk(name, tmp_path):
+    items = [CATALOG, PROMPTS, changed(AGENT, "spec.prompt", {"file": name})]
+    outcome = krm(items, EXPAND)
+    assert_refused(outcome, (AGENT_REF, " spec.prompt: ", f"prompt file {name!r} not found",
+                             "prompt files in namespace team-a: helper.md"), items=items)
+    assert "root:" not in outcome.stdout.decode()  # /etc/passwd's content is nowhere
+
+
+def test_prompt_file_names_in_run_mode_from_a_kustomization_directory(tmp_path):
+    """`krmfn run` in a directory holding ../../etc/passwd-like names: still only ConfigMap keys."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "agent.yaml").write_text(yaml.safe_dump(changed(AGENT, "spec.prompt", {"file": "../etc/passwd"})))
+    (tmp_path / "agents" / "catalog.yaml").write_text(yaml.safe_dump(CATALOG))
+    (tmp_path / "expand.yaml").write_text(yaml.safe_dump(EXPAND))
+    outcome = krmfn("run", "expand.yaml", "agents", cwd=tmp_path)
+    assert_refused(outcome, (AGENT_REF, "prompt file '../etc/passwd' not found", "(agent.yaml)"), krm_mode=False)
+    assert "root:x" not in outcome.stderr
+
+
+# --- names that are not Kubernetes names ------------------------------------------------------------------------------
+
+BAD_NAMES = ["Helper", "my_agent", "-helper", "helper-", "h" * 64, "helper.v2", "agënt", "a b", "helper\n"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES, ids=repr)
+@pytest.mark.parametrize("target,path", [
+    ("agent", "metadata.name"), ("agent", "metadata.namespace"), ("agent", "spec.delegates[0]"),
+    ("agent", "spec.model"), ("agent", "spec.memory.model"), ("catalog", "spec.servers[0].name"),
+    ("ModelEnvironment", "spec.canaries[0].name"), ("ModelEnvironment", "spec.environment"),
+    ("ToolPolicy", "spec.rules[0].name"), ("ModelEnvironment", "metadata.name"),
+])
+def test_names_that_are_not_kubernetes_names(target, path, name):
+    if path == "spec.delegates[0]":
+        agent = changed(AGENT, "spec.delegates", [name])
+        items, config = [CATALOG, agent], EXPAND
+    elif target == "agent":
+        items, config = [CATALOG, changed(AGENT, path, name)], EXPAND
+    elif target == "catalog":
+        items, config = [changed(CATALOG, path, name), OTHER], EXPAND
+    else:
+        base = CONFIGS[target]
+        if path.startswith("spec.canaries"):
+            base = changed(base, "spec.canaries", [{"name": "c", "tier": "standard", "agents": ["helper"]}])
+        items, config = [OTHER], changed(base, path, name)
+    outcome = krm(items, config)
+    [line] = assert_refused(outcome, (f" {path}: ",), items=items)
+    assert "is not a valid name" in line or (path.endswith("model") and "is longer than 50 characters" in line)
+
+
+def test_tier_names_that_are_not_kubernetes_names():
+    for name in ("Premium", "pre mium", "p" * 51, "-p"):
+        config = changed(ENVIRONMENT, "spec.tiers", {name: ENVIRONMENT["spec"]["tiers"]["standard"]})
+        assert_refused(krm([OTHER], config), ("ModelEnvironment/dev spec.tiers", name.strip()[:20]), items=[OTHER])
+
+
+# --- every command, broken in its own ways --------------------------------------------------------------------------
+
+
+def test_run_command_errors(tmp_path):
+    config = tmp_path / "policy.yaml"
+    config.write_text(yaml.safe_dump(POLICY))
+    items = tmp_path / "items.yaml"
+    items.write_text(yaml.safe_dump(OTHER))
+    cases = [
+        (("run", str(tmp_path / "missing.yaml"), str(items)), f"{tmp_path / 'missing.yaml'}: No such file or directory"),
+        (("run", str(tmp_path), str(items)), f"{tmp_path}: Is a directory"),
+        (("run", str(config), str(tmp_path / "nowhere")), f"{tmp_path / 'nowhere'}: no such file or directory"),
+    ]
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    cases.append((("run", str(tmp_path / "list.yaml"), str(items)), "expected a function config object"))
+    (tmp_path / "two.yaml").write_text("a: 1\n---\nb: 2\n")
+    cases.append((("run", str(tmp_path / "two.yaml"), str(items)), "expected one YAML document, found 2"))
+    (tmp_path / "objs").mkdir()
+    (tmp_path / "objs" / "x.yaml").write_text("kind: ConfigMap\nmetadata: {name: x}\n")
+    cases.append((("run", str(config), str(tmp_path / "objs")), "document 1: not a Kubernetes object"))
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "x.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: [x]\n")
+    cases.append((("run", str(config), str(tmp_path / "meta")), "metadata: expected an object"))
+    for args, fragment in cases:
+        assert_refused(krmfn(*args), fragment, krm_mode=False)
+    # a function failure: the errors, nothing on stdout, in both output forms
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump_all([CATALOG, changed(AGENT, "spec.tools[0].allow", ["k8s_delete_resource"])]))
+    assert_refused(krmfn("run", str(config), str(bad)), ("rule read-only", "(bad.yaml)"), krm_mode=False)
+    listed = krmfn("run", "--resource-list", str(config), str(bad))
+    assert listed.code == 1 and yamlio.load_one(listed.stdout, "out")["results"]
+
+
+def test_legacy_command_errors(tmp_path):
+    config = tmp_path / "policy.yaml"
+    config.write_text(yaml.safe_dump(POLICY))
+    assert_refused(krmfn("legacy"), "expected the plugin config file", krm_mode=False)
+    assert_refused(krmfn("legacy", str(tmp_path / "missing.yaml")), "No such file or directory", krm_mode=False)
+    assert_refused(krmfn("legacy", str(config), stdin="- a\n"), "<stdin>: document 1: not a Kubernetes object",
+                   krm_mode=False)
+    assert_refused(krmfn("legacy", str(config), stdin=yaml.safe_dump(OTHER) + "---\n42\n"),
+                   "<stdin>: document 2: not a Kubernetes object", krm_mode=False)
+    bad = yaml.safe_dump_all([CATALOG, changed(AGENT, "spec.tools[0].allow", ["k8s_delete_resource"])])
+    assert_refused(krmfn("legacy", str(config), stdin=bad), (AGENT_REF, "rule read-only"), krm_mode=False)
+    (tmp_path / "list.yaml").write_text("[1, 2]\n")
+    assert_refused(krmfn("legacy", str(tmp_path / "list.yaml")), "expected a function config object", krm_mode=False)
+
+
+def test_validate_command_errors(tmp_path):
+    conformance_required()
+    rendered = tmp_path / "render.yaml"
+    rendered.write_text(yamlio.dump_all(rendered_agents()))
+    cases = [
+        (("validate", "--crds", str(tmp_path / "nope"), str(rendered)), "spec.crds"),
+        (("validate", "--crds", str(CRDS), str(tmp_path / "nope.yaml")), "no such file or directory"),
+        (("validate", "--crds", str(CRDS), "--external", "Secret/x", str(rendered)), "spec.external[0]"),
+    ]
+    for args, fragment in cases:
+        assert_refused(krmfn(*args), fragment, krm_mode=False)
+    # a render with a broken Agent: schema errors name the object and the field
+    broken = [changed(i, "spec.declarative.deployment.replicas", "three") if i["kind"] == "Agent" else i
+              for i in rendered_agents()]
+    rendered.write_text(yamlio.dump_all(broken))
+    assert_refused(krmfn("validate", "--crds", str(CRDS), "--external", "Secret/*/x", str(rendered)),
+                   ("kagent.dev/v1alpha2/Agent/team-a/helper spec.declarative.deployment.replicas", "(render.yaml)"),
+                   krm_mode=False)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(yamlio.dump_all(rendered_agents()))
+    passed = krmfn("validate", "--crds", str(CRDS), str(ok))
+    assert passed.code == 0 and passed.lines[-1].startswith("ok: ")
+
+
+def _kubectl() -> str:
+    found = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+    if found is None:
+        pytest.skip("kubectl is not installed")
+    return found
+
+
+def _build(directory: Path) -> Outcome:
+    """`krmfn build` in a subprocess (it runs kustomize, which runs krmfn as a function)."""
+    proc = subprocess.run([sys.executable, "-m", "krmfn", "build", "--kustomize", _kubectl(), str(directory)],
+                          capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return Outcome(proc.returncode, proc.stdout, proc.stderr.decode())
+
+
+FUNCTION_ANNOTATION = {"config.kubernetes.io/function": "container:\n  image: ghcr.io/krmfn-dev/krmfn:0.1.0\n"}
+
+
+def test_build_of_broken_kustomizations(tmp_path):
+    _kubectl()
+    assert_refused(krmfn("build", str(tmp_path / "nowhere")), "no such directory", krm_mode=False)
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    (missing / "kustomization.yaml").write_text("resources: [agents.yaml]\n")
+    assert_refused(_build(missing), ("[error] kustomize: ", "agents.yaml"),
+                   ("[error] kustomize build", "failed (exit 1)"), lines=2, krm_mode=False)
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "kustomization.yaml").write_text("resources: [\n")
+    assert_refused(_build(unreadable), ("[error] kustomize: ", "invalid Kustomization"), "failed (exit 1)",
+                   lines=2, krm_mode=False)
+    # a krmfn function that fails inside kustomize: its own line, then the summary
+    failing = tmp_path / "failing"
+    failing.mkdir()
+    (failing / "agents.yaml").write_text(yaml.safe_dump_all([CATALOG, changed(AGENT, "spec.tools[0].allow", ["nope"])]))
+    expand = changed(EXPAND, "metadata.annotations", FUNCTION_ANNOTATION)
+    (failing / "expand.yaml").write_text(yaml.safe_dump(expand))
+    (failing / "kustomization.yaml").write_text("resources: [agents.yaml]\ntransformers: [expand.yaml]\n")
+    assert_refused(_build(failing), (AGENT_REF, "spec.tools[0].allow[0]", "tool 'nope' is not in the catalog"),
+                   "[error] kustomize build", lines=2, krm_mode=False)
+    # a broken function config
+    (failing / "agents.yaml").write_text(yaml.safe_dump_all([CATALOG, AGENT]))
+    (failing / "expand.yaml").write_text(yaml.safe_dump(changed(expand, "spec.promptMode", "Files")))
+    assert_refused(_build(failing), ("AgentExpansion/expand spec.promptMode",), "[error] kustomize build", lines=2,
+                   krm_mode=False)
+
+
+# --- the bounds: a huge input and an alias bomb, refused within 2 s and under 300 MB -------------------------------
+
+MEASURE = """
+import resource, subprocess, sys, time
+stdin = open(sys.argv[1], "rb") if sys.argv[1] != "-" else subprocess.DEVNULL
+start = time.monotonic()
+proc = subprocess.run(sys.argv[2:], stdin=stdin, capture_output=True)
+elapsed = time.monotonic() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+sys.stdout.write(repr((proc.returncode, elapsed, peak, proc.stdout[:2000], proc.stderr.decode(errors="replace"))))
+"""
+
+
+def measured(args: list[str], stdin: Path | None, tmp_path: Path) -> tuple[int, float, int, bytes, str]:
+    """Run `krmfn ARGS` from a fresh parent, so RUSAGE_CHILDREN is this run's peak alone."""
+    proc = subprocess.run([sys.executable, "-c", MEASURE, str(stdin) if stdin else "-",
+                           sys.executable, "-m", "krmfn", *args],
+                          capture_output=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    import ast
+
+    return ast.literal_eval(proc.stdout.decode())
+
+
+def _huge(tmp_path: Path, megabytes: int = 50) -> Path:
+    item = yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
+                           "data": {"k": "v" * 1000}}, default_flow_style=True).strip()
+    line = f"- {item}\n".encode()
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as handle:
+        handle.write(b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
+        handle.write(line * (megabytes * 1024 * 1024 // len(line) + 1))
+    return path
+
+
+def _bomb(tmp_path: Path, resource_list: bool) -> Path:
+    levels = "".join(f"    {chr(98 + i)}: &{chr(98 + i)} [{', '.join('*' + chr(97 + i) for _ in range(10))}]\n"
+                     for i in range(9))
+    body = "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: lol}\n  data:\n    a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + levels
+    text = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + body) if resource_list else \
+        body.replace("- apiVersion", "apiVersion").replace("\n  ", "\n")
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text)
+    return path
+
+
+def _within_bounds(result, fragment: str, *, krm_mode: bool) -> None:
+    code, elapsed, peak, stdout, stderr = result
+    assert code == 1, stderr
+    assert elapsed < 2.0, f"took {elapsed:.2f} s"
+    assert peak < 300 * 1024 * 1024, f"peak RSS {peak / 1048576:.0f} MB"
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("[error] ") and fragment in lines[0], stderr
+    assert "Traceback" not in stderr
+    if krm_mode:
+        out = yamlio.load_one(stdout, "stdout")
+        assert out["kind"] == "ResourceList" and out["items"] == [] and out["results"]
+    else:
+        assert stdout == b""
+
+
+@pytest.mark.parametrize("mode", ["krm", "run", "legacy", "validate", "run-directory"])
+def test_a_50_mb_input_is_refused_quickly_and_in_bounded_memory(mode, tmp_path):
+    huge = _huge(tmp_path)
+    config = tmp_path / "policy.yaml"
+    config.write_text(yaml.safe_dump(POLICY))
+    if mode == "krm":
+        result = measured([], huge, tmp_path)
+    elif mode == "run":
+        result = measured(["run", str(config), str(huge)], None, tmp_path)
+    elif mode == "legacy":
+        result = measured(["legacy", str(config)], huge, tmp_path)
+    elif mode == "validate":
+        result = measured(["validate", "--crds", str(CRDS), str(huge)], None, tmp_path)
+    else:  # five files under the limit each, over it together
+        folder = tmp_path / "many"
+        folder.mkdir()
+        small = _huge(tmp_path, 11)
+        for index in range(5):
+            os.link(small, folder / f"part-{index}.yaml")
+        result = measured(["run", str(config), str(folder)], None, tmp_path)
+        _within_bounds(result, "inputs together are more than the 16 MiB limit (raise it with KRMFN_MAX_INPUT_MB)",
+                       krm_mode=False)
+        return
+    _within_bounds(result, "input is more than the 16 MiB limit (raise it with KRMFN_MAX_INPUT_MB)",
+                   krm_mode=mode == "krm")
+
+
+@pytest.mark.parametrize("mode", ["krm", "run", "legacy", "validate"])
+def test_an_alias_bomb_is_refused_quickly_and_in_bounded_memory(mode, tmp_path):
+    config = tmp_path / "policy.yaml"
+    config.write_text(yaml.safe_dump(POLICY))
+    if mode == "krm":
+        result = measured([], _bomb(tmp_path, True), tmp_path)
+    elif mode == "legacy":
+        result = measured(["legacy", str(config)], _bomb(tmp_path, False), tmp_path)
+    else:
+        bomb = _bomb(tmp_path, False)
+        args = ["run", str(config), str(bomb)] if mode == "run" else ["validate", "--crds", str(CRDS), str(bomb)]
+        result = measured(args, None, tmp_path)
+    _within_bounds(result, "more than 100,000 (an alias bomb?)", krm_mode=mode == "krm")
+
+
+def test_anchors_just_under_the_alias_limit_stay_within_bounds(tmp_path):
+    """What the alias limit lets through (100,000 added nodes) still runs in bounded time and memory."""
+    stdin = tmp_path / "anchors.yaml"
+    stdin.write_text(resource_list([], POLICY).replace("items: []\n", "") + textwrap.dedent("""\
+        items:
+        - apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: anchors}
+          data:
+            a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]
+            b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+            c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+            d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+            e: [*d, *d, *d, *d, *d, *d, *d]
+        """))
+    code, elapsed, peak, stdout, stderr = measured([], stdin, tmp_path)
+    assert code == 0, stderr
+    assert elapsed < 5.0 and peak < 300 * 1024 * 1024, (elapsed, peak)
