@@ -968,62 +968,33 @@ class _Compiler:
         return neg
 
     def c_and(self, node, scope):
-        left = self.compile(node[1], scope)
-        right = self.compile(node[2], scope)
-
-        def and_(a):
-            try:
-                lv = left(a)
-                lerr = None if type(lv) is bool else _overload("_&&_", lv)
-            except CELError as e:
-                lerr = e
-                lv = None
-            if lv is False:
-                return False
-            try:
-                rv = right(a)
-                rerr = None if type(rv) is bool else _overload("_&&_", rv)
-            except CELError as e:
-                rerr = e
-                rv = None
-            if rv is False:
-                return False
-            if lerr is not None:
-                raise lerr
-            if rerr is not None:
-                raise rerr
-            return True
-
-        return and_
+        return self._logical(node, scope, absorbing=False, op="_&&_")
 
     def c_or(self, node, scope):
-        left = self.compile(node[1], scope)
-        right = self.compile(node[2], scope)
+        return self._logical(node, scope, absorbing=True, op="_||_")
 
-        def or_(a):
-            try:
-                lv = left(a)
-                lerr = None if type(lv) is bool else _overload("_||_", lv)
-            except CELError as e:
-                lerr = e
-                lv = None
-            if lv is True:
-                return True
-            try:
-                rv = right(a)
-                rerr = None if type(rv) is bool else _overload("_||_", rv)
-            except CELError as e:
-                rerr = e
-                rv = None
-            if rv is True:
-                return True
-            if lerr is not None:
-                raise lerr
-            if rerr is not None:
-                raise rerr
-            return False
+    def _logical(self, node, scope, absorbing: bool, op: str):
+        """CEL's commutative `&&` (absorbing false) and `||` (absorbing true): the absorbing value on
+        either side wins even over an error on the other; otherwise the first error is raised."""
+        sides = (self.compile(node[1], scope), self.compile(node[2], scope))
 
-        return or_
+        def logical(a):
+            errors = []
+            for side in sides:
+                try:
+                    value = side(a)
+                except CELError as e:
+                    errors.append(e)
+                    continue
+                if type(value) is not bool:
+                    errors.append(_overload(op, value))
+                elif value is absorbing:
+                    return absorbing
+            if errors:
+                raise errors[0]
+            return not absorbing
+
+        return logical
 
     def c_cond(self, node, scope):
         c = self.compile(node[1], scope)
