@@ -45,7 +45,8 @@ class Expansion:
         self.results: list[Result] = []
         self.catalog = Catalog()
         self.descriptions: list[tuple[AgentDescription, dict]] = []
-        self.existing_agents: set[str] = set()
+        self.existing_agents: set[str] = set()  # hand-written Agents in the input, namespace/name
+        self.known_agents: set[str] = set()  # every agent a delegate may name
         self.passthrough: list[dict] = []
         self.libraries: list[dict] = []
 
@@ -56,6 +57,7 @@ class Expansion:
     def run(self) -> None:
         self._sort_inputs()
         agents = self._index_agents()
+        self.known_agents = set(agents) | self.existing_agents
         library = PromptLibrary(self.libraries)
         renderer = PromptRenderer() if self.descriptions else None
         callers = self._callers(agents)
@@ -220,7 +222,7 @@ class Expansion:
     def _delegates(self, desc: AgentDescription, obj: dict) -> list[k.Tool]:
         namespace = desc.metadata.namespace
         out = []
-        known = {f"{d.metadata.namespace}/{d.metadata.name}" for d, _ in self.descriptions} | self.existing_agents
+        known = self.known_agents
         for index, target in enumerate(desc.spec.delegates):
             key = _qualify(target, namespace)
             if key == f"{namespace}/{desc.metadata.name}":
