@@ -289,10 +289,10 @@ class Expansion:
                             self.error(agents[start][1], "spec.delegates",
                                        "delegation cycle: " + " -> ".join(chain + [start]))
                     elif nxt not in chain and nxt in graph:
-                        if len(chain) >= MAX_DELEGATION_DEPTH:
+                        if len(chain) > MAX_DELEGATION_DEPTH:  # chain + [nxt] has len(chain) hops
                             self.error(agents[start][1], "spec.delegates",
-                                       f"delegation chain deeper than {MAX_DELEGATION_DEPTH}: "
-                                       + " -> ".join(chain + [nxt]))
+                                       f"delegation chain of {len(chain)} hops, more than kagent's limit of "
+                                       f"{MAX_DELEGATION_DEPTH}: " + " -> ".join(chain + [nxt]))
                             stack.clear()
                             break
                         stack.append((nxt, chain + [nxt]))
