@@ -1092,10 +1092,13 @@ class _Compiler:
                 return list(r.keys())
             raise _overload(macro, r)
 
-        if macro == "all":
+        if macro in ("all", "exists"):
             (pred,) = body
+            # `all` stops at the first false, `exists` at the first true; errors elsewhere count
+            # only when no element decides (CEL's commutative semantics, as for && and ||).
+            absorbing = macro == "exists"
 
-            def all_(a):
+            def quantifier(a):
                 err = None
                 sub = dict(a)
                 for x in items(a):
@@ -1105,37 +1108,15 @@ class _Compiler:
                     except CELError as e:
                         err = err or e
                         continue
-                    if v is False:
-                        return False
-                    if v is not True:
-                        err = err or _overload("all", v)
+                    if v is absorbing:
+                        return absorbing
+                    if type(v) is not bool:
+                        err = err or _overload(macro, v)
                 if err is not None:
                     raise err
-                return True
+                return not absorbing
 
-            return all_
-        if macro == "exists":
-            (pred,) = body
-
-            def exists(a):
-                err = None
-                sub = dict(a)
-                for x in items(a):
-                    sub[var] = x
-                    try:
-                        v = pred(sub)
-                    except CELError as e:
-                        err = err or e
-                        continue
-                    if v is True:
-                        return True
-                    if v is not False:
-                        err = err or _overload("exists", v)
-                if err is not None:
-                    raise err
-                return False
-
-            return exists
+            return quantifier
         if macro == "exists_one":
             (pred,) = body
 
