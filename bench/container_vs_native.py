@@ -25,17 +25,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # how the example repo is wired
 
 import yaml  # noqa: E402
 
 from common import KRMFN, ROOT, Row, best_of  # noqa: E402
 from krmfn import __version__  # noqa: E402
+from kustomize_tools import pipeline  # noqa: E402
 
 IMAGE = f"ghcr.io/krmfn-dev/krmfn:{__version__}"
 KUBECTL = "/usr/bin/kubectl"
 PODMAN_RUN = ["podman", "run", "--rm", "-i", "--network", "none", "--user", "nobody", "--read-only",
               "--security-opt=no-new-privileges", "-e", "LOG_TO_STDERR=true", "-e", "STRUCTURED_RESULTS=true", IMAGE]
-FUNCTION_ANNOTATION = "config.kubernetes.io/function"
 N = int(os.environ.get("KRMFN_BENCH_N", "5"))
 
 
@@ -61,17 +62,6 @@ def timed(argv: list[str], stdin: bytes = b"", env: dict | None = None) -> float
     return best_of(N, lambda: execute(argv, stdin, env))
 
 
-def pipeline(target: Path) -> list[dict]:
-    def configs_in(path: Path, field: str) -> list[dict]:
-        if path.is_dir():
-            kustomization = yaml.safe_load((path / "kustomization.yaml").read_text()) or {}
-            return [c for entry in kustomization.get(field) or [] for c in configs_in(path / entry, "resources")]
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-        return [d for d in docs if FUNCTION_ANNOTATION in (d.get("metadata", {}).get("annotations") or {})]
-
-    return configs_in(target, "transformers")
-
-
 def targets() -> list[str]:
     return ["base"] + sorted(f"overlays/{p.name}" for p in (ROOT / "overlays").glob("*")
                              if (p / "kustomization.yaml").exists())
@@ -86,8 +76,8 @@ def function_rows() -> list[Row]:
     kubectl = KUBECTL if Path(KUBECTL).exists() else shutil.which("kubectl")
     items = [d for d in yaml.safe_load_all(execute([kubectl, "kustomize", str(ROOT / "base" / "agents")], b""))
              if d]
-    target = max(targets(), key=lambda t: len(pipeline(ROOT / t)))
-    configs = pipeline(ROOT / target)
+    target = max(targets(), key=lambda t: len(pipeline(t)))
+    configs = pipeline(target)
     rows = []
     empty = resource_list([], configs[0])
     rows.append(Row(f"podman run, empty ResourceList ({configs[0]['kind']})", timed(PODMAN_RUN, empty),
@@ -121,7 +111,7 @@ def build_rows() -> list[Row]:
             with_native = {"PATH": f"{native_shim}{os.pathsep}{os.environ['PATH']}"}
             if execute(argv, b"", with_podman) != execute(argv, b"", with_native):
                 raise RuntimeError(f"{target}: the podman build differs from the native build")
-            count = len(pipeline(ROOT / target))
+            count = len(pipeline(target))
             rows.append(Row(f"kubectl kustomize {target}, {count} fn in podman", timed(argv, b"", with_podman),
                             "same build, native docker stand-in", timed(argv, b"", with_native), None))
     return rows

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from common import best_of  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -111,15 +113,6 @@ def external_names(n: int) -> set[tuple[str, str, str]]:
     return out
 
 
-def best_of(fn, runs: int = 3) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=1000)
@@ -152,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     def load_only():
         list(yaml.load_all(text, Loader=Loader))
 
-    a = best_of(roundtrip)
-    b = best_of(load_validate)
-    c = best_of(load_validate_schema_only)
-    d = best_of(load_only)
+    a = best_of(3, roundtrip)
+    b = best_of(3, load_validate)
+    c = best_of(3, load_validate_schema_only)
+    d = best_of(3, load_only)
     errors = [r for r in results if r.is_error]
     n_objs = 2 * args.agents
     print(f"objects: {n_objs} ({args.agents} Agents + {args.agents} ModelConfigs), {len(text) / 1e6:.2f} MB YAML")

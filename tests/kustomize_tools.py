@@ -148,3 +148,16 @@ def build_failure(tmp: Path, kustomize: Kustomize, mode: str, target: str) -> su
     except AssertionError as err:
         return err
     raise AssertionError(f"{kustomize.name} {mode} {target} succeeded but should have failed")
+
+
+def pipeline(target: str) -> list[dict]:
+    """The function configs of a target's kustomization (its transformers), in kustomize's order."""
+
+    def configs_in(path: Path, field: str) -> list[dict]:
+        if path.is_dir():
+            kustomization = yamlio.load_one((path / "kustomization.yaml").read_bytes(), str(path)) or {}
+            return [c for entry in kustomization.get(field) or [] for c in configs_in(path / entry, "resources")]
+        docs = yamlio.load_all(path.read_bytes(), str(path))
+        return [d for d in docs if FUNCTION_ANNOTATION in (d.get("metadata", {}).get("annotations") or {})]
+
+    return configs_in(ROOT / target, "transformers")

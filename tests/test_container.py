@@ -29,14 +29,13 @@ import pytest
 import yaml
 
 from krmfn import __version__
-from kustomize_tools import (ROOT, VENV_BIN, kubectl_builds, render, require, standalone_kustomize)
+from kustomize_tools import (ROOT, VENV_BIN, kubectl_builds, pipeline, render, require, standalone_kustomize)
 
 pytestmark = pytest.mark.container
 
 IMAGE = f"ghcr.io/krmfn-dev/krmfn:{__version__}"
 CMP_IMAGE = f"ghcr.io/krmfn-dev/krmfn-argocd-cmp:{__version__}"
 SHIM_DIR = ROOT / ".tools" / "docker-shim"
-FUNCTION_ANNOTATION = "config.kubernetes.io/function"
 # How kustomize starts a container function (DESIGN.md), plus a read-only root filesystem.
 KRM_RUN = ["run", "--rm", "-i", "--network", "none", "--user", "nobody", "--read-only",
            "--security-opt=no-new-privileges", "-e", "LOG_TO_STDERR=true", "-e", "STRUCTURED_RESULTS=true"]
@@ -182,19 +181,6 @@ def kustomize_plain(directory: Path) -> list[dict]:
     proc = subprocess.run([*kubectl.argv, "kustomize", str(directory)], capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
-
-
-def pipeline(target: str) -> list[dict]:
-    """The function configs of a target's kustomization (its transformers), in kustomize's order."""
-
-    def configs_in(path: Path, field: str) -> list[dict]:
-        if path.is_dir():
-            kustomization = yaml.safe_load((path / "kustomization.yaml").read_text()) or {}
-            return [c for entry in kustomization.get(field) or [] for c in configs_in(path / entry, "resources")]
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-        return [d for d in docs if FUNCTION_ANNOTATION in (d.get("metadata", {}).get("annotations") or {})]
-
-    return configs_in(ROOT / target, "transformers")
 
 
 def resource_list(items: list[dict], config: dict) -> bytes:
