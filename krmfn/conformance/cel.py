@@ -712,24 +712,23 @@ def _f_sum(lst):
     return total
 
 
-def _f_min(lst):
+def _extreme(lst, name: str, replaces):
+    """min/max of a CEL list: `replaces(candidate, current)` says when a later element wins."""
     if type(lst) is not list or not lst:
-        raise CELError("min called on empty list") if type(lst) is list else _overload("min", lst)
+        raise CELError(f"{name} called on empty list") if type(lst) is list else _overload(name, lst)
     m = lst[0]
     for x in lst[1:]:
-        if _less(x, m, "<"):
+        if replaces(x, m):
             m = x
     return m
+
+
+def _f_min(lst):
+    return _extreme(lst, "min", lambda x, m: _less(x, m, "<"))
 
 
 def _f_max(lst):
-    if type(lst) is not list or not lst:
-        raise CELError("max called on empty list") if type(lst) is list else _overload("max", lst)
-    m = lst[0]
-    for x in lst[1:]:
-        if _less(m, x, "<"):
-            m = x
-    return m
+    return _extreme(lst, "max", lambda x, m: _less(m, x, "<"))
 
 
 def _f_int(v):
