@@ -19,9 +19,12 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
        krmfn kinds                    list the function config kinds krmfn serves
+       krmfn worker [status|stop]     this user's warm workers (see below)
        krmfn --version
 
 Set KRMFN_DEBUG=1 to see a Python traceback when krmfn fails on a bug.
+Function calls are served by a warm background worker (started on first use, gone after
+KRMFN_WORKER_IDLE seconds without a call, default 300); KRMFN_WORKER=0 runs every call in-process.
 """
 
 COMMANDS = {
@@ -33,11 +36,23 @@ COMMANDS = {
     "container-run": ("krmfn.commands.build", "container_run"),
     "diff": ("krmfn.commands.diff", "run"),
     "graph": ("krmfn.commands.graph", "run"),
+    "worker": ("krmfn.commands.worker", "run"),
 }
 
 
+# The commands that run a function, which a warm worker serves (see krmfn.worker).
+SERVED_BY_WORKER = ("legacy", "run", "container-run")
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    if argv is None:  # the program itself, not a caller in the same process: a worker may serve it
+        argv = sys.argv[1:]
+        if not argv or argv[0] in SERVED_BY_WORKER:
+            from .worker import client
+
+            status = client.forward(argv)
+            if status is not None:
+                return status
     # pydantic scans every installed package's entry points for plugins on first use; krmfn
     # uses none, and the scan costs start-up time on every function call.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

@@ -76,7 +76,7 @@ def krmfn_bin(tmp: Path) -> Path:
     if installed.exists():
         script.symlink_to(installed)
     else:
-        script.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m krmfn \"$@\"\n")
+        script.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -P -m krmfn \"$@\"\n")
         script.chmod(0o755)
     return bindir
 
@@ -89,7 +89,7 @@ def docker_standin(tmp: Path) -> Path:
     script = bindir / "docker"
     if script.exists():
         return bindir
-    script.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m krmfn container-run \"$@\"\n")
+    script.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -P -m krmfn container-run \"$@\"\n")
     script.chmod(0o755)
     return bindir
 

@@ -67,3 +67,17 @@ def test_functions_that_did_not_run_fail_the_build(repo):
     assert proc.returncode == 1 and proc.stdout == b""
     assert "is still in the output: the krmfn functions did not run" in proc.stderr.decode()
 
+
+
+def test_the_rendered_repository_cannot_shadow_krmfn_modules(repo):
+    # A repository (an Argo CD app, a pull request) is untrusted input: a `yaml.py` in it, in the
+    # directory the build runs from or in the kustomization directory kustomize runs functions
+    # in, must not be imported by the functions krmfn runs.
+    for directory in (repo, repo / "overlays/dev"):
+        (directory / "yaml.py").write_text("raise SystemExit('the repository shadowed a module')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_KUSTOMIZE": KUBECTL}
+    env.pop("KRMFN_CONTAINER_ENGINE", None)
+    proc = subprocess.run([sys.executable, "-P", "-m", "krmfn", "build", "overlays/dev", "--native"],
+                          capture_output=True, env=env, timeout=120, cwd=repo)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"kind: Agent\n" in proc.stdout and b"shadowed" not in proc.stderr

@@ -109,7 +109,8 @@ def install_docker_shim(directory: str, env: dict[str, str]) -> None:
         env[ENGINE_ENV] = real
     path = os.path.join(directory, "docker")
     with open(path, "w") as handle:
-        handle.write(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m krmfn container-run \"$@\"\n")
+        # -P: the directory being rendered must not shadow any module krmfn imports.
+        handle.write(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -P -m krmfn container-run \"$@\"\n")
     os.chmod(path, 0o755)
     env["PATH"] = directory + os.pathsep + env.get("PATH", "")
     # The stand-in must run this very krmfn, installed or not.
@@ -156,6 +157,11 @@ def _forward(argv: list[str], why: str) -> int:
     real = os.environ.get(ENGINE_ENV)
     if not real:
         return _fail(f"{why}, and there is no container engine to run it (set {ENGINE_ENV})")
+    from .. import worker
+
+    if worker.serving:
+        # A worker's child must report the exit status to its caller, so it cannot exec.
+        return subprocess.call([real, *argv])
     os.execv(real, [real, *argv])
     return 1  # not reached
 
