@@ -20,13 +20,16 @@ from . import client
 
 # The check for a vanished socket or changed code runs at least this often.
 _CHECK_SECONDS = 5.0
+# The worker's lock; a forked child closes its copy, so a successor can start while it runs.
+_lock: int | None = None
 
 
 def main(socket_path: str, lock_path: str) -> int:
     directory = os.path.dirname(socket_path)
     if client.runtime_dir() != directory:
         return 1
-    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    global _lock
+    lock = _lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -126,6 +129,8 @@ def serve(listener: socket.socket, socket_path: str, identity: os.stat_result, p
             pid = os.fork()
             if pid == 0:
                 listener.close()
+                if _lock is not None:
+                    os.close(_lock)
                 status = 1
                 try:
                     status = serve_call(conn, print_)
@@ -175,6 +180,11 @@ def run_call(cwd: str, umask: int, argv: list[str], env: dict[str, str]) -> int:
         code = cli.main(argv[1:])
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except BaseException:  # what the interpreter would print for an uncaught exception
+        import traceback
+
+        traceback.print_exc()
+        code = 1
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
