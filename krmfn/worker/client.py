@@ -1,7 +1,7 @@
 """The caller's side of the worker: hand this call to a warm worker, or say it cannot.
 
-Runs before anything else in every `krmfn` function call, so it imports only what the
-interpreter has loaded anyway (plus `socket`), and never fails the call: whatever goes wrong
+Runs before anything else in every `krmfn` function call, so it imports little beyond what the
+interpreter has loaded anyway (`socket`, `struct`), and never fails the call: whatever goes wrong
 before the worker has taken the call over (no worker, a stale one, an unsafe directory) means
 the call runs in-process, as it would without a worker.
 
@@ -179,7 +179,7 @@ def _hand_over(conn, print_: str, argv: list[str]) -> int | None:
     return PID.unpack(reply[2:])[0]
 
 
-def _serve_through(conn, child: int, socket_path: str) -> int:
+def _serve_through(conn, child: int, socket_path: str) -> int | None:
     """Give the call to the worker's child, wait for it, pass on signals meant for this process."""
     import signal
 
@@ -193,11 +193,17 @@ def _serve_through(conn, child: int, socket_path: str) -> int:
             pass
 
     # Before GO: from then on a signal to this process must reach the call.
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, relay)
-    status = None
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = [signal.signal(signum, relay) for signum in handled]
     try:
         conn.sendall(b"GO")
+    except OSError:  # the child never got the call: it is still ours to run
+        for signum, handler in zip(handled, previous):
+            signal.signal(signum, handler)
+        conn.close()
+        return None
+    status = None
+    try:
         conn.settimeout(None)
         if os.environ.get("KRMFN_DEBUG", "") not in ("", "0", "false"):
             print(f"[debug] krmfn worker: served by process {child} ({socket_path})", file=sys.stderr, flush=True)
