@@ -275,27 +275,18 @@ class Expansion:
             return None
 
     def _check_delegation_cycles(self, agents: dict[str, tuple[AgentDescription, dict]]) -> None:
-        graph = {key: [_qualify(d, key.split("/")[0]) for d in desc.spec.delegates] for key, (desc, _) in agents.items()}
-        reported: set[frozenset] = set()
-        for start in sorted(graph):
-            stack = [(start, [start])]
-            while stack:
-                node, chain = stack.pop()
-                for nxt in graph.get(node, ()):
-                    if nxt == start and len(chain) > 1:
-                        cycle = frozenset(chain)
-                        if cycle not in reported:
-                            reported.add(cycle)
-                            self.error(agents[start][1], "spec.delegates",
-                                       "delegation cycle: " + " -> ".join(chain + [start]))
-                    elif nxt not in chain and nxt in graph:
-                        if len(chain) > MAX_DELEGATION_DEPTH:  # chain + [nxt] has len(chain) hops
-                            self.error(agents[start][1], "spec.delegates",
-                                       f"delegation chain of {len(chain)} hops, more than kagent's limit of "
-                                       f"{MAX_DELEGATION_DEPTH}: " + " -> ".join(chain + [nxt]))
-                            stack.clear()
-                            break
-                        stack.append((nxt, chain + [nxt]))
+        from ..expand import delegation
+
+        graph = {key: [target for d in desc.spec.delegates if (target := _qualify(d, key.split("/")[0])) in agents]
+                 for key, (desc, _) in agents.items()}
+        for cycle in delegation.cycles(graph):
+            self.error(agents[cycle[0]][1], "spec.delegates", "delegation cycle: " + " -> ".join(cycle))
+        for agent, hops, chain in delegation.too_deep(graph, MAX_DELEGATION_DEPTH):
+            shown = chain[:MAX_DELEGATION_DEPTH + 2]
+            more = f" -> ... ({len(chain)} agents)" if len(chain) > len(shown) else ""
+            self.error(agents[agent][1], "spec.delegates",
+                       f"delegation chain of {hops} hops, more than kagent's limit of {MAX_DELEGATION_DEPTH}: "
+                       + " -> ".join(shown) + more)
 
 
 def _risks(tools: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
