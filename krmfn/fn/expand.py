@@ -269,10 +269,20 @@ class Expansion:
             delegates=[_qualify(d, namespace) for d in spec.delegates], vars=dict(prompt.vars),
         )
         try:
-            return renderer.render(source, variables)
+            text = renderer.render(source, variables)
         except PromptError as err:
             self.error(obj, "spec.prompt", str(err))
             return None
+        from ..runtime.secrets import credential_kind
+
+        kind = credential_kind(text)
+        if kind is not None:
+            # The system message is readable by whoever can read the Agent and goes to the model
+            # provider with every request: a credential there is leaked, not configured.
+            self.error(obj, "spec.prompt", f"the rendered prompt ({source.origin}) contains what looks like {kind}; "
+                                           "keep credentials out of prompts (tools get theirs from Secrets)")
+            return None
+        return text
 
     def _check_delegation_cycles(self, agents: dict[str, tuple[AgentDescription, dict]]) -> None:
         from ..expand import delegation
