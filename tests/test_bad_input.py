@@ -760,6 +760,47 @@ def test_a_runaway_template_loop_is_stopped(monkeypatch):
     assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: ", "rendering took more than 0.3 s"), items=items)
 
 
+# Values grown step by step (each step within the operator checks) or by a chain of filters: the
+# render's memory budget stops them. (`namespace` is the agent's namespace in a prompt, so Jinja2's
+# namespace() loops are out of reach.)
+MEMORY_BOMBS = [
+    "{% set a = 'x' * 1000000 %}" + "".join(
+        f"{{% set {n} = {'~'.join([p] * 10)} %}}" for p, n in zip("abc", "bcd")) + "{{ d|length }}",
+    "{% set a = [0] * 1000000 %}" + "".join(
+        f"{{% set {n} = {'+'.join([p] * 10)} %}}" for p, n in zip("abc", "bcd")) + "{{ d|length }}",
+    "{{ 'aaaa' " + "| replace('a', 'aaaa') " * 20 + "}}",
+]
+
+
+@pytest.mark.parametrize("template", MEMORY_BOMBS, ids=["concat-chain", "list-chain", "replace-chain"])
+def test_a_template_cannot_take_more_than_its_memory_budget(template):
+    from krmfn.expand import prompts
+
+    items = [CATALOG, changed(AGENT, "spec.prompt.text", template)]
+    budget = f"rendering needed more than {prompts.RENDER_MEMORY_BYTES // 2**20} MiB of memory"
+    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: ", budget), items=items)
+
+
+def test_a_memory_bomb_is_stopped_at_the_budget_in_a_fresh_process(tmp_path):
+    """Peak RSS of a whole krmfn call stays near its start-up size plus the budget. A hard 3 GiB
+    limit on the measuring parent only keeps a broken budget from exhausting the test machine (it
+    would then show as a bare MemoryError and a peak near 3 GiB)."""
+    items = [CATALOG, changed(AGENT, "spec.prompt.text", MEMORY_BOMBS[0])]
+    (tmp_path / "in.yaml").write_bytes(resource_list(items, EXPAND).encode())
+    harness = "import resource; resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30)); exec(open(%r).read())"
+    measure = tmp_path / "measure.py"
+    measure.write_text(MEASURE)
+    proc = subprocess.run([sys.executable, "-c", harness % str(measure), str(tmp_path / "in.yaml"),
+                           sys.executable, "-m", "krmfn"], capture_output=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_WORKER": "0"})
+    assert proc.returncode == 0, proc.stderr
+    import ast
+
+    code, _elapsed, peak, _stdout, stderr = ast.literal_eval(proc.stdout.decode())
+    assert code == 1 and "rendering needed more than 256 MiB of memory" in stderr, stderr
+    assert peak < 500 * 2**20, f"peak RSS {peak / 2**20:.0f} MiB"
+
+
 def test_ordinary_template_features_still_work():
     text = ("{{ name|upper }} {{ '%-6s|'|format(namespace) }} {{ '{:>4}'.format(model[:2]) }} {{ 3 * 'ab' }} "
             "{{ 2 ** 8 }} {{ 7 % 3 }} {{ 'x'.ljust(3, '.') }} {% for t in tools %}{{ t.name }},{% endfor %}"
@@ -968,7 +1009,8 @@ def measured(args: list[str], stdin: Path | None, tmp_path: Path) -> tuple[int, 
     proc = subprocess.run([sys.executable, "-c", MEASURE, str(stdin) if stdin else "-",
                            sys.executable, "-m", "krmfn", *args],
                           capture_output=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          # in-process: a call a worker served would leave its memory in the worker
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_WORKER": "0"})
     assert proc.returncode == 0, proc.stderr
     import ast
 

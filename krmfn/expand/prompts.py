@@ -97,6 +97,10 @@ RENDER_SECONDS = 5.0
 # The largest string or list a template may build with `*`, a padding method or a filter argument.
 MAX_BUILT_ITEMS = MAX_RENDERED_BYTES
 MAX_FILTER_INT = 100_000
+# Address space a render may add to the process. Operator and filter checks cannot see every way
+# to grow a value (`~` and `+` in a loop over a namespace, chained `replace`s); this bounds them
+# all, and with them the time a single C-level string operation can take, which no timer stops.
+RENDER_MEMORY_BYTES = 256 * 1024 * 1024
 
 
 class PromptRenderer:
@@ -128,7 +132,7 @@ class PromptRenderer:
         self._sources.clear()  # a template sees only itself: no include/import/extends of others
         self._sources[name] = source.text
         try:
-            with _deadline(RENDER_SECONDS):
+            with _deadline(RENDER_SECONDS), _memory_budget(RENDER_MEMORY_BYTES):
                 size, parts = 0, []
                 for part in self._env.get_template(name).generate(variables):
                     size += len(part)
@@ -148,6 +152,10 @@ class PromptRenderer:
         except TemplateError as err:
             line = _template_line(name)
             raise PromptError(f"{name}{' line ' + str(line) if line else ''}: {err}") from None
+        except _OverBudget:
+            line = _template_line(name)
+            raise PromptError(f"{name}{' line ' + str(line) if line else ''}: rendering needed more than "
+                              f"{RENDER_MEMORY_BYTES // (1024 * 1024)} MiB of memory (a runaway template?)") from None
         except _RenderTimeout:
             line = _template_line(name)
             raise PromptError(f"{name}{' line ' + str(line) if line else ''}: rendering took more than "
@@ -159,6 +167,45 @@ class PromptRenderer:
 
 class _RenderTimeout(Exception):
     pass
+
+
+class _OverBudget(Exception):
+    pass
+
+
+class _memory_budget:
+    """Let the block grow the process's address space by at most `extra` bytes (RLIMIT_AS, soft
+    limit only, restored afterwards); a MemoryError inside becomes `_OverBudget`."""
+
+    def __init__(self, extra: int):
+        self.extra = extra
+        self.previous = None
+
+    def __enter__(self) -> None:
+        try:
+            import resource
+
+            with open("/proc/self/statm") as handle:
+                in_use = int(handle.read().split()[0]) * resource.getpagesize()
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            limit = in_use + self.extra
+            if hard != resource.RLIM_INFINITY:
+                limit = min(limit, hard)
+            if soft != resource.RLIM_INFINITY and soft <= limit:
+                return  # a tighter limit is already in place
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+            self.previous = (soft, hard)
+        except (ImportError, OSError, ValueError):
+            pass  # not Linux: the operator and filter checks still apply
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        if self.previous is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, self.previous)
+        if kind is not None and issubclass(kind, MemoryError):
+            raise _OverBudget() from None
+        return False
 
 
 class _deadline:
