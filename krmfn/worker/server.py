@@ -175,6 +175,9 @@ def run_call(cwd: str, umask: int, argv: list[str], env: dict[str, str]) -> int:
     os.umask(umask)
     os.environ.clear()
     os.environ.update(env)
+    import time
+
+    time.tzset()  # TZ is read once per process, and this process began as the worker
     sys.argv = argv
     try:
         code = cli.main(argv[1:])
