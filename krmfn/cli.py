@@ -14,6 +14,7 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn run CONFIG [PATH ...]    run a function on files or directories (plain YAML out)
        krmfn validate [OPTIONS] PATH  check rendered kagent objects against the kagent CRDs
        krmfn build DIR                render a kustomization with the krmfn functions (what Argo CD and CI run)
+       krmfn render-changed [--overlays GLOB]... [FILE...]   build the overlays FILEs can change (pre-commit)
        krmfn diff OLD NEW | --git A..B DIR...   agent-aware review of a change (text, Markdown, JSON)
        krmfn graph RENDER | --git REV DIR     Mermaid graph of agents, models, tools and delegation
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
@@ -33,6 +34,7 @@ COMMANDS = {
     "install-plugins": ("krmfn.commands.legacy", "install"),
     "validate": ("krmfn.commands.validate", "run"),
     "build": ("krmfn.commands.build", "run"),
+    "render-changed": ("krmfn.commands.render_changed", "run"),
     "container-run": ("krmfn.commands.build", "container_run"),
     "diff": ("krmfn.commands.diff", "run"),
     "graph": ("krmfn.commands.graph", "run"),

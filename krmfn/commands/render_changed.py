@@ -1,0 +1,108 @@
+"""`krmfn render-changed [--overlays GLOB]... [FILE...]`: render the overlays some files can change.
+
+What the pre-commit hook runs with a commit's staged files. An overlay is rendered when a file lies
+in a directory its kustomization reads: its own, and the local kustomization directories it
+references, transitively (a shared base, the agents, their prompts). A file no overlay is known to
+read (a patch outside them, a README) renders them all, and so does a call without files. Each
+overlay is rendered with `krmfn build`, so its pipeline (expand, environment, policy, conformance)
+runs and a policy violation or an invalid object fails the call, with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+
+# The kustomization fields that name other kustomization directories (or files).
+_REFERENCE_FIELDS = ("resources", "bases", "components", "transformers", "generators", "validators")
+_KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+DEFAULT_OVERLAYS = "overlays/*"
+
+
+def kustomization_file(directory: str) -> str | None:
+    return next((os.path.join(directory, name) for name in _KUSTOMIZATION_NAMES
+                 if os.path.isfile(os.path.join(directory, name))), None)
+
+
+def reads(overlay: str) -> set[str]:
+    """The directories `overlay`'s kustomization reads: itself and the local kustomizations it references."""
+    from ..runtime import yamlio
+
+    seen: set[str] = set()
+    todo = [os.path.normpath(overlay)]
+    while todo:
+        directory = todo.pop()
+        path = kustomization_file(directory)
+        if directory in seen or path is None:
+            continue
+        seen.add(directory)
+        try:
+            with open(path, "rb") as handle:
+                document = yamlio.load_one(handle.read(), path)
+        except (OSError, yamlio.YamlError):
+            continue  # `krmfn build` reports a broken kustomization when it renders the overlay
+        if not isinstance(document, dict):
+            continue
+        for field in _REFERENCE_FIELDS:
+            references = document.get(field)
+            for reference in references if isinstance(references, list) else ():
+                # inline objects (transformers/generators) and remote bases are not directories here
+                if isinstance(reference, str) and "\n" not in reference and "://" not in reference:
+                    target = os.path.normpath(os.path.join(directory, reference))
+                    if os.path.isdir(target):
+                        todo.append(target)
+    return seen
+
+
+def _under(path: str, directory: str) -> bool:
+    return directory == "." or path == directory or path.startswith(directory + os.sep)
+
+
+def overlays_matching(patterns: list[str]) -> list[str]:
+    found: list[str] = []
+    for pattern in patterns:
+        for directory in sorted(glob.glob(pattern)):
+            directory = os.path.normpath(directory)
+            if kustomization_file(directory) and directory not in found:
+                found.append(directory)
+    return found
+
+
+def affected(overlays: list[str], files: list[str]) -> list[str]:
+    """The overlays, in their order, that `files` can change (all of them without files)."""
+    if not files:
+        return list(overlays)
+    inputs = {overlay: reads(overlay) for overlay in overlays}
+    selected: set[str] = set()
+    for path in map(os.path.normpath, files):
+        owners = {o for o in overlays if any(_under(path, d) for d in inputs[o])}
+        selected |= owners or set(overlays)  # read by no overlay we know of: it may change any
+    return [o for o in overlays if o in selected]
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="krmfn render-changed", description=__doc__.splitlines()[0])
+    parser.add_argument("--overlays", action="append", metavar="GLOB",
+                        help=f"kustomization directories to consider (repeatable; default {DEFAULT_OVERLAYS})")
+    parser.add_argument("files", nargs="*", help="changed files (a commit's staged files)")
+    args = parser.parse_args(argv)
+    patterns = args.overlays or [DEFAULT_OVERLAYS]
+    overlays = overlays_matching(patterns)
+    if not overlays:
+        print(f"[error] krmfn-render: no kustomization matches {' '.join(patterns)}", file=sys.stderr)
+        return 1
+    # krmfn's own images run natively unless the caller asked otherwise: a commit hook has no
+    # business starting containers.
+    os.environ.setdefault("KRMFN_BUILD_MODE", "native")
+    from . import build
+
+    status = 0
+    for overlay in affected(overlays, args.files):
+        if build.run(["-o", os.devnull, "--", overlay]) == 0:
+            print(f"krmfn-render: {overlay} rendered", file=sys.stderr)
+        else:
+            print(f"krmfn-render: {overlay} FAILED (see above)", file=sys.stderr)
+            status = 1
+    return status
