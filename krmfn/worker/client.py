@@ -173,7 +173,7 @@ def _hand_over(conn, print_: str, argv: list[str]) -> int | None:
         return None
     socket.send_fds(conn, [HEADER.pack(len(payload))], [0, 1, 2])
     conn.sendall(payload)
-    reply = _recv_exact(conn, 2 + PID.size)
+    reply = recv_exact(conn, 2 + PID.size)
     if reply is None or reply[:2] != b"OK":
         return None
     return PID.unpack(reply[2:])[0]
@@ -207,7 +207,7 @@ def _serve_through(conn, child: int, socket_path: str) -> int | None:
         conn.settimeout(None)
         if os.environ.get("KRMFN_DEBUG", "") not in ("", "0", "false"):
             print(f"[debug] krmfn worker: served by process {child} ({socket_path})", file=sys.stderr, flush=True)
-        status = _recv_exact(conn, STATUS.size)
+        status = recv_exact(conn, STATUS.size)
     except OSError:
         pass
     conn.close()
@@ -222,7 +222,7 @@ def _serve_through(conn, child: int, socket_path: str) -> int | None:
     return 1
 
 
-def _recv_exact(conn, size: int) -> bytes | None:
+def recv_exact(conn, size: int) -> bytes | None:
     data = b""
     while len(data) < size:
         chunk = conn.recv(size - len(data))

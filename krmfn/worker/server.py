@@ -149,14 +149,14 @@ def serve_call(conn: socket.socket, print_: str) -> int:
     if len(header) != client.HEADER.size or len(fds) != 3:
         return 1
     length = client.HEADER.unpack(header)[0]
-    payload = client._recv_exact(conn, length) if length <= client.MAX_PAYLOAD else None
+    payload = client.recv_exact(conn, length) if length <= client.MAX_PAYLOAD else None
     request = client.decode_request(payload) if payload is not None else None
     if request is None or request[0] != print_:
         conn.sendall(b"NO")
         return 1
     _, cwd, umask, argv, env = request
     conn.sendall(b"OK" + client.PID.pack(os.getpid()))
-    if client._recv_exact(conn, 2) != b"GO":
+    if client.recv_exact(conn, 2) != b"GO":
         return 1  # the caller gave up waiting and runs the call itself
     conn.settimeout(None)
     for target, fd in enumerate(fds):
