@@ -24,8 +24,9 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn --version
 
 Set KRMFN_DEBUG=1 to see a Python traceback when krmfn fails on a bug.
-Function calls are served by a warm background worker (started on first use, gone after
-KRMFN_WORKER_IDLE seconds without a call, default 300); KRMFN_WORKER=0 runs every call in-process.
+Function calls are served by a warm background worker, started by the second call within
+KRMFN_WORKER_IDLE seconds (default 300) and gone after as long without one; KRMFN_WORKER=0 runs
+every call in-process.
 """
 
 COMMANDS = {

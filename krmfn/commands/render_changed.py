@@ -83,7 +83,9 @@ def affected(overlays: list[str], files: list[str]) -> list[str]:
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="krmfn render-changed", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="krmfn render-changed",
+        description="Render, with `krmfn build`, every overlay the given files can change (all without files).")
     parser.add_argument("--overlays", action="append", metavar="GLOB",
                         help=f"kustomization directories to consider (repeatable; default {DEFAULT_OVERLAYS})")
     parser.add_argument("files", nargs="*", help="changed files (a commit's staged files)")
