@@ -234,3 +234,12 @@ def test_a_foreign_image_is_run_by_the_real_engine_and_its_status_kept(worker_di
                  env={"KRMFN_CONTAINER_ENGINE": str(engine)})
     assert served(proc)
     assert proc.returncode == 3 and proc.stdout == b"engine: run --rm -i docker.io/library/busybox:1\n"
+
+
+def test_the_warm_up_sample_renders_cleanly():
+    # A worker renders it before serving (krmfn/data/warm-up.yaml); an error there would leave
+    # the paths it is meant to warm cold, silently.
+    from krmfn.worker.server import render_sample
+
+    results = render_sample()
+    assert [r.line() for r in results if r.severity in ("error", "warning")] == []
