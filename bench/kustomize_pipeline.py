@@ -32,7 +32,7 @@ def _shim(directory: Path, command: str) -> Path:
 
 def _build(target: Path, shim: Path, **extra_env: str) -> float:
     env = {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", **extra_env}
-    return time_command([KUBECTL, "kustomize", "--enable-alpha-plugins", str(target)], n=5, env=env)
+    return time_command([KUBECTL, "kustomize", "--enable-alpha-plugins", str(target)], n=9, env=env)
 
 
 def run() -> list[Row]:
