@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
-from krmfn.expand.delegation import cycles, strongly_connected, too_deep
+from krmfn.delegation import cycles, strongly_connected, too_deep
 from krmfn.runtime import yamlio
 
 ROOT = Path(__file__).resolve().parents[1]

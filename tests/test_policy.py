@@ -213,3 +213,27 @@ def test_kustomize_pass_through(tmp_path):
     with_policy, without = build(clean, True), build(clean, False)
     assert with_policy.returncode == 0, with_policy.stderr.decode()
     assert with_policy.stdout == without.stdout and with_policy.stdout
+
+
+def test_a_very_long_delegation_chain_is_reported_not_a_crash():
+    """3,000 agents in one chain: the depth check must not recurse per link, and each message
+    shows the chain up to one hop past the limit."""
+    from krmfn.runtime import engine
+    from krmfn.runtime.resourcelist import ResourceList
+
+    count = 3000
+    items = [{"apiVersion": "kagent.dev/v1alpha2", "kind": "Agent", "metadata": {"name": f"a{i}", "namespace": "ns"},
+              "spec": {"type": "Declarative", "description": "x",
+                       "declarative": {"systemMessage": "x", "modelConfig": "m",
+                                       "tools": [{"type": "Agent", "agent": {"name": f"a{i + 1}"}}]
+                                       if i + 1 < count else []}}}
+             for i in range(count)]
+    rl = ResourceList(items=items, function_config={"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolPolicy",
+                                                    "metadata": {"name": "p"}, "spec": {}})
+    assert engine.run(rl) == 1
+    lines = [r.line() for r in rl.results]
+    # a0 .. a2988 are more than 10 hops from the end of the chain
+    assert len(lines) == count - 11 and not any("internal error" in line for line in lines)
+    first = next(line for line in lines if "/ns/a0 " in line)
+    assert first.endswith("a0 -> a1 -> a2 -> a3 -> a4 -> a5 -> a6 -> a7 -> a8 -> a9 -> a10 -> a11 -> ... "
+                          "(3000 agents): 2999 delegations, deeper than 10")

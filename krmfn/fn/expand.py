@@ -285,7 +285,7 @@ class Expansion:
         return text
 
     def _check_delegation_cycles(self, agents: dict[str, tuple[AgentDescription, dict]]) -> None:
-        from ..expand import delegation
+        from .. import delegation
 
         graph = {key: [target for d in desc.spec.delegates if (target := _qualify(d, key.split("/")[0])) in agents]
                  for key, (desc, _) in agents.items()}

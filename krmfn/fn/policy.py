@@ -718,49 +718,31 @@ class Checker:
         return [(d.target, d) for d in node.delegations if d.target in self.graph] if node else []
 
     def _check_delegation(self) -> None:
-        components = _strongly_connected(sorted(self.graph), lambda k: [t for t, _ in self._edges(k)])
+        from .. import delegation
+
+        graph = {key: [target for target, _ in self._edges(key)] for key in sorted(self.graph)}
         cyclic: set[str] = set()
-        for component in components:
-            start = min(component)
-            self_loop = any(t == start for t, _ in self._edges(start))
-            if len(component) == 1 and not self_loop:
+        for component in delegation.strongly_connected(graph):
+            start = component[0]  # components are sorted
+            if len(component) == 1 and start not in graph[start]:
                 continue
             cyclic |= set(component)
-            chain, delegation = self._cycle_from(start, set(component))
+            chain, first = self._cycle_from(start, set(component))
             node = self.graph[start]
-            self.report(node.obj, delegation.path, RULE_DELEGATION_CYCLE,
+            self.report(node.obj, first.path, RULE_DELEGATION_CYCLE,
                         " -> ".join(_short(k, node.namespace) for k in chain)
                         + ": kagent refuses agents in a delegation cycle")
+        # Depth outside cycles (a cycle is reported on its own), without recursion: chains can be long.
         limit = self.spec.max_delegation_depth
-        longest: dict[str, list[str]] = {}
-
-        def chain_from(key: str) -> list[str]:  # longest chain, outside cycles
-            if key not in longest:
-                longest[key] = [key]
-                best: list[str] = []
-                for target, _ in self._edges(key):
-                    if target not in cyclic:
-                        candidate = chain_from(target)
-                        if len(candidate) > len(best):
-                            best = candidate
-                longest[key] = [key] + best
-            return longest[key]
-
-        for key in sorted(self.graph):
-            if key in cyclic:
-                continue
+        acyclic = {key: [t for t in targets if t not in cyclic] for key, targets in graph.items() if key not in cyclic}
+        for key, hops, chain in delegation.too_deep(acyclic, limit):
             node = self.graph[key]
-            best, first = [key], None
-            for target, delegation in self._edges(key):
-                if target not in cyclic:
-                    candidate = [key] + chain_from(target)
-                    if len(candidate) > len(best):
-                        best, first = candidate, delegation
-            hops = len(best) - 1
-            if hops > limit and first is not None:
-                self.report(node.obj, first.path, RULE_DELEGATION_DEPTH,
-                            f"{' -> '.join(_short(k, node.namespace) for k in best)}: {hops} delegations, "
-                            f"deeper than {limit}")
+            first = next(d for target, d in self._edges(key) if target == chain[1])
+            shown = " -> ".join(_short(k, node.namespace) for k in chain[:limit + 2])
+            if len(chain) > limit + 2:  # one hop past the limit proves it; every agent of a long chain is reported
+                shown += f" -> ... ({len(chain)} agents)"
+            self.report(node.obj, first.path, RULE_DELEGATION_DEPTH,
+                        f"{shown}: {hops} delegations, deeper than {limit}")
 
     def _cycle_from(self, start: str, component: set[str]) -> tuple[list[str], Delegation]:
         """The shortest cycle through `start` inside its component, and its first edge."""
@@ -838,50 +820,3 @@ def _raw_selector_matches(selector: dict, labels: dict[str, str]) -> bool:
             return False
     return True
 
-
-def _strongly_connected(nodes: list[str], edges) -> list[list[str]]:
-    """Tarjan's algorithm, iterative (delegation graphs can be deep)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    out: list[list[str]] = []
-    counter = 0
-    for root in nodes:
-        if root in index:
-            continue
-        work = [(root, iter(edges(root)))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(edges(child))))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                out.append(sorted(component))
-    return out

@@ -1,7 +1,9 @@
-"""The delegation graph of AgentDescriptions: cycles and chains deeper than kagent allows.
+"""The delegation graph of agents: cycles and chains deeper than kagent allows.
 
-Linear in agents plus delegations, whatever the graph's shape: a repository is untrusted input,
-and enumerating paths (the obvious walk) is exponential in a dense or layered graph.
+Shared by expand (AgentDescriptions) and policy (rendered Agents). Linear in agents plus
+delegations and free of recursion, whatever the graph's shape: a repository is untrusted input,
+enumerating paths (the obvious walk) is exponential in a dense or layered graph, and a recursive
+walk fails on a long chain.
 """
 
 from __future__ import annotations
