@@ -2,5 +2,4 @@
 
 __version__ = "0.1.0"
 
-GROUP = "krmfn.dev"
-API_VERSION = "krmfn.dev/v1alpha1"
+from .constants import API_VERSION, GROUP  # noqa: E402,F401  (re-exported)

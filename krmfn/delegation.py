@@ -1,9 +1,13 @@
-"""The delegation graph of agents: cycles and chains deeper than kagent allows.
+"""The delegation graph of agents: cycles, chains deeper than kagent allows, and reach.
 
-Shared by expand (AgentDescriptions) and policy (rendered Agents). Linear in agents plus
-delegations and free of recursion, whatever the graph's shape: a repository is untrusted input,
-enumerating paths (the obvious walk) is exponential in a dense or layered graph, and a recursive
-walk fails on a long chain.
+The one graph module: expand (AgentDescriptions), policy and the reference checks (rendered
+Agents) and the review use it. Every walk is linear in agents plus delegations and free of
+recursion, whatever the graph's shape: a repository is untrusted input, enumerating paths (the
+obvious walk) is exponential in a dense or layered graph, and a recursive walk fails on a long chain.
+
+Reach is asked as "which agent of this set is nearest": `nearest` answers it for every agent
+at once with one breadth-first search backwards from the set, so callers never materialise the
+(quadratic) set of everything every agent reaches.
 """
 
 from __future__ import annotations
@@ -126,3 +130,47 @@ def too_deep(graph: Graph, limit: int) -> list[tuple[str, int, list[str]]]:
                 node = below[node]
             deep.append((agent, height[agent], chain))
     return deep
+
+
+def nearest(graph: Graph, targets: "set[str] | list[str]") -> dict[str, tuple[int, str | None]]:
+    """For every agent that reaches one of `targets` (in zero or more hops): (hops, next agent).
+
+    The next agent lies on a shortest chain to the nearest target (None at a target itself); ties
+    go to the smallest name, so the answer does not depend on input order. Agents that reach no
+    target are absent. Delegations to agents outside `graph` are ignored.
+    """
+    reverse: dict[str, list[str]] = {node: [] for node in graph}
+    for node in sorted(graph):
+        for succ in graph[node]:
+            if succ in reverse:
+                reverse[succ].append(node)
+    found: dict[str, tuple[int, str | None]] = {}
+    queue: deque[str] = deque()
+    for target in sorted(t for t in set(targets) if t in graph):
+        found[target] = (0, None)
+        queue.append(target)
+    while queue:
+        node = queue.popleft()
+        hops = found[node][0] + 1
+        for caller in reverse[node]:
+            if caller not in found:
+                found[caller] = (hops, node)
+                queue.append(caller)
+    return found
+
+
+def through(graph: Graph, found: dict[str, tuple[int, str | None]], agent: str,
+            first: str | None = None) -> list[str] | None:
+    """The shortest chain from `agent` to its nearest target through at least one delegation
+    (through `first` only, when given): [delegate, ..., target], or None when there is none."""
+    candidates = [first] if first is not None else sorted(set(graph.get(agent, ())))
+    best = None
+    for succ in candidates:
+        if succ in found and (best is None or found[succ][0] < found[best][0]):
+            best = succ
+    if best is None:
+        return None
+    chain = [best]
+    while found[chain[-1]][1] is not None:
+        chain.append(found[chain[-1]][1])
+    return chain

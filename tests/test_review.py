@@ -575,8 +575,8 @@ def test_git_diff_of_base(repo, monkeypatch, capsys):
     doc = json.loads(out)
     [env] = doc["environments"]
     assert (env["name"], env["old"], env["new"]) == ("base", "HEAD~1", "HEAD")
-    assert classes(doc) == {"platform-agents/k8s-readonly": ["prompt-changed", "tool-granted"],
-                            "platform-agents/supervisor": ["reach-changed"]}
+    # supervisor already reached read tools through k8s-readonly: one more read tool is no reach change
+    assert classes(doc) == {"platform-agents/k8s-readonly": ["prompt-changed", "tool-granted"]}
     prompt, tool = env["agents"][0]["findings"]
     assert "-You can only read the cluster. Never suggest that you changed anything." in prompt["diff"].splitlines()
     assert ("+You can only read the cluster. Never suggest that you changed anything; say what a human should do."

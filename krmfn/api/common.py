@@ -23,7 +23,7 @@ from .labels import (  # noqa: F401  (re-exported: the functions import them fro
     MANAGED_BY,
 )
 
-API_VERSION = "krmfn.dev/v1alpha1"
+from ..constants import API_VERSION  # noqa: E402,F401  (re-exported)
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")  # \Z: "$" also matches before a final newline
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")

@@ -1,20 +1,19 @@
-"""The tool catalog: every server an agent may name, its tools and their risk classes.
+"""The tool catalog: every server an agent may name, and how to resolve a server reference.
 
 Built from the ToolCatalog objects in the input plus krmfn's built-in entry for the kagent tool
-server. Also used by the policy function, which needs the same risk classes.
+server; the risk classes follow `krmfn.risk` (a team catalog cannot lower a built-in risk). Also
+used by the policy function, which resolves server references the same way.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..api.catalog import CatalogServer, ToolCatalog
-from ..runtime import yamlio
+from ..risk import builtin_floor, builtin_kagent_tools, merge, riskiest
 
-BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "kagent-tool-server.yaml")
+__all__ = ["Catalog", "CatalogError", "ServerEntry", "builtin_kagent_tools"]
 
 
 class CatalogError(ValueError):
@@ -50,19 +49,12 @@ class ServerEntry:
         return True if allowed == "All" else (namespace in allowed if allowed else None)
 
     def risk(self, tool: str) -> str | None:
-        return self.tools.get(tool)
+        return riskiest((builtin_floor(tool), self.tools.get(tool))) if tool in self.tools else None
 
     def unknown_tool(self, tool: str) -> str:
         hint = difflib.get_close_matches(tool, self.tools, n=1, cutoff=0.6)
         text = f"tool {tool!r} is not in the catalog of server {self.key}"
         return text + (f"; did you mean {hint[0]!r}?" if hint else "")
-
-
-@lru_cache(maxsize=1)
-def builtin_kagent_tools() -> tuple[str, str, str, dict[str, str]]:
-    with open(BUILTIN_FILE, "rb") as handle:
-        data = yamlio.load_one(handle.read(), BUILTIN_FILE)
-    return data["server"], data["namespace"], data["kind"], dict(data["tools"])
 
 
 class Catalog:
@@ -81,7 +73,7 @@ class Catalog:
                 problems.append((f"{path}.namespace", "set the server's namespace (or the catalog's metadata.namespace)"))
                 continue
             tools = dict(builtin_kagent_tools()[3]) if server.tools_from == "kagent-tool-server" else {}
-            tools.update(server.tools)
+            merge(tools, server.tools)  # riskiest wins: the built-in classes are a floor
             kind = server.external.kind if server.external else ("MCPServer" if server.mcp_server else "RemoteMCPServer")
             entry = ServerEntry(server.name, namespace, kind, tools, spec=server, catalog=obj)
             previous = self.servers.get(entry.key)

@@ -18,15 +18,24 @@ resolves, per Agent:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..constants import (
+    ANNOTATION_ENVIRONMENT,
+    ANNOTATION_MEMORY_TIER,
+    ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
+    ANNOTATION_TOOL_RISKS,
+    KAGENT_GROUP,
+)
+from ..reader import read_agent
+from ..risk import claimed_risks
+from ..runtime.kobject import KObject, as_dict, as_list
+
 AGENT_KIND = "Agent"
 MODELCONFIG_KIND = "ModelConfig"
-KAGENT_GROUP = "kagent.dev"
 
-RISKS = ("read", "write", "unknown", "destructive")  # in rising order of concern
+RISKS = ("read", "write", "unknown", "destructive")  # in rising order of concern, as reviewers see it
 RISK_RANK = {risk: rank for rank, risk in enumerate(RISKS)}
 ALL_TOOLS = "*"  # a grant without toolNames: every tool the server offers
 
@@ -35,7 +44,7 @@ OPERATIONAL_FIELDS = (
     "replicas", "resources", "nodeSelector", "affinity", "tolerations", "imagePullPolicy",
     "imagePullSecrets", "labels", "annotations", "deploymentAnnotations",
 )
-# Names under which krmfn's built-in catalog of the kagent tool server applies.
+# Names under which krmfn's built-in catalog of the kagent tool server applies to "every tool".
 BUILTIN_SERVER_NAMES = ("kagent-tool-server", "kagent-tools")
 # Annotation prefixes that are bookkeeping, not configuration.
 IGNORED_ANNOTATION_PREFIXES = (
@@ -43,13 +52,6 @@ IGNORED_ANNOTATION_PREFIXES = (
     "kustomize.config.k8s.io/", "kubectl.kubernetes.io/last-applied-configuration",
 )
 IGNORED_LABELS = ("app.kubernetes.io/managed-by", "krmfn.dev/agent", "krmfn.dev/model-tier")
-
-from ..api.labels import (  # noqa: E402  (pydantic-free, unlike krmfn.api.common)
-    ANNOTATION_ENVIRONMENT,
-    ANNOTATION_MEMORY_TIER,
-    ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
-    ANNOTATION_TOOL_RISKS,
-)
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,10 @@ class ModelView:
 
 @dataclass(frozen=True)
 class Reach:
-    """A tool an agent can get called, directly (via == ()) or through a chain of delegates."""
+    """The nearest tool of one risk class an agent can get called through a chain of delegates."""
 
     risk: str
-    via: tuple[str, ...]
+    via: tuple[str, ...]  # the delegates, first to last (the last holds the tool)
 
 
 @dataclass
@@ -105,6 +107,7 @@ class AgentView:
     skills: dict[str, Any]  # skill key -> definition
     deployment: dict[str, Any]  # flattened operational fields
     config: dict[str, Any]  # every other setting, flattened
+    # per risk class reached through delegates: (server, tool) of the nearest such tool -> how
     reach: dict[tuple[str, str], Reach] = field(default_factory=dict)
 
     @property
@@ -162,7 +165,7 @@ def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> Agent
     agent_type = spec.get("type") or "Declarative"
     declarative = _dict(spec.get("declarative"))
     annotations = _annotations(obj)
-    risks = _tool_risks(annotations.get(ANNOTATION_TOOL_RISKS))
+    risks = claimed_risks(annotations.get(ANNOTATION_TOOL_RISKS)) or {}
 
     prompt, prompt_source = _prompt(declarative, namespace, by_key)
     model = _model(declarative.get("modelConfig"), namespace, annotations, model_configs) \
@@ -172,25 +175,14 @@ def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> Agent
                     model_configs) if memory_config else None
     tools: dict[str, dict[str, Grant]] = {}
     tool_settings: dict[str, dict[str, Any]] = {}
-    delegates: list[str] = []
-    for tool in _list(declarative.get("tools")):
-        tool = _dict(tool)
-        if tool.get("type") == "Agent" or "agent" in tool:
-            ref = _dict(tool.get("agent"))
-            delegates.append(f"{ref.get('namespace') or namespace}/{ref.get('name', '')}")
-            continue
-        server_ref = _dict(tool.get("mcpServer"))
-        server = f"{server_ref.get('namespace') or namespace}/{server_ref.get('name', '')}"
-        approvals = set(_list(server_ref.get("requireApproval")))
-        names = server_ref.get("toolNames")
-        granted = tools.setdefault(server, {})
-        settings = {k: v for k, v in server_ref.items()
-                    if k not in ("name", "namespace", "toolNames", "requireApproval")}
-        settings.update({k: v for k, v in tool.items() if k not in ("type", "mcpServer")})
-        tool_settings.setdefault(server, {}).update(flatten(settings))
-        for tool_name in ([ALL_TOOLS] if names is None else _list(names)):
-            risk = _risk(server, str(tool_name), risks)
-            granted[str(tool_name)] = Grant(server, str(tool_name), risk, tool_name in approvals)
+    read = read_agent(obj)
+    delegates = [d.key for d in read.delegations] if read is not None else []
+    for use in read.tool_uses if read is not None else ():
+        granted = tools.setdefault(use.key, {})
+        tool_settings.setdefault(use.key, {}).update(flatten(use.settings))
+        for tool_name in ([ALL_TOOLS] if use.tools is None else [str(t) for t in use.listed]):
+            risk = _risk(use.key, tool_name, risks)
+            granted[tool_name] = Grant(use.key, tool_name, risk, tool_name in use.approvals)
 
     skills: dict[str, Any] = {}
     for index, skill in enumerate(_list(_dict(declarative.get("a2aConfig")).get("skills"))):
@@ -214,28 +206,24 @@ def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> Agent
 
 
 def compute_reach(agents: dict[str, AgentView]) -> None:
-    """Fill `reach`: own grants, plus everything delegates reach (cycle-safe, shortest chain)."""
-    done: dict[str, dict[tuple[str, str], Reach]] = {}
+    """Fill `reach`: per risk class, the nearest tool of that class reached through delegates.
 
-    def visit(key: str, stack: tuple[str, ...]) -> dict[tuple[str, str], Reach]:
-        if key in done:
-            return done[key]
-        agent = agents[key]
-        reach = {(g.server, g.tool): Reach(g.risk, ()) for g in agent.grants()}
-        for delegate in agent.delegates:
-            if delegate not in agents or delegate in stack:
-                continue
-            for tool_key, entry in visit(delegate, stack + (key,)).items():
-                candidate = Reach(entry.risk, (delegate, *entry.via))
-                known = reach.get(tool_key)
-                if known is None or len(candidate.via) < len(known.via):
-                    reach[tool_key] = candidate
-        if not any(d in stack for d in agent.delegates):
-            done[key] = reach  # a result cut short by a cycle is not cached
-        return reach
+    One backward search per class over the delegation graph (`krmfn.delegation.nearest`): linear
+    in agents plus delegations, cycles and long chains included.
+    """
+    from .. import delegation
 
-    for key in sorted(agents):
-        agents[key].reach = visit(key, ())
+    graph = {key: [d for d in agent.delegates if d in agents] for key, agent in agents.items()}
+    for risk in RISKS:
+        holders = {key: min((g.server, g.tool) for g in agent.grants() if g.risk == risk)
+                   for key, agent in agents.items() if any(g.risk == risk for g in agent.grants())}
+        if not holders:
+            continue
+        found = delegation.nearest(graph, set(holders))
+        for key in sorted(graph):
+            chain = delegation.through(graph, found, key) if key in found else None
+            if chain is not None and chain[-1] != key:  # back to its own grant, through a cycle
+                agents[key].reach[holders[chain[-1]]] = Reach(risk, tuple(chain))
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -320,34 +308,17 @@ def _model(config_name: str, namespace: str, annotations: dict, model_configs: d
     return ModelView(config_name, tier, spec.get("provider"), spec.get("model"), parameters, resolved=True)
 
 
-def _risk(server: str, tool: str, risks: dict[str, dict[str, str]]) -> str:
-    known = risks.get(server, {})
+def _risk(server: str, tool: str, claimed: dict[str, dict[str, str]]) -> str:
+    """The risk model (`krmfn.risk`) as far as a render shows it: the built-in catalog is a floor
+    that the Agent's own annotation cannot lower; what neither knows is unknown."""
+    from ..risk import builtin_floor, builtin_kagent_tools, riskiest
+
+    own = claimed.get(server, {})
     if tool == ALL_TOOLS:
-        catalog = known or _builtin(server)
+        catalog = dict(builtin_kagent_tools()[3]) if server.rsplit("/", 1)[-1] in BUILTIN_SERVER_NAMES else {}
+        catalog.update({t: riskiest((catalog.get(t), r)) or "unknown" for t, r in own.items()})
         return max_risk(catalog.values()) if catalog else "unknown"
-    if tool in known:
-        return known[tool] if known[tool] in RISK_RANK else "unknown"
-    return _builtin(server).get(tool, "unknown")
-
-
-def _builtin(server: str) -> dict[str, str]:
-    if server.rsplit("/", 1)[-1] not in BUILTIN_SERVER_NAMES:
-        return {}
-    from ..expand.catalog import builtin_kagent_tools
-
-    return builtin_kagent_tools()[3]
-
-
-def _tool_risks(raw: Any) -> dict[str, dict[str, str]]:
-    if not isinstance(raw, str):
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(s): {str(t): str(r) for t, r in tools.items()} for s, tools in data.items() if isinstance(tools, dict)}
+    return riskiest((builtin_floor(tool), own.get(tool))) or "unknown"
 
 
 def _config(obj: dict, spec: dict, declarative: dict, deployment_spec: dict, prompt_source: str) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""One tolerant reader of kagent objects: what an Agent uses, whatever the kagent API version.
+
+Policy, environment, the reference checks and the review read Agents only through `read_agent`:
+its tool-server uses (with kagent's kind resolution), tool names, approvals, delegations, model
+references and prompt sources, each with the field path that holds it. A kagent API version is
+one reader module behind this interface (`v1alpha2` for kagent 0.x). Malformed input never raises:
+what cannot be read is left out, and the CRD schema check reports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..constants import KAGENT_V1ALPHA2, KMCP_API_VERSION
+from ..runtime.kobject import KObject, as_dict, as_str, selector_matches
+
+ALL_TOOLS = None  # ToolUse.tools when toolNames is empty or missing: kagent grants every tool
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """One MCP tool-server entry of an agent."""
+
+    path: str  # the entry, e.g. spec.declarative.tools[0].mcpServer
+    name_path: str  # where the server is named
+    namespace_path: str  # where another namespace is named (the name's path when it is implicit)
+    names_path: str  # where the tool names are listed
+    name: str
+    namespace: str  # resolved: the agent's own when the entry names none
+    kind: str  # what kagent resolves the entry to (MCPServer, RemoteMCPServer, Service), "" if nothing
+    written_kind: str  # the kind as written ("" when left out)
+    api_group: str
+    tools: tuple[str, ...] | None  # None: every tool of the server
+    approvals: frozenset[str]  # tools that need a human's approval
+    listed: tuple[Any, ...] = ()  # toolNames as written (for checks on entries that are not names)
+    approval_list: tuple[Any, ...] = ()  # requireApproval as written
+    settings: dict = field(default_factory=dict, compare=False)  # every other key of the entry
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """An agent this agent may call (kagent `tools[].type: Agent`)."""
+
+    path: str
+    name_path: str
+    namespace_path: str
+    name: str
+    namespace: str  # resolved
+    kind: str  # as written ("" = Agent)
+    api_group: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass
+class AgentRead:
+    obj: dict
+    api_version: str
+    name: str
+    namespace: str
+    type: str  # Declarative, BYO, ...
+    tools_path: str  # where the tool list lives
+    tool_uses: list[ToolUse] = field(default_factory=list)
+    delegations: list[Delegation] = field(default_factory=list)
+    models: list[tuple[str, str]] = field(default_factory=list)  # (field path, ModelConfig name)
+    model_config: str = ""  # the main model's ModelConfig name
+    memory_model_config: str = ""
+    body: dict = field(default_factory=dict)  # the declarative (or equivalent) section
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def is_agent(obj: Any) -> bool:
+    return KObject(obj).api_version in READERS and KObject(obj).kind == "Agent"
+
+
+def read_agent(obj: Any, default_namespace: str = "") -> AgentRead | None:
+    """The uses of an Agent of any version krmfn reads, or None for anything else."""
+    ref = KObject(obj)
+    reader = READERS.get(ref.api_version)
+    if reader is None or ref.kind != "Agent":
+        return None
+    return reader(ref, default_namespace)
+
+
+def admits(target: Any, source_namespace: str, labels: dict[str, str], complete: bool) -> tuple[bool | None, str]:
+    """Whether `target`'s `spec.allowedNamespaces` admits references from `source_namespace`.
+
+    Gateway-API style: `from: Same` (the default) | `All` | `Selector` matched against the source
+    Namespace's `labels` (`complete=False`: only its name label is known). Returns (verdict, why):
+    verdict None when an unknown label decides it.
+    """
+    allowed = KObject(target).spec.get("allowedNamespaces")
+    if not isinstance(allowed, dict):
+        return False, "no spec.allowedNamespaces"
+    origin = allowed.get("from") or "Same"
+    if origin == "All":
+        return True, "from: All"
+    if origin == "Same":
+        return False, "spec.allowedNamespaces.from is Same"
+    if origin == "Selector":
+        verdict = selector_matches(as_dict(allowed.get("selector")), labels, complete)
+        return verdict, "spec.allowedNamespaces.selector" + ("" if verdict else " does not match")
+    return False, f"unknown allowedNamespaces.from {as_str(origin) or origin!r}"
+
+
+def _readers() -> dict:
+    from . import v1alpha2
+
+    return {KAGENT_V1ALPHA2: v1alpha2.read_agent}
+
+
+READERS = _readers()
+SERVER_API_VERSIONS = {"RemoteMCPServer": KAGENT_V1ALPHA2, "MCPServer": KMCP_API_VERSION}
