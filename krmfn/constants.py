@@ -38,6 +38,9 @@ ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
 # by expand for reviewers; a verdict may use it only to raise a risk, never to lower one.
 ANNOTATION_TOOL_RISKS = "krmfn.dev/tool-risks"
 LABEL_PROMPT_LIBRARY = "krmfn.dev/prompt-library"
+# On a ToolCatalog expand has passed on: its servers were emitted already (a second expand, as on
+# its own output, must not emit them again).
+ANNOTATION_SERVERS_EMITTED = "krmfn.dev/servers-emitted"
 # Set by the environment function on the Agents it manages and the ModelConfigs it emits.
 ANNOTATION_ENVIRONMENT = "krmfn.dev/environment"
 ANNOTATION_CANARY = "krmfn.dev/canary"

@@ -6,8 +6,11 @@ A case is a folder `functions/<function>/testdata/<case>/` holding:
   expected.yaml            the expected output items, when the function succeeds
   expected-stderr.txt      the expected stderr lines (errors and warnings), when there are any
 A case with `expected-stderr.txt` containing an `[error]` line must exit 1, any other must exit 0.
-Set KRMFN_UPDATE_GOLDEN=1 to (re)write the expectations from the current behaviour, then review
-the diff. Every successful case is run a second time on its own output, which must not change.
+Set KRMFN_UPDATE_GOLDEN=1 to (re)write the expectations from the current behaviour: the run writes
+them and then fails (as kpt's RunGoldenTests does), so an update can never pass for a test run;
+review the diff and run again. Every successful case is run a second time on its own output,
+which must not change. A failing case must give its input back exactly: compared with a fresh
+parse of input.yaml, never with the objects the function was handed (it may have changed those).
 """
 
 from __future__ import annotations
@@ -32,10 +35,14 @@ class Outcome:
 
 
 def cases() -> list[Path]:
-    return sorted(p.parent for p in FUNCTIONS.glob("*/testdata/*/config.yaml"))
+    """Every testdata case, and every function's example/ (so the documentation cannot rot)."""
+    return sorted([p.parent for p in FUNCTIONS.glob("*/testdata/*/config.yaml")]
+                  + [p for p in FUNCTIONS.glob("*/example") if p.is_dir()])
 
 
 def case_id(case: Path) -> str:
+    if case.name == "example":
+        return f"{case.parent.name}/example"
     return f"{case.parent.parent.name}/{case.name}"
 
 
@@ -47,9 +54,29 @@ def run_function(config: dict, items: list[dict]) -> Outcome:
 
 
 def load_case(case: Path) -> tuple[dict, list[dict]]:
+    if case.name == "example":
+        return load_example(case)
     config = yamlio.load_one((case / "config.yaml").read_bytes(), str(case / "config.yaml"))
     input_file = case / "input.yaml"
     items = yamlio.load_all(input_file.read_bytes(), str(input_file)) if input_file.exists() else []
+    return config, items
+
+
+def load_example(folder: Path) -> tuple[dict, list[dict]]:
+    """An example as users run it: its one function config, and every other YAML file as input."""
+    from krmfn.runtime.registry import FUNCTIONS as KINDS
+
+    config, items = None, []
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name in ("kustomization.yaml", "expected.yaml"):
+            continue
+        docs = yamlio.load_all(path.read_bytes(), str(path))
+        if len(docs) == 1 and docs[0].get("apiVersion") == "krmfn.dev/v1alpha1" and docs[0].get("kind") in KINDS:
+            assert config is None, f"{folder}: more than one function config"
+            config = docs[0]
+        else:
+            items.extend(docs)
+    assert config is not None, f"{folder}: no function config"
     return config, items
 
 
@@ -61,6 +88,8 @@ def check_case(case: Path) -> None:
     if UPDATE:
         _write(expected_out, first.output if first.code == 0 else None)
         _write(expected_err, first.stderr or None)
+        raise AssertionError(f"{case_id(case)}: expectations written (KRMFN_UPDATE_GOLDEN is set); "
+                             "review the diff, then run the tests without it")
     failing = "[error]" in (expected_err.read_text() if expected_err.exists() else "")
     assert expected_out.exists() or expected_err.exists(), f"{case}: no expectations (run with KRMFN_UPDATE_GOLDEN=1)"
     assert first.stderr == (expected_err.read_text() if expected_err.exists() else ""), \
@@ -68,13 +97,18 @@ def check_case(case: Path) -> None:
     assert first.code == (1 if failing else 0), f"{case_id(case)}: exit code {first.code}"
     if failing:
         assert not expected_out.exists(), f"{case_id(case)}: a failing case has no expected output"
-        # On failure the input comes back untouched (kustomize fails the build; nothing is lost).
-        assert yamlio.load_all(first.output) == items
+        assert_input_returned(case, first.output)
         return
     assert first.output == expected_out.read_text(), f"{case_id(case)}: output differs"
     second = run_function(config, yamlio.load_all(first.output))
     assert second.code == 0 and second.output == first.output, \
         f"{case_id(case)}: not idempotent: running on its own output changed it"
+
+
+def assert_input_returned(case: Path, output: str) -> None:
+    """On failure the input comes back untouched (kustomize fails the build; nothing is lost)."""
+    _, fresh = load_case(case)
+    assert yamlio.load_all(output) == fresh, f"{case_id(case)}: a failing run changed its input"
 
 
 def _write(path: Path, text: str | None) -> None:

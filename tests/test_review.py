@@ -4,7 +4,7 @@ and Mermaid checked by mermaid's own parser (under node) when it is installed, p
 structural validator of the flowchart subset krmfn emits.
 
 Golden cases live in tests/review_cases/<case>/{old,new}.yaml with expected.md and expected.json.
-KRMFN_UPDATE_GOLDEN=1 rewrites the expectations; read the diff before committing it.
+KRMFN_UPDATE_GOLDEN=1 rewrites the expectations and fails; read the diff, then run again.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ def test_golden(case, fmt, expected_file, in_case, capsys):
     expected = directory / expected_file
     if UPDATE:
         expected.write_text(out)
+        pytest.fail(f"{expected}: written (KRMFN_UPDATE_GOLDEN is set); review the diff, then run without it")
     assert expected.exists(), f"{expected}: missing (run with KRMFN_UPDATE_GOLDEN=1)"
     assert out == expected.read_text(), f"{case}: {fmt} output differs from {expected_file}"
 

@@ -107,7 +107,7 @@ def test_typed_config_errors_name_the_field_and_suggest():
     assert_one_error_line(proc, "spec.promptMode")
 
 
-def _raising(rl):
+def _raising(rl, config=None):
     raise KeyError("boom")
 
 
@@ -142,7 +142,7 @@ def test_debug_env_shows_the_traceback(monkeypatch, capsys):
 def test_empty_success_is_refused():
     rl = ResourceList(items=[CONFIGMAP], function_config=EXPAND)
 
-    def drop_everything(rl):
+    def drop_everything(rl, config=None):
         rl.items = []
 
     assert engine.run(rl, process=drop_everything) == 1
@@ -153,10 +153,10 @@ def test_empty_success_is_refused():
 def test_validator_that_modifies_is_caught(monkeypatch):
     import krmfn.runtime.registry as registry
 
-    def sneaky(rl):
+    def sneaky(rl, config):
         rl.items[0] = dict(rl.items[0], data={})
 
-    fake = registry.FunctionEntry("ToolPolicy", "tests_fake", "x", validator=True)
+    fake = registry.FunctionEntry("ToolPolicy", "tests_fake", "x", "krmfn.api.policy:ToolPolicy", validator=True)
     monkeypatch.setitem(registry.FUNCTIONS, "ToolPolicy", fake)
     monkeypatch.setitem(sys.modules, "tests_fake", type(sys)("tests_fake"))
     sys.modules["tests_fake"].process = sneaky
@@ -201,3 +201,58 @@ def test_cli_help_version_and_unknown_command():
     assert b"krmfn run CONFIG" in krmfn("", "--help").stdout
     proc = krmfn("", "frobnicate")
     assert proc.returncode == 2 and b"unknown command 'frobnicate'" in proc.stderr
+
+
+def test_input_comes_back_unchanged_when_a_function_mutates_it_deeply_and_fails():
+    """The engine restores a deep snapshot: a function that edits nested fields in place before
+    reporting an error must not leak its edits into the output."""
+    item = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "1"}},
+            "data": {"k": "v"}}
+    pristine = yamlio.dump_all([item])
+
+    def mutate_then_fail(rl, config):
+        rl.items[0]["metadata"]["labels"]["a"] = "changed"
+        rl.items[0]["data"].clear()
+        rl.items.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra"}})
+        rl.results.append(Result("it went wrong"))
+
+    rl = ResourceList(items=[item], function_config={"kind": "x"})
+    assert engine.run(rl, process=mutate_then_fail) == 1
+    assert yamlio.dump_all(rl.items) == pristine
+
+
+def test_every_function_names_its_config_type():
+    """The registry is the one place that says which type parses each function's config."""
+    import importlib
+
+    from pydantic import BaseModel
+
+    from krmfn.runtime.registry import FUNCTIONS
+
+    for kind, entry in FUNCTIONS.items():
+        module, _, name = entry.config.partition(":")
+        target = getattr(importlib.import_module(module), name)
+        assert callable(target), kind
+        if isinstance(target, type):
+            assert issubclass(target, BaseModel), kind
+
+
+def test_duplicate_identities_are_refused_by_every_function(monkeypatch):
+    from pathlib import Path
+
+    from krmfn.runtime.registry import FUNCTIONS
+
+    root = Path(__file__).resolve().parents[1]
+    twin = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {}}
+    for kind, entry in FUNCTIONS.items():
+        # a config the function accepts: one of its passing golden cases'
+        folder = root / "functions" / entry.module.rsplit(".", 1)[1] / "testdata"
+        case = sorted(folder.glob("*/expected.yaml"))[0].parent
+        if "../shared" in (case / "config.yaml").read_text() and not (root.parent / "shared").is_dir():
+            continue  # the conformance configs name the CRDs kept in ../shared
+        monkeypatch.chdir(root)
+        config = yamlio.load_one((case / "config.yaml").read_bytes(), str(case))
+        rl = ResourceList(items=[twin, dict(twin, data={"other": "x"})], function_config=config)
+        code = engine.run(rl)
+        lines = engine.error_lines(rl.results)
+        assert code == 1 and any("duplicate ConfigMap n/c" in line for line in lines), (kind, lines)

@@ -38,28 +38,17 @@ ModelConfig, RemoteMCPServer, MCPServer, Service, Agent, Namespace).
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any, Iterable
 
+from ..constants import KAGENT_GROUP, MAX_DELEGATION_DEPTH, NAMESPACE_NAME_LABEL
+from ..reader import read_agent
+from ..runtime.kobject import as_dict as _d, as_list as _l, as_str as _s, selector_matches
 from ..runtime.results import ERROR, WARNING, Result
 
 __all__ = ["check_references", "MAX_DELEGATION_DEPTH", "KAGENT_GROUP"]
 
-KAGENT_GROUP = "kagent.dev"
-MAX_DELEGATION_DEPTH = 10
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 
-# (apiGroup, kind) of tools[].mcpServer -> the kind kagent resolves it to
-_MCP_KINDS = {
-    ("", ""): "MCPServer",
-    ("", "MCPServer"): "MCPServer",
-    (KAGENT_GROUP, "MCPServer"): "MCPServer",
-    ("", "RemoteMCPServer"): "RemoteMCPServer",
-    (KAGENT_GROUP, "RemoteMCPServer"): "RemoteMCPServer",
-    ("", "Service"): "Service",
-    ("core", "Service"): "Service",
-}
 _CORE_KINDS = ("Secret", "ConfigMap", "Service", "Namespace", "ServiceAccount")
 _KAGENT_KINDS = ("Agent", "ModelConfig", "RemoteMCPServer", "MCPServer")
 
@@ -101,18 +90,6 @@ def _meta(obj: dict) -> tuple[str, str]:
     ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else ""
     name = meta.get("name") if isinstance(meta.get("name"), str) else ""
     return ns, name
-
-
-def _d(v: Any) -> dict:
-    return v if isinstance(v, dict) else {}
-
-
-def _l(v: Any) -> list:
-    return v if isinstance(v, list) else []
-
-
-def _s(v: Any) -> str:
-    return v if isinstance(v, str) else ""
 
 
 def _nsname(ns: str, name: str) -> str:
@@ -275,7 +252,7 @@ class _Checker:
             return
         if frm == "Selector":
             labels, complete = self.world.namespace_labels(self.ns)
-            verdict = _selector_matches(_d(an.get("selector")), labels, complete)
+            verdict = selector_matches(_d(an.get("selector")), labels, complete)
             if verdict is True:
                 return
             if verdict is None:
@@ -339,8 +316,15 @@ class _Checker:
                                             f"{_s(ds.get('apiGroup')) or 'core'}/{_s(ds.get('kind'))}")
                 continue
             self.require("ConfigMap", ds.get("name"), f"{field}.name")
-        for i, tool in enumerate(_l(decl.get("tools"))):
-            self.tool(_d(tool), f"{base}.tools[{i}]")
+        agent = read_agent(self.obj)
+        for use in agent.tool_uses:
+            entry = use.path.rsplit(".", 1)[0]
+            for j, h in enumerate(_l(use.settings.get("headersFrom"))):
+                if _d(h).get("valueFrom") is not None:
+                    self.value_source(_d(h).get("valueFrom"), f"{entry}.headersFrom[{j}].valueFrom")
+            self.mcp_tool(use)
+        for delegation in agent.delegations:
+            self.agent_tool(delegation)
         self.pod_refs(decl.get("deployment"), f"{base}.deployment")
 
     def model_ref(self, name: Any, field: str) -> None:
@@ -350,30 +334,20 @@ class _Checker:
             return
         self.require("ModelConfig", name, field)
 
-    def tool(self, tool: dict, path: str) -> None:
-        for j, h in enumerate(_l(tool.get("headersFrom"))):
-            if _d(h).get("valueFrom") is not None:
-                self.value_source(_d(h).get("valueFrom"), f"{path}.headersFrom[{j}].valueFrom")
-        if isinstance(tool.get("mcpServer"), dict):
-            self.mcp_tool(tool["mcpServer"], f"{path}.mcpServer")
-        if isinstance(tool.get("agent"), dict):
-            self.agent_tool(tool["agent"], f"{path}.agent")
-
-    def mcp_tool(self, mcp: dict, path: str) -> None:
-        group, kind, name = _s(mcp.get("apiGroup")), _s(mcp.get("kind")), mcp.get("name")
-        resolved = _MCP_KINDS.get((group, kind))
-        if resolved is None:
+    def mcp_tool(self, use) -> None:
+        path, group, kind, name = use.path, use.api_group, use.written_kind, use.name
+        resolved = use.kind
+        if not resolved:
             self.error(f"{path}.kind", f'unknown tool server type "{group + "/" if group else ""}{kind}": kagent '
                                        f"resolves only MCPServer (the default), RemoteMCPServer and Service")
             return
-        tns = _s(mcp.get("namespace")) or self.ns
+        tns = use.namespace
         ref = f"{resolved} {_nsname(tns, _s(name))}"
-        tool_names = mcp.get("toolNames")
-        if not isinstance(tool_names, list) or not tool_names:
+        if not use.listed:
             self.error(f"{path}.toolNames", f"toolNames is empty: kagent then grants every tool of {ref}; "
                                             f"list the allowed tools explicitly")
-        names = {t for t in _l(tool_names) if isinstance(t, str)}
-        for j, t in enumerate(_l(mcp.get("requireApproval"))):
+        names = set(use.tools or ())
+        for j, t in enumerate(use.approval_list):
             if t not in names:
                 self.error(f"{path}.requireApproval[{j}]", f'"{t}" requires approval but is not in toolNames')
         if tns != self.ns:
@@ -398,13 +372,13 @@ class _Checker:
             hint = "an empty kind means a kmcp MCPServer; a RemoteMCPServer of that name exists: set kind: RemoteMCPServer"
         self.require(resolved, name, f"{path}.name", hint=hint)
 
-    def agent_tool(self, ag: dict, path: str) -> None:
-        group, kind, name = _s(ag.get("apiGroup")), _s(ag.get("kind")), _s(ag.get("name"))
+    def agent_tool(self, delegation) -> None:
+        path, group, kind, name = delegation.path, delegation.api_group, delegation.kind, delegation.name
         if kind not in ("", "Agent") or group not in ("", KAGENT_GROUP):
             self.error(f"{path}.kind", f"an agent tool must reference a kagent.dev Agent, not "
                                        f"{group + '/' if group else ''}{kind}")
             return
-        tns = _s(ag.get("namespace")) or self.ns
+        tns = delegation.namespace
         if tns == self.ns and name == self.name:
             self.error(f"{path}.name", f"agent tool cannot be used to reference itself ({_nsname(tns, name)})")
             return
@@ -458,138 +432,35 @@ class _Checker:
             self.require("Secret", tls.get("secretRef"), "spec.httpTransport.tls.secretRef")
 
 
-def _selector_matches(selector: dict, labels: dict, complete: bool) -> bool | None:
-    """Label selector semantics; None when an unknown label decides the answer."""
-    unknown = False
-
-    def value(key: str) -> tuple[bool, Any]:
-        nonlocal unknown
-        if key in labels:
-            return True, labels[key]
-        if not complete:
-            unknown = True
-        return False, None
-
-    ok = True
-    for k, v in _d(selector.get("matchLabels")).items():
-        present, val = value(k)
-        if not present or val != v:
-            ok = False
-    for expr in _l(selector.get("matchExpressions")):
-        expr = _d(expr)
-        key, op, values = _s(expr.get("key")), _s(expr.get("operator")), _l(expr.get("values"))
-        present, val = value(key)
-        if op == "In":
-            match = present and val in values
-        elif op == "NotIn":
-            match = not present or val not in values
-        elif op == "Exists":
-            match = present
-        elif op == "DoesNotExist":
-            match = not present
-        else:
-            return False
-        ok = ok and match
-    if ok:
-        return True
-    return None if unknown else False
-
-
 def _delegation_graph(world: _World) -> list[Result]:
-    """Cycles and chains deeper than kagent's limit among the Agents of the rendered set."""
-    agents = world.agents()
-    key_of = {id(a): (_meta(a)[0], _meta(a)[1]) for a in agents}
-    by_key = {key_of[id(a)]: a for a in agents}
-    edges: dict[tuple[str, str], list[tuple[tuple[str, str], str]]] = {}
-    for a in agents:
-        ns, name = key_of[id(a)]
-        spec = _d(a.get("spec"))
-        out = []
-        if spec.get("type", "Declarative") == "Declarative":
-            for i, tool in enumerate(_l(_d(spec.get("declarative")).get("tools"))):
-                ag = _d(_d(tool).get("agent"))
-                if _d(tool).get("type") not in (None, "Agent") or not ag:
-                    continue
-                target = (_s(ag.get("namespace")) or ns, _s(ag.get("name")))
-                if target == (ns, name):
-                    continue  # self-reference is reported by the reference check
-                if target in by_key:
-                    out.append((target, f"spec.declarative.tools[{i}].agent.name"))
-        edges[(ns, name)] = out
+    """Cycles and chains deeper than kagent's limit among the Agents of the rendered set.
 
+    Linear in agents plus delegations (`krmfn.delegation`): the graph is untrusted input.
+    """
+    from .. import delegation
+
+    agents = {f"{a.namespace}/{a.name}": a for a in (read_agent(obj) for obj in world.agents()) if a is not None}
+    graph: dict[str, list[str]] = {}
+    fields: dict[tuple[str, str], str] = {}  # (source, target) -> the field of the first such delegation
+    for key, agent in agents.items():
+        targets = graph.setdefault(key, [])
+        for d in agent.delegations if agent.type == "Declarative" else ():
+            if d.key == key or d.key not in agents or d.kind not in ("", "Agent"):
+                continue  # self-reference and unknown targets are reported by the reference check
+            if (key, d.key) not in fields:
+                fields[(key, d.key)] = d.name_path
+                targets.append(d.key)
     results: list[Result] = []
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 4 * len(agents) + 1000))  # both walks recurse per chain link
-    try:
-        _walk_graph(edges, by_key, results)
-    finally:
-        sys.setrecursionlimit(old_limit)
+    for cycle in delegation.cycles(graph):
+        start = cycle[0]
+        results.append(Result.about(agents[start].obj, fields[(start, cycle[1])],
+                                    f"delegation cycle: {' -> '.join(cycle)} (kagent refuses cyclic agent tool chains)",
+                                    check="reference"))
+    for key, hops, chain in delegation.too_deep(graph, MAX_DELEGATION_DEPTH):
+        names = chain[:13]
+        if hops + 1 > len(names):
+            names.append(f"... ({hops + 1} agents)")
+        results.append(Result.about(agents[key].obj, fields[(key, chain[1])],
+                                    f"delegation chain is {hops} levels deep, more than kagent's limit of "
+                                    f"{MAX_DELEGATION_DEPTH}: {' -> '.join(names)}", check="reference"))
     return results
-
-
-def _walk_graph(edges: dict, by_key: dict, results: list[Result]) -> None:
-    # cycles (Tarjan-free: DFS with an explicit path; each cycle reported once, canonical rotation)
-    seen_cycles: set[tuple] = set()
-    state: dict[tuple[str, str], int] = {}  # 1 = on path, 2 = done
-
-    def dfs(node, path, fields):
-        state[node] = 1
-        path.append(node)
-        for target, field in edges.get(node, ()):
-            if state.get(target) == 1:
-                cyc = path[path.index(target):]
-                i = cyc.index(min(cyc))
-                canon = tuple(cyc[i:] + cyc[:i])
-                if canon not in seen_cycles:
-                    seen_cycles.add(canon)
-                    start = canon[0]
-                    # the edge leaving the canonical start node inside the cycle
-                    nxt = canon[1] if len(canon) > 1 else canon[0]
-                    sfield = next(f for t, f in edges[start] if t == nxt)
-                    chain = " -> ".join(_nsname(*n) for n in canon + (canon[0],))
-                    results.append(Result.about(by_key[start], sfield,
-                                                f"delegation cycle: {chain} (kagent refuses cyclic agent tool chains)",
-                                                check="reference"))
-            elif state.get(target) is None:
-                dfs(target, path, fields)
-        path.pop()
-        state[node] = 2
-
-    for node in sorted(edges):
-        if node not in state:
-            dfs(node, [], [])
-
-    # depth: longest simple chain below each agent (cycle edges ignored)
-    memo: dict[tuple[str, str], tuple[int, Any]] = {}  # node -> (height, next node on the longest chain)
-
-    def height(node, on_path) -> tuple[int, Any]:
-        if node in memo:
-            return memo[node]
-        best: tuple[int, Any] = (0, None)
-        on_path.add(node)
-        for target, _field in edges.get(node, ()):
-            if target in on_path:
-                continue
-            h = height(target, on_path)[0]
-            if h + 1 > best[0]:
-                best = (h + 1, target)
-        on_path.discard(node)
-        if not any(t in on_path for t, _ in edges.get(node, ())):
-            memo[node] = best
-        return best
-
-    for node in sorted(edges):
-        h, first = height(node, set())
-        if h > MAX_DELEGATION_DEPTH:
-            field = next(f for t, f in edges[node] if t == first)
-            chain, cur = [node], first
-            while cur is not None and len(chain) < 13:
-                chain.append(cur)
-                cur = memo.get(cur, (0, None))[1]
-            names = [_nsname(*n) for n in chain]
-            if h + 1 > len(names):
-                names.append(f"... ({h + 1} agents)")
-            shown = " -> ".join(names)
-            results.append(Result.about(by_key[node], field,
-                                        f"delegation chain is {h} levels deep, more than kagent's limit of "
-                                        f"{MAX_DELEGATION_DEPTH}: {shown}", check="reference"))

@@ -29,6 +29,7 @@ class ServerEntry:
     spec: CatalogServer | None = None  # None for built-in external servers
     catalog: dict | None = None  # the ToolCatalog object that declared it
     users: set[str] = field(default_factory=set)  # namespaces of agents that use it
+    emit: bool = True  # False: an earlier expand emitted it (its catalog came back marked so)
 
     @property
     def key(self) -> str:
@@ -36,7 +37,7 @@ class ServerEntry:
 
     @property
     def emitted(self) -> bool:
-        return self.spec is not None and self.spec.external is None
+        return self.emit and self.spec is not None and self.spec.external is None
 
     def allows_namespace(self, namespace: str) -> bool | None:
         """Whether an external server admits agents of `namespace` (None: unknown)."""
@@ -63,7 +64,7 @@ class Catalog:
         name, namespace, kind, tools = builtin_kagent_tools()
         self.servers[f"{namespace}/{name}"] = ServerEntry(name, namespace, kind, tools)
 
-    def add(self, catalog: ToolCatalog, obj: dict) -> list[tuple[str, str]]:
+    def add(self, catalog: ToolCatalog, obj: dict, emit: bool = True) -> list[tuple[str, str]]:
         """Add a ToolCatalog's servers; returns (field path, message) problems."""
         problems = []
         for index, server in enumerate(catalog.spec.servers):
@@ -75,7 +76,7 @@ class Catalog:
             tools = dict(builtin_kagent_tools()[3]) if server.tools_from == "kagent-tool-server" else {}
             merge(tools, server.tools)  # riskiest wins: the built-in classes are a floor
             kind = server.external.kind if server.external else ("MCPServer" if server.mcp_server else "RemoteMCPServer")
-            entry = ServerEntry(server.name, namespace, kind, tools, spec=server, catalog=obj)
+            entry = ServerEntry(server.name, namespace, kind, tools, spec=server, catalog=obj, emit=emit)
             previous = self.servers.get(entry.key)
             if previous is not None and previous.spec is not None:
                 problems.append((f"{path}.name", f"server {entry.key} is declared twice"))

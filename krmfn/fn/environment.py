@@ -51,8 +51,10 @@ from ..api.environment import (
     Tier,
 )
 from ..kagent import models as k
+from ..constants import KAGENT_V1ALPHA2
+from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
-from ..runtime.results import WARNING, FunctionFailure, Result
+from ..runtime.results import WARNING, Result
 from ..runtime.typed import field_path, parse
 
 LABEL_MODEL_TIER = ANNOTATION_MODEL_TIER  # the same key labels the ModelConfigs krmfn emits
@@ -67,12 +69,9 @@ NEEDS_BLOCK = ("AzureOpenAI", "GeminiVertexAI", "AnthropicVertexAI", "Bedrock", 
 REDACTED = "<redacted>"
 
 
-def process(rl: ResourceList) -> None:
-    raw = rl.function_config or {}
+def parse_config(raw: dict) -> tuple[ModelEnvironment | None, list[Result]]:
+    """The ModelEnvironment, refusing literal credentials (never echoed, never parsed)."""
     secrets = _scan(raw)
-    if secrets:
-        # The config comes back in the output ResourceList: never with the values in it.
-        rl.function_config = _redacted(raw, secrets, for_parsing=False)
     config, problems = parse(ModelEnvironment, _redacted(raw, secrets, for_parsing=True) if secrets else raw,
                              subject=raw)
     # A value refused as a credential is not also reported as malformed.
@@ -81,10 +80,16 @@ def process(rl: ResourceList) -> None:
     results += [r for r in problems if r.field not in refused]
     if config is not None:
         results += check_config(config, raw)
-    if any(r.is_error for r in results) or config is None:
-        raise FunctionFailure(results)
-    rl.results.extend(results)
-    Environment(config, raw, rl).run()
+    if secrets:
+        # `raw` is the ResourceList's own config, which goes back out: never with the values in it.
+        redacted = _redacted(raw, secrets, for_parsing=False)
+        raw.clear()
+        raw.update(redacted)
+    return config, results
+
+
+def process(rl: ResourceList, config: ModelEnvironment) -> None:
+    Environment(config, rl.function_config or {}, rl).run()
 
 
 # --- inline credentials ------------------------------------------------------------------------------
@@ -396,7 +401,7 @@ class Environment:
 
         self.rl.results.extend(self.results)
         if any(r.is_error for r in self.results):
-            raise FunctionFailure([])
+            return  # the engine gives the input back
 
         specs = {tier: _spec_of(self.spec.tiers[tier], self.spec.is_v010) for tier in {t for _, t in used}}
         out = [self._apply(items[i], plans[i]) if i in plans else items[i] for i in keep]
@@ -567,23 +572,19 @@ def _reference_matches(reference: str, name: str, namespace: str) -> bool:
 
 
 def _annotations(obj: dict) -> dict:
-    meta = obj.get("metadata")
-    annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    return annotations if isinstance(annotations, dict) else {}
+    return as_dict(KObject(obj).metadata.get("annotations"))
 
 
 def _labels(obj: dict) -> dict:
-    meta = obj.get("metadata")
-    labels = meta.get("labels") if isinstance(meta, dict) else None
-    return labels if isinstance(labels, dict) else {}
+    return as_dict(KObject(obj).metadata.get("labels"))
 
 
 def _is_agent(obj: dict) -> bool:
-    return obj.get("apiVersion") == k.AGENT_API_VERSION and obj.get("kind") == k.AGENT_KIND
+    return KObject(obj).is_a(KAGENT_V1ALPHA2, "Agent")
 
 
 def _is_model_config(obj: dict) -> bool:
-    return obj.get("apiVersion") == k.MODELCONFIG_API_VERSION and obj.get("kind") == k.MODELCONFIG_KIND
+    return KObject(obj).is_a(KAGENT_V1ALPHA2, "ModelConfig")
 
 
 def _is_ours(obj: dict) -> bool:

@@ -12,6 +12,7 @@ from ..api.agent import AgentDescription
 from ..api.catalog import ToolCatalog
 from ..api.common import API_VERSION, meta_name, meta_namespace, source_of
 from ..api.expansion import AgentExpansion
+from ..constants import ANNOTATION_SERVERS_EMITTED, LOCAL_CONFIG_ANNOTATION
 from ..expand import build
 from ..expand.catalog import Catalog, CatalogError
 from ..expand.prompts import (
@@ -23,18 +24,16 @@ from ..expand.prompts import (
     is_prompt_library,
 )
 from ..kagent import models as k
+from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
-from ..runtime.results import FunctionFailure, Result, WARNING
+from ..runtime.results import Result, WARNING
 from ..runtime.typed import parse
 
 WILDCARDS = {"*", "all", "ALL"}
 MAX_DELEGATION_DEPTH = 10
 
 
-def process(rl: ResourceList) -> None:
-    config, problems = parse(AgentExpansion, rl.function_config or {})
-    if config is None:
-        raise FunctionFailure(problems)
+def process(rl: ResourceList, config: AgentExpansion) -> None:
     Expansion(config, rl).run()
 
 
@@ -71,7 +70,7 @@ class Expansion:
                                             source_of(entry.catalog), entry.users))
         self.rl.results.extend(self.results)
         if any(r.is_error for r in self.results):
-            raise FunctionFailure([])
+            return  # the engine gives the input back
         self.rl.items = self.passthrough + emitted  # the engine puts them in canonical order
 
     def _sort_inputs(self) -> None:
@@ -90,8 +89,13 @@ class Expansion:
                 catalog, problems = parse(ToolCatalog, obj)
                 self.results.extend(problems)
                 if catalog is not None:
-                    for field, message in self.catalog.add(catalog, obj):
+                    emitted = KObject(obj).annotations.get(ANNOTATION_SERVERS_EMITTED) == "true"
+                    for field, message in self.catalog.add(catalog, obj, emit=not emitted):
                         self.error(obj, field, message)
+                # Passed on as local config: the functions after expand (policy) judge rendered
+                # Agents by the catalog itself, never by what an Agent says of its own tools, and
+                # kustomize leaves local-config items out of the build's output.
+                self.passthrough.append(as_local_config(obj))
             elif is_prompt_library(obj):
                 self.libraries.append(obj)
                 if self.config.keep_prompt_library:
@@ -297,6 +301,13 @@ class Expansion:
             self.error(agents[agent][1], "spec.delegates",
                        f"delegation chain of {hops} hops, more than kagent's limit of {MAX_DELEGATION_DEPTH}: "
                        + " -> ".join(shown) + more)
+
+
+def as_local_config(obj: dict) -> dict:
+    """The catalog marked local config whose servers are emitted (a copy; the input is untouched)."""
+    meta = KObject(obj).metadata
+    annotations = {**KObject(obj).annotations, LOCAL_CONFIG_ANNOTATION: "true", ANNOTATION_SERVERS_EMITTED: "true"}
+    return {**obj, "metadata": {**meta, "annotations": annotations}}
 
 
 def _risks(tools: list[dict[str, Any]]) -> dict[str, dict[str, str]]:

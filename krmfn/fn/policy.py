@@ -1,15 +1,14 @@
 """policy: check every tool grant against the catalog and the ToolPolicy. Never modifies items.
 
-Works on every form an agent takes in a repository: kagent `Agent`s rendered by expand (their
-`krmfn.dev/tool-risks` annotation carries the risk classes of the consumed ToolCatalogs),
-`AgentDescription`s before expansion, and plain kagent YAML written by hand.
+Works on every form an agent takes in a repository: kagent `Agent`s rendered by expand,
+`AgentDescription`s before expansion, and plain kagent YAML written by hand, all judged alike.
 
-Risk class of a tool, in this order:
-1. the policy's own `spec.catalog` entry for the server, if it lists the tool (authoritative);
-2. otherwise the riskiest class any other source gives: krmfn's built-in catalog of the kagent
-   tool server, the ToolCatalogs in the input, the Agent's `krmfn.dev/tool-risks` annotation.
-   A team cannot downgrade a tool by editing its own catalog or annotation;
-3. a tool no source knows is treated as `destructive` (fail closed) and says so.
+Nothing an object says about itself lowers a verdict (`krmfn.risk`): a tool's risk is the riskiest
+class of krmfn's built-in catalog (a floor), the ToolCatalogs in the input (expand passes them on,
+marked local-config) and the policy's own `spec.catalog`; an Agent's `krmfn.dev/tool-risks`
+annotation can only raise it; a tool no catalog knows is `destructive` and says so. An agent's
+environment is the policy's `spec.environment`, never its own annotation; an Agent without a
+namespace is refused (Argo CD would put it in the Application's namespace, unknown here).
 
 Every violation is one result, `rule <name>: <what>`, on the agent and the field that grants it.
 """
@@ -17,41 +16,39 @@ Every violation is one result, `rule <name>: <what>`, on the agent and the field
 from __future__ import annotations
 
 import difflib
-import json
 from collections import deque
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
 from ..api.agent import AgentDescription
-from ..api.catalog import RISKS, ToolCatalog
-from ..api.common import ANNOTATION_TOOL_RISKS, API_VERSION, meta_name, meta_namespace
+from ..api.catalog import ToolCatalog
 from ..api.policy import (
-    ANNOTATION_ENVIRONMENT,
     RULE_DELEGATION_CYCLE,
     RULE_DELEGATION_DEPTH,
     AgentMatch,
     PolicyRule,
     ToolPolicy,
 )
-from ..expand.catalog import Catalog, builtin_kagent_tools
+from ..constants import (
+    ANNOTATION_TOOL_RISKS,
+    API_VERSION,
+    ASSUMED_RISK,
+    KAGENT_V1ALPHA2,
+    NAMESPACE_NAME_LABEL,
+)
+from ..expand.catalog import Catalog
+from ..reader import admits, read_agent
+from ..risk import RANK, RiskModel, builtin_kagent_tools, claimed_risks
+from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
-from ..runtime.results import ERROR, FunctionFailure, Result
+from ..runtime.results import ERROR, Result
 from ..runtime.typed import parse
 
-RANK = {risk: index for index, risk in enumerate(RISKS)}  # read < write < destructive
-ASSUMED_RISK = "destructive"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-DEFAULT_NAMESPACE = "default"
-KAGENT_V1ALPHA2 = "kagent.dev/v1alpha2"
-KMCP_V1ALPHA1 = "kagent.dev/v1alpha1"
 LISTED = 3  # tool names quoted in a summary line
 
 
-def process(rl: ResourceList) -> None:
-    policy, problems = parse(ToolPolicy, rl.function_config or {})
-    if policy is None:
-        raise FunctionFailure(problems)
+def process(rl: ResourceList, policy: ToolPolicy) -> None:
     rl.results.extend(Checker(policy, rl.function_config or {}, rl.items).run())
 
 
@@ -62,14 +59,9 @@ def process(rl: ResourceList) -> None:
 class KnownServer:
     key: str
     kinds: set[str] = field(default_factory=set)
-    tools: dict[str, str] = field(default_factory=dict)  # riskiest class any source gives
-    override: dict[str, str] = field(default_factory=dict)  # from the policy's spec.catalog
     # spec.allowedNamespaces when the server is not in the render: "auto" (expand admits its
     # users), "All", a list of namespaces, or None (unknown)
     admits: Any = None
-
-    def all_tools(self) -> set[str]:
-        return set(self.tools) | set(self.override)
 
 
 @dataclass
@@ -144,6 +136,7 @@ class Checker:
         self.model_configs: dict[str, dict] = {}
         self.remote_servers: dict[str, dict] = {}
         self.servers: dict[str, KnownServer] = {}
+        self.risks = RiskModel()
         self.nodes: list[AgentNode] = []
         self.graph: dict[str, AgentNode] = {}
         self.description_keys: set[str] = set()
@@ -179,32 +172,39 @@ class Checker:
         self._builtin()
         catalogs, agents, descriptions = [], [], []
         for obj in self.items:
-            api_version, kind = obj.get("apiVersion"), obj.get("kind")
-            key = f"{meta_namespace(obj) or DEFAULT_NAMESPACE}/{meta_name(obj)}"
-            if api_version == "v1" and kind == "Namespace":
-                meta = obj.get("metadata")
-                labels = meta.get("labels") if isinstance(meta, dict) else None
-                self.namespace_labels[meta_name(obj)] = dict(labels) if isinstance(labels, dict) else {}
-            elif api_version == KAGENT_V1ALPHA2 and kind == "ModelConfig":
+            ref = KObject(obj)
+            key = f"{ref.namespace}/{ref.name}"
+            if ref.is_a("v1", "Namespace"):
+                self.namespace_labels[ref.name] = ref.labels
+            elif ref.is_a(KAGENT_V1ALPHA2, "ModelConfig"):
                 self.model_configs[key] = obj
-            elif api_version == KAGENT_V1ALPHA2 and kind == "RemoteMCPServer":
+            elif ref.is_a(KAGENT_V1ALPHA2, "RemoteMCPServer"):
                 self.remote_servers[key] = obj
-            elif api_version == KAGENT_V1ALPHA2 and kind == "Agent":
+            elif read_agent(obj) is not None:
                 agents.append(obj)
-            elif api_version == API_VERSION and kind == "ToolCatalog":
+            elif ref.is_a(API_VERSION, "ToolCatalog"):
                 catalogs.append(obj)
-            elif api_version == API_VERSION and kind == "AgentDescription":
+            elif ref.is_a(API_VERSION, "AgentDescription"):
                 descriptions.append(obj)
         for obj in catalogs:
             self._add_catalog(obj)
         self._add_policy_catalog()
         for obj in agents:
-            self._add_node(self._agent_node(obj))
+            if self._has_namespace(obj):
+                self._add_node(self._agent_node(obj))
         for obj in descriptions:
             desc, problems = parse(AgentDescription, obj)
             self.results.extend(problems)
-            if desc is not None:
+            if desc is not None and self._has_namespace(obj):
                 self._add_node(self._description_node(desc, obj))
+
+    def _has_namespace(self, obj: dict) -> bool:
+        if KObject(obj).namespace:
+            return True
+        self.results.append(Result.about(
+            obj, "metadata.namespace", "not set: Argo CD would apply it to the Application's destination "
+            "namespace, which the policy cannot know; set metadata.namespace (or the kustomization's namespace:)"))
+        return False
 
     def _add_node(self, node: AgentNode | None) -> None:
         if node is None:
@@ -220,16 +220,11 @@ class Checker:
             self.servers[key] = KnownServer(key)
         return self.servers[key]
 
-    def _merge(self, server: KnownServer, tools: dict[str, str]) -> None:
-        for tool, risk in tools.items():
-            previous = server.tools.get(tool)
-            server.tools[tool] = risk if previous is None or RANK[risk] > RANK[previous] else previous
-
     def _builtin(self) -> None:
         name, namespace, kind, tools = builtin_kagent_tools()
         server = self._server(f"{namespace}/{name}")
         server.kinds.add(kind)
-        self._merge(server, tools)
+        self.risks.add(server.key, tools)
 
     def _add_catalog(self, obj: dict) -> None:
         catalog_model, problems = parse(ToolCatalog, obj)
@@ -244,7 +239,7 @@ class Checker:
                 continue  # the built-in entry every Catalog starts with
             server = self._server(entry.key)
             server.kinds.add(entry.kind)
-            self._merge(server, entry.tools)
+            self.risks.add(entry.key, entry.tools)
             if entry.spec.external is not None:
                 allowed = entry.spec.external.allowed_namespaces
                 admits = allowed if allowed else None
@@ -258,22 +253,13 @@ class Checker:
             server = self._server(f"{entry.namespace}/{entry.name}")
             server.kinds.add(entry.kind)
             if entry.tools_from == "kagent-tool-server":
-                server.override.update(builtin_kagent_tools()[3])
-            server.override.update(entry.tools)
+                self.risks.add(server.key, builtin_kagent_tools()[3])
+            self.risks.add(server.key, entry.tools)  # it may raise a class, like any catalog
             if entry.allowed_namespaces is not None:
                 server.admits = entry.allowed_namespaces
 
-    def risk(self, key: str, tool: str, annotated: dict[str, dict[str, str]]) -> str | None:
-        server = self.servers.get(key)
-        if server is not None and tool in server.override:
-            return server.override[tool]
-        found = []
-        if server is not None and tool in server.tools:
-            found.append(server.tools[tool])
-        extra = annotated.get(key)
-        if isinstance(extra, dict) and extra.get(tool) in RANK:
-            found.append(extra[tool])
-        return max(found, key=RANK.__getitem__) if found else None
+    def risk(self, key: str, tool: str, claimed: dict[str, dict[str, str]]) -> str | None:
+        return self.risks.risk(key, tool, claimed.get(key))
 
     def resolve(self, reference: str, namespace: str) -> tuple[str | None, str]:
         """An AgentDescription's `server`: NAME (own namespace, else unique anywhere) or NAMESPACE/NAME."""
@@ -296,91 +282,55 @@ class Checker:
 
     # -- agents ----------------------------------------------------------------------------------
     def _agent_node(self, obj: dict) -> AgentNode | None:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-        namespace = meta_namespace(obj) or DEFAULT_NAMESPACE
-        node = AgentNode(obj, "Agent", meta_name(obj), namespace, dict(labels),
-                         annotations.get(ANNOTATION_ENVIRONMENT) or self.spec.environment,
-                         "spec.declarative.tools")
-        annotated: dict[str, dict[str, str]] = {}
-        if ANNOTATION_TOOL_RISKS in annotations:
-            try:
-                annotated = json.loads(annotations[ANNOTATION_TOOL_RISKS])
-                if not isinstance(annotated, dict):
-                    raise ValueError("not an object")
-            except (TypeError, ValueError) as err:
-                self.results.append(Result.about(
-                    obj, f"metadata.annotations[{ANNOTATION_TOOL_RISKS}]",
-                    f"not a JSON object of server -> tool -> risk ({err}); the policy cannot trust it"))
-                annotated = {}
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-        declarative = spec.get("declarative") if isinstance(spec.get("declarative"), dict) else {}
-        for path, value in (("spec.declarative.modelConfig", declarative.get("modelConfig")),
-                            ("spec.declarative.memory.modelConfig",
-                             (declarative.get("memory") or {}).get("modelConfig")
-                             if isinstance(declarative.get("memory"), dict) else None)):
-            if isinstance(value, str) and value:
-                node.models.append((path, value))
-        tools = declarative.get("tools")
-        if not isinstance(tools, list):
-            return node
-        for index, tool in enumerate(tools):
-            if not isinstance(tool, dict):
-                continue
-            base = f"spec.declarative.tools[{index}]"
-            mcp, agent = tool.get("mcpServer"), tool.get("agent")
-            if isinstance(mcp, dict) and tool.get("type", "McpServer") == "McpServer":
-                node.servers.append(self._agent_server_use(node, f"{base}.mcpServer", mcp, annotated))
-            elif isinstance(agent, dict) and tool.get("type", "Agent") == "Agent":
-                target_ns = agent.get("namespace") or namespace
-                node.delegations.append(Delegation(
-                    f"{base}.agent", f"{base}.agent.namespace" if agent.get("namespace") else f"{base}.agent.name",
-                    f"{target_ns}/{agent.get('name', '')}"))
+        agent = read_agent(obj)
+        ref = KObject(obj)
+        node = AgentNode(obj, "Agent", agent.name, agent.namespace, ref.labels, self.spec.environment,
+                         agent.tools_path, models=list(agent.models))
+        claimed = claimed_risks(ref.metadata.get("annotations", {}).get(ANNOTATION_TOOL_RISKS)
+                                if isinstance(ref.metadata.get("annotations"), dict) else None)
+        if claimed is None:
+            self.results.append(Result.about(
+                obj, f"metadata.annotations[{ANNOTATION_TOOL_RISKS}]",
+                "not a JSON object of server -> tool -> risk; the policy cannot read it"))
+            claimed = {}
+        node.servers = [self._agent_server_use(node, use, claimed) for use in agent.tool_uses]
+        node.delegations = [Delegation(d.path, d.namespace_path, d.key) for d in agent.delegations]
         return node
 
-    def _agent_server_use(self, node: AgentNode, base: str, mcp: dict,
-                          annotated: dict[str, dict[str, str]]) -> ServerUse:
-        name = mcp.get("name") if isinstance(mcp.get("name"), str) else ""
-        namespace = mcp.get("namespace") or node.namespace
-        kind = mcp.get("kind") or "MCPServer"  # kagent: an empty kind is a kmcp MCPServer
-        key = f"{namespace}/{name}"
+    def _agent_server_use(self, node: AgentNode, use, claimed: dict[str, dict[str, str]]) -> ServerUse:
+        key = use.key
+        kind = use.kind or use.written_kind or "MCPServer"
         server = self.servers.get(key)
         known, reason = True, ""
-        if server is None and key not in annotated:
+        if server is None:  # what the Agent claims of a server never makes it known
             known = False
-            elsewhere = sorted(k for k in self.servers if k.split("/", 1)[1] == name)
-            if elsewhere and not mcp.get("namespace"):
+            elsewhere = sorted(k for k in self.servers if k.split("/", 1)[1] == use.name)
+            if elsewhere and use.namespace_path == use.name_path:
                 reason = (f"server {key} is not in any catalog; {', '.join(elsewhere)} is, but without "
                           f"mcpServer.namespace kagent looks in the agent's namespace {node.namespace}")
             else:
                 reason = self._unknown_server(key)
-        elif server is not None and server.kinds and kind not in server.kinds and key not in annotated:
+        elif server.kinds and kind not in server.kinds:
             known = False
             reason = (f"server {key} is a {' or '.join(sorted(server.kinds))} in the catalog, but the agent "
-                      f"references kind {kind}" + (" (an empty kind means a kmcp MCPServer)" if not mcp.get("kind") else ""))
-        names = mcp.get("toolNames")
-        names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-        approval = mcp.get("requireApproval")
-        approval = set(a for a in approval if isinstance(a, str)) if isinstance(approval, list) else set()
-        use = ServerUse(
-            path=base, server_path=f"{base}.name",
-            namespace_path=f"{base}.namespace" if mcp.get("namespace") else f"{base}.name",
-            names_path=f"{base}.toolNames", key=key, namespace=namespace, kind=kind, known=known,
+                      f"references kind {kind}" + (" (an empty kind means a kmcp MCPServer)" if not use.written_kind else ""))
+        names = list(use.tools or ())
+        result = ServerUse(
+            path=use.path, server_path=use.name_path, namespace_path=use.namespace_path,
+            names_path=use.names_path, key=key, namespace=use.namespace, kind=kind, known=known,
             unknown_reason=reason, wildcard=not names, named=len(names))
         if names:
-            use.grants = [Grant(f"{base}.toolNames[{i}]", t, self.risk(key, t, annotated), t in approval)
-                          for i, t in enumerate(names)]
+            result.grants = [Grant(f"{use.names_path}[{i}]", t, self.risk(key, t, claimed), t in use.approvals)
+                             for i, t in enumerate(use.listed) if isinstance(t, str)]
         elif known:
-            every = (server.all_tools() if server else set()) | set(annotated.get(key, {}) or {})
-            use.grants = [Grant(use.names_path, t, self.risk(key, t, annotated), False) for t in sorted(every)]
-        return use
+            result.grants = [Grant(use.names_path, t, self.risk(key, t, claimed), False)
+                             for t in sorted(self.risks.tools(key))]
+        return result
 
     def _description_node(self, desc: AgentDescription, obj: dict) -> AgentNode:
-        namespace = desc.metadata.namespace or DEFAULT_NAMESPACE
+        namespace = desc.metadata.namespace
         node = AgentNode(obj, "AgentDescription", desc.metadata.name, namespace, dict(desc.metadata.labels),
-                         desc.metadata.annotations.get(ANNOTATION_ENVIRONMENT) or self.spec.environment,
-                         "spec.tools", tier=None if desc.spec.byo else desc.spec.model)
+                         self.spec.environment, "spec.tools", tier=None if desc.spec.byo else desc.spec.model)
         for index, grant in enumerate(desc.spec.tools):
             base = f"spec.tools[{index}]"
             key, reason = self.resolve(grant.server, namespace)
@@ -399,7 +349,7 @@ class Checker:
                               for i, t in enumerate(grant.allow)]
             elif known and server is not None:
                 use.grants = [Grant(use.names_path, t, self.risk(key, t, {}), False)
-                              for t in sorted(server.all_tools())]
+                              for t in sorted(self.risks.tools(key))]
             node.servers.append(use)
         for index, target in enumerate(desc.spec.delegates):
             key = target if "/" in target else f"{namespace}/{target}"
@@ -447,9 +397,9 @@ class Checker:
                         f"so its labels are unknown (agent {node.key})")
                 else:
                     self.unverifiable(
-                        node.obj, f"metadata.annotations[{ANNOTATION_ENVIRONMENT}]", rule.name,
-                        f"the agent's environment is unknown (no {ANNOTATION_ENVIRONMENT} annotation "
-                        "and no spec.environment in the policy)")
+                        self.config, f"spec.rules[{index}].match.environments", rule.name,
+                        f"the environment of agent {node.key} is unknown: set spec.environment (what an "
+                        "agent says of itself, its krmfn.dev/environment annotation, is not trusted)")
             return False
         if not matched:
             return False
@@ -584,10 +534,9 @@ class Checker:
                 self.report(node.obj, use.names_path, rule.name,
                             f"empty {field_name} grants every tool of {use.key}; name each tool", rule.severity)
             elif use.known:
-                server = self.servers.get(use.key)
                 for grant in use.grants:
                     if grant.risk is None:
-                        hint = difflib.get_close_matches(grant.tool, sorted(server.all_tools()) if server else [],
+                        hint = difflib.get_close_matches(grant.tool, sorted(self.risks.tools(use.key)),
                                                          n=1, cutoff=0.6)
                         self.report(node.obj, grant.path, rule.name,
                                     f"tool {grant.tool} is not in the catalog of {use.key}"
@@ -665,21 +614,15 @@ class Checker:
         return self._admits(node.obj, source)
 
     def _admits(self, obj: dict, source: str) -> tuple[bool | None, str]:
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-        allowed = spec.get("allowedNamespaces")
-        allowed = allowed if isinstance(allowed, dict) else {}
-        origin = allowed.get("from") or "Same"
-        if origin == "All":
-            return True, ""
-        if origin != "Selector":
-            return False, f"spec.allowedNamespaces from: {origin}"
-        selector = allowed.get("selector") if isinstance(allowed.get("selector"), dict) else {}
         labels, known = self.labels_of_namespace(source)
-        if _raw_selector_matches(selector, labels):
-            return True, ""
-        if not known and _raw_selector_keys(selector) - {NAMESPACE_NAME_LABEL}:
-            return None, ""
-        return False, "spec.allowedNamespaces selector does not match it"
+        verdict, _ = admits(obj, source, labels, complete=known)
+        if verdict is not False:
+            return verdict, ""
+        allowed = KObject(obj).spec.get("allowedNamespaces")
+        origin = (allowed.get("from") if isinstance(allowed, dict) else None) or "Same"
+        if origin == "Selector":
+            return False, "spec.allowedNamespaces selector does not match it"
+        return False, f"spec.allowedNamespaces from: {origin}"
 
     def _check_models(self, rule: PolicyRule, node: AgentNode) -> None:
         models = rule.models
@@ -788,35 +731,3 @@ def _summary(grants: list[Grant]) -> str:
         listed = ", ".join(tools[:LISTED]) + (", ..." if len(tools) > LISTED else "")
         parts.append(f"{len(tools)} {risk} tool{'s' if len(tools) != 1 else ''} ({listed})")
     return " and ".join(parts)
-
-
-def _raw_selector_keys(selector: dict) -> set[str]:
-    keys = set(selector.get("matchLabels") or {}) if isinstance(selector.get("matchLabels"), dict) else set()
-    for expr in selector.get("matchExpressions") or []:
-        if isinstance(expr, dict) and isinstance(expr.get("key"), str):
-            keys.add(expr["key"])
-    return keys
-
-
-def _raw_selector_matches(selector: dict, labels: dict[str, str]) -> bool:
-    """A Kubernetes LabelSelector as a plain dict (an empty selector matches everything)."""
-    match_labels = selector.get("matchLabels") if isinstance(selector.get("matchLabels"), dict) else {}
-    if any(labels.get(k) != v for k, v in match_labels.items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        if not isinstance(expr, dict):
-            return False
-        key, operator, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if operator == "In" and not (present and labels[key] in values):
-            return False
-        if operator == "NotIn" and present and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            return False
-    return True
-

@@ -9,16 +9,12 @@ from __future__ import annotations
 from ..api.common import meta_namespace
 from ..api.conformance import KagentConformance
 from ..runtime.resourcelist import ResourceList
-from ..runtime.results import ERROR, FunctionFailure, Result
-from ..runtime.typed import parse
+from ..runtime.results import ERROR, Result
 
 CRD_KIND = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 
 
-def process(rl: ResourceList) -> None:
-    config, problems = parse(KagentConformance, rl.function_config or {})
-    if config is None:
-        raise FunctionFailure(problems)
+def process(rl: ResourceList, config: KagentConformance) -> None:
     from ..conformance import ConformanceInputError, load_crds, validate
 
     spec = config.spec
@@ -28,11 +24,13 @@ def process(rl: ResourceList) -> None:
         else:
             in_input = [i for i in rl.items if (i.get("apiVersion"), i.get("kind")) == CRD_KIND]
             if not in_input:
-                raise FunctionFailure([Result.about(rl.function_config, "spec.crds",
-                                                    "no CRDs: set spec.crds, or include the kagent CRDs in the input")])
+                rl.results.append(Result.about(rl.function_config, "spec.crds",
+                                               "no CRDs: set spec.crds, or include the kagent CRDs in the input"))
+                return
             crds = load_crds(*in_input, label="the input's CRDs")
     except ConformanceInputError as err:
-        raise FunctionFailure([Result.about(rl.function_config, "spec.crds", str(err))]) from None
+        rl.results.append(Result.about(rl.function_config, "spec.crds", str(err)))
+        return
     results = validate(rl.items, crds, external=expand_external(spec.external, rl.items),
                        check_references=spec.check_references)
     if spec.warnings_as_errors:

@@ -345,28 +345,23 @@ def _config(obj: dict, spec: dict, declarative: dict, deployment_spec: dict, pro
 
 
 def _is_kagent(obj: dict) -> bool:
-    return str(obj.get("apiVersion", "")).split("/", 1)[0] == KAGENT_GROUP
+    return KObject(obj).group == KAGENT_GROUP
 
 
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list:
-    return value if isinstance(value, list) else []
+_dict, _list = as_dict, as_list
 
 
 def _name(obj: dict) -> str:
-    return str(_dict(obj.get("metadata")).get("name") or "")
+    return KObject(obj).name
 
 
 def _namespace(obj: dict) -> str:
-    return str(_dict(obj.get("metadata")).get("namespace") or "")
+    return KObject(obj).namespace
 
 
 def _labels(obj: dict) -> dict:
-    return _dict(_dict(obj.get("metadata")).get("labels"))
+    return as_dict(KObject(obj).metadata.get("labels"))
 
 
 def _annotations(obj: dict) -> dict:
-    return _dict(_dict(obj.get("metadata")).get("annotations"))
+    return as_dict(KObject(obj).metadata.get("annotations"))

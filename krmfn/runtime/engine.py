@@ -1,9 +1,9 @@
-"""Run one function over a ResourceList: dispatch, contain failures, decide the exit code.
+"""Run one function over a ResourceList: dispatch, parse its config, contain failures, decide the exit code.
 
 Whatever happens inside a function, the caller gets back a complete ResourceList (on failure:
-the input items unchanged, plus results) and an exit code that is 1 whenever any result is an
-error. Nothing here prints (but a traceback when asked for with KRMFN_DEBUG=1);
-the entry points (`krmfn.cli`) do.
+the input items exactly as they came, from a deep snapshot, plus results) and an exit code that
+is 1 whenever any result is an error. Nothing here prints (but a traceback when asked for with
+KRMFN_DEBUG=1); the entry points (`krmfn.cli`) do.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import importlib
 import os
 import traceback
-from typing import Callable
+from typing import Any, Callable
 
-from .. import API_VERSION, GROUP
+from ..constants import API_VERSION, GROUP
 from .registry import FUNCTIONS, FunctionEntry, known_kinds
 from .resourcelist import ResourceList
-from .results import ERROR, FunctionFailure, Result, ResourceRef, has_errors
+from .results import ERROR, FileRef, FunctionFailure, Result, ResourceRef, has_errors
 
 DEBUG_ENV = "KRMFN_DEBUG"
 
@@ -42,23 +42,34 @@ def resolve(function_config: dict) -> tuple[FunctionEntry | None, Result | None]
     return entry, None
 
 
-def run(rl: ResourceList, process: Callable[[ResourceList], None] | None = None) -> int:
-    """Apply the function the config names (or `process`, for tests) to `rl`. Returns the exit code."""
+def run(rl: ResourceList, process: Callable[[ResourceList, Any], None] | None = None, config: Any = None) -> int:
+    """Apply the function the config names (or `process` with `config`, for tests) to `rl`.
+
+    Returns the exit code.
+    """
     if rl.function_config is None and process is None:
         return 0  # no config: a pass-through, as kustomize's `cat` functions are
     entry = None
+    original = clone(rl.items)
     if process is None:
         entry, problem = resolve(rl.function_config)
         if problem is not None:
             rl.results.append(problem)
             return 1
+        config, problems = parse_config(entry, rl.function_config)
+        rl.results.extend(problems)
+        if config is None or has_errors(problems):
+            return 1
         process = importlib.import_module(entry.module).process
 
-    original = list(rl.items)
-    before = _fingerprint(original) if entry is not None and entry.validator else None
+    before = _fingerprint(rl.items) if entry is not None and entry.validator else None
+    duplicates = duplicate_identities(rl.items, "input")
+    rl.results.extend(duplicates)
     try:
-        process(rl)
-    except FunctionFailure as failure:
+        if not duplicates:
+            process(rl, config)
+            rl.results.extend(duplicate_identities(rl.items, "output"))
+    except FunctionFailure as failure:  # kept for callers outside krmfn's functions
         rl.results.extend(failure.results)
     except Exception as err:  # a bug must still yield a complete ResourceList and one line
         detail = f"internal error: {type(err).__name__}: {err}"
@@ -85,9 +96,53 @@ def run(rl: ResourceList, process: Callable[[ResourceList], None] | None = None)
         return 1
     if before is None:
         # Output order must not depend on input order (kustomize and kpt may hand items over in
-        # any order); a stable sort keeps duplicates, which only broken input has, as they came.
+        # any order).
         rl.items.sort(key=canonical_key)
     return 0
+
+
+def parse_config(entry: FunctionEntry, raw: dict) -> tuple[Any, list[Result]]:
+    """The function's config, parsed once by the type the registry names."""
+    module_name, _, name = entry.config.partition(":")
+    parser = getattr(importlib.import_module(module_name), name)
+    if isinstance(parser, type):
+        from .typed import parse
+
+        return parse(parser, raw)
+    return parser(raw)
+
+
+def duplicate_identities(items: list, where: str) -> list[Result]:
+    """Two items that are one object to the API server: kustomize and Argo CD would keep one of
+    them, and a verdict about the other would be about nothing. Refused in every function."""
+    from .kobject import KObject
+
+    first: dict[tuple, dict] = {}
+    out = []
+    for item in items:
+        ref = KObject(item)
+        if not ref.kind or not ref.name:
+            continue
+        identity = ref.identity()
+        if identity in first:
+            other = FileRef.of(first[identity])
+            also = f" ({other.path})" if other is not None else ""
+            name = f"{ref.namespace}/{ref.name}" if identity[2] else ref.name
+            out.append(Result.about(item, "metadata.name",
+                                    f"duplicate {ref.kind} {name}: another {where} item is the same object{also}; "
+                                    "each object may appear once"))
+        else:
+            first[identity] = item
+    return out
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of YAML data (maps, lists, scalars): the snapshot restored on failure."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
 
 
 def canonical_key(item: dict) -> tuple[str, str, str, str]:
