@@ -132,8 +132,8 @@ def too_deep(graph: Graph, limit: int) -> list[tuple[str, int, list[str]]]:
     return deep
 
 
-def nearest(graph: Graph, targets: "set[str] | list[str]") -> dict[str, tuple[int, str | None]]:
-    """For every agent that reaches one of `targets` (in zero or more hops): (hops, next agent).
+def nearest(graph: Graph, targets: "set[str] | list[str]") -> dict[str, tuple[int, str | None, str]]:
+    """For every agent that reaches one of `targets` (in zero or more hops): (hops, next agent, target).
 
     The next agent lies on a shortest chain to the nearest target (None at a target itself); ties
     go to the smallest name, so the answer does not depend on input order. Agents that reach no
@@ -144,25 +144,32 @@ def nearest(graph: Graph, targets: "set[str] | list[str]") -> dict[str, tuple[in
         for succ in graph[node]:
             if succ in reverse:
                 reverse[succ].append(node)
-    found: dict[str, tuple[int, str | None]] = {}
+    found: dict[str, tuple[int, str | None, str]] = {}
     queue: deque[str] = deque()
     for target in sorted(t for t in set(targets) if t in graph):
-        found[target] = (0, None)
+        found[target] = (0, None, target)
         queue.append(target)
     while queue:
         node = queue.popleft()
-        hops = found[node][0] + 1
+        hops, _, target = found[node]
         for caller in reverse[node]:
             if caller not in found:
-                found[caller] = (hops, node)
+                found[caller] = (hops + 1, node, target)
                 queue.append(caller)
     return found
 
 
-def through(graph: Graph, found: dict[str, tuple[int, str | None]], agent: str,
-            first: str | None = None) -> list[str] | None:
+SHOWN_HOPS = 10  # a chain longer than this is shown as its start, a count, and its end
+
+
+def route(graph: Graph, found: dict[str, tuple[int, str | None, str]], agent: str,
+          first: str | None = None) -> tuple[list[str], int] | None:
     """The shortest chain from `agent` to its nearest target through at least one delegation
-    (through `first` only, when given): [delegate, ..., target], or None when there is none."""
+    (through `first` only, when given), as ([delegate, ..., target], hops).
+
+    A chain of more than SHOWN_HOPS agents comes back shortened to its first SHOWN_HOPS - 1 agents,
+    "... (N more agents)" and its target: showing every chain of a long one in full is quadratic.
+    """
     candidates = [first] if first is not None else sorted(set(graph.get(agent, ())))
     best = None
     for succ in candidates:
@@ -170,7 +177,10 @@ def through(graph: Graph, found: dict[str, tuple[int, str | None]], agent: str,
             best = succ
     if best is None:
         return None
+    hops, _, target = found[best]
     chain = [best]
-    while found[chain[-1]][1] is not None:
+    while found[chain[-1]][1] is not None and len(chain) < SHOWN_HOPS:
         chain.append(found[chain[-1]][1])
-    return chain
+    if chain[-1] != target:
+        chain[-1:] = [f"... ({hops + 1 - len(chain)} more agents)", target]
+    return chain, hops + 1

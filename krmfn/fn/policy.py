@@ -142,6 +142,7 @@ class Checker:
         self.description_keys: set[str] = set()
         self._unverifiable_seen: set[tuple] = set()
         self.applies: dict[str, set[int]] = {}  # rule name -> ids of the nodes it applies to
+        self._reach: dict[str, tuple] = {}  # rule name -> what _reach_index computed
 
     # -- reporting -------------------------------------------------------------------------------
     def report(self, obj: dict, path: str, rule: str, message: str, severity: str = ERROR) -> None:
@@ -484,46 +485,60 @@ class Checker:
                                "name each tool")
                 self.report(node.obj, grant.path if grant else use.names_path, rule.name, message, rule.severity)
 
+    def _reach_index(self, rule: PolicyRule):
+        """Per rule, once: the nearest uncovered agent holding a grant the rule refuses, and the
+        nearest agent missing from the render, for every agent (linear: `delegation.nearest`)."""
+        from .. import delegation
+
+        cached = self._reach.get(rule.name)
+        if cached is None:
+            graph = {key: [d.target for d in node.delegations] for key, node in self.graph.items()}
+            missing = {t for targets in graph.values() for t in targets if t not in self.graph}
+            graph.update({key: [] for key in missing})
+            # A holder the rule applies to is reported itself; its callers are not, for its grants.
+            holders = {key for key, node in self.graph.items() if id(node) not in self.applies[rule.name]
+                       and any(self._risk_problems(rule, use) for use in node.servers)}
+            cached = graph, delegation.nearest(graph, holders), delegation.nearest(graph, missing)
+            self._reach[rule.name] = cached
+        return cached
+
     def _check_reach(self, rule: PolicyRule, node: AgentNode) -> None:
-        """What the agent reaches through the agents it delegates to, however deep."""
+        """What the agent reaches through the agents it delegates to, however deep: per delegation,
+        the nearest agent that holds what the rule refuses (and the nearest one not in the render)."""
+        from .. import delegation
+
+        graph, holders, missing = self._reach_index(rule)
         scope = self._scope(rule, node)
         reported: set[tuple[str, str]] = set()
-        for delegation in node.delegations:
-            queue = deque([[node.key, delegation.target]])
-            seen = {node.key, delegation.target}
-            while queue:
-                chain = queue.popleft()
-                holder = self.graph.get(chain[-1])
-                shown = " -> ".join(_short(k, node.namespace) for k in chain)
-                if holder is None:
-                    if (chain[-1], "") not in reported:
-                        reported.add((chain[-1], ""))
-                        self.unverifiable(node.obj, delegation.path, rule.name,
-                                          f"{shown}: agent {chain[-1]} is not in the render, "
-                                          "so the tools it holds are unknown")
-                    continue
-                names = "allow" if holder.kind == "AgentDescription" else "toolNames"
-                # A holder the rule applies to is reported itself; its callers are not, for its grants.
-                direct = id(holder) in self.applies[rule.name]
-                for use in ([] if direct else holder.servers):
-                    for kind, grant, what in self._risk_problems(rule, use):
-                        seen_key = (holder.key, f"{use.key}/{grant.tool if grant else '*'}")
-                        if seen_key in reported:
-                            continue
-                        reported.add(seen_key)
-                        if grant is None:
-                            what = what.replace(f"every tool of {use.key}",
-                                                f"every tool of {use.key} (empty {names})", 1)
-                        if kind == "allowed":
-                            message = (f"{shown} holds {what}, not allowed {scope} "
-                                       f"(allowed: {self._allowed_text(rule)})")
-                        else:
-                            message = f"{shown} holds {what} without requireApproval"
-                        self.report(node.obj, delegation.path, rule.name, message, rule.severity)
-                for nxt in holder.delegations:
-                    if nxt.target not in seen:
-                        seen.add(nxt.target)
-                        queue.append(chain + [nxt.target])
+        for d in node.delegations:
+            routed = delegation.route(graph, missing, node.key, first=d.target)
+            if routed is not None and (routed[0][-1], "") not in reported:
+                reported.add((routed[0][-1], ""))
+                shown = " -> ".join(_short(k, node.namespace) for k in [node.key, *routed[0]])
+                self.unverifiable(node.obj, d.path, rule.name,
+                                  f"{shown}: agent {routed[0][-1]} is not in the render, "
+                                  "so the tools it holds are unknown")
+            routed = delegation.route(graph, holders, node.key, first=d.target)
+            if routed is None or routed[0][-1] == node.key:
+                continue
+            holder = self.graph[routed[0][-1]]
+            shown = " -> ".join(_short(k, node.namespace) for k in [node.key, *routed[0]])
+            names = "allow" if holder.kind == "AgentDescription" else "toolNames"
+            for use in holder.servers:
+                for kind, grant, what in self._risk_problems(rule, use):
+                    seen_key = (holder.key, f"{use.key}/{grant.tool if grant else '*'}")
+                    if seen_key in reported:
+                        continue
+                    reported.add(seen_key)
+                    if grant is None:
+                        what = what.replace(f"every tool of {use.key}",
+                                            f"every tool of {use.key} (empty {names})", 1)
+                    if kind == "allowed":
+                        message = (f"{shown} holds {what}, not allowed {scope} "
+                                   f"(allowed: {self._allowed_text(rule)})")
+                    else:
+                        message = f"{shown} holds {what} without requireApproval"
+                    self.report(node.obj, d.path, rule.name, message, rule.severity)
 
     def _check_explicit(self, rule: PolicyRule, node: AgentNode) -> None:
         for use in node.servers:

@@ -221,9 +221,9 @@ def compute_reach(agents: dict[str, AgentView]) -> None:
             continue
         found = delegation.nearest(graph, set(holders))
         for key in sorted(graph):
-            chain = delegation.through(graph, found, key) if key in found else None
-            if chain is not None and chain[-1] != key:  # back to its own grant, through a cycle
-                agents[key].reach[holders[chain[-1]]] = Reach(risk, tuple(chain))
+            routed = delegation.route(graph, found, key) if key in found else None
+            if routed is not None and routed[0][-1] != key:  # back to its own grant, through a cycle
+                agents[key].reach[holders[routed[0][-1]]] = Reach(risk, tuple(routed[0]))
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
