@@ -11,12 +11,17 @@ API_VERSION = "krmfn.dev/v1alpha1"
 KAGENT_GROUP = "kagent.dev"
 KAGENT_V1ALPHA2 = "kagent.dev/v1alpha2"
 KMCP_API_VERSION = "kagent.dev/v1alpha1"
+AGENT_KIND = "Agent"
+MODELCONFIG_KIND = "ModelConfig"
 # kagent 1.0: a new group, v1alpha3 only, no conversion from 0.x.
 KAGENT_V1_GROUP = "api.kagent.dev"
 KAGENT_V1ALPHA3 = "api.kagent.dev/v1alpha3"
 
 # kagent (and the conformance checker) refuse a delegation chain deeper than this.
 MAX_DELEGATION_DEPTH = 10
+
+CRD_API_VERSION = "apiextensions.k8s.io/v1"
+CRD_KIND = "CustomResourceDefinition"
 
 # Set on every Namespace by the API server; the only label known of a Namespace not in the render.
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

@@ -120,19 +120,23 @@ def test_diff_of_a_12_agent_mesh(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-POLICY = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolPolicy", "metadata": {"name": "p"},
-          "spec": {"rules": [{"name": "top-never-reaches-destructive", "match": {"agents": ["a0", "m0"]},
-                              "allowedRisks": ["read", "write"]}]}}
+def reach_policy(holder: str) -> dict:
+    """Every agent of the namespace but `holder` must never reach a destructive tool: the rule
+    applies to (nearly) every agent, the case where walking each one's chains is cubic."""
+    return {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolPolicy", "metadata": {"name": "p"},
+            "spec": {"rules": [{"name": "never-reaches-destructive", "match": {"namespaces": [NAMESPACE]},
+                                "exclude": {"agents": [holder]}, "allowedRisks": ["read", "write"]}]}}
 
 
 def test_policy_reach_on_a_3000_agent_chain(tmp_path):
-    config = write(tmp_path / "policy.yaml", [POLICY])
+    config = write(tmp_path / "policy.yaml", [reach_policy("a2999")])
     proc = krmfn("run", config, write(tmp_path / "chain.yaml", chain(3000, ["k8s_delete_resource"])))
     assert proc.returncode == 1
     lines = assert_clean_failure(proc)
-    reach = [line for line in lines if "top-never-reaches-destructive" in line]
-    assert len(reach) == 1, reach
-    assert "a0 -> a1 -> " in reach[0] and "more agents) -> a2999 holds k8s_delete_resource (destructive)" in reach[0]
+    reach = [line for line in lines if "never-reaches-destructive" in line]
+    assert len(reach) == 2999, reach[:3]  # one line per agent above the holder
+    [top] = [line for line in reach if "Agent/agents/a0 " in line]
+    assert "a0 -> a1 -> " in top and "more agents) -> a2999 holds k8s_delete_resource (destructive)" in top
     depth = [line for line in lines if "delegation-depth" in line]
     assert len(depth) == 3000 - 11
 
@@ -141,10 +145,10 @@ def test_policy_on_a_12_agent_mesh(tmp_path):
     objects = mesh(12)
     [m7] = [o for o in objects if o["metadata"]["name"] == "m7"]
     m7["spec"]["declarative"]["tools"][0]["mcpServer"]["toolNames"].append("k8s_delete_resource")
-    proc = krmfn("run", write(tmp_path / "policy.yaml", [POLICY]), write(tmp_path / "mesh.yaml", objects))
+    proc = krmfn("run", write(tmp_path / "policy.yaml", [reach_policy("m7")]), write(tmp_path / "mesh.yaml", objects))
     assert proc.returncode == 1
     lines = assert_clean_failure(proc)
     assert sum("delegation-cycle" in line for line in lines) == 1
-    reach = [line for line in lines if "top-never-reaches-destructive" in line]
-    # m0 reaches m7's destructive tool directly and through every other agent: one line says so
-    assert len(reach) == 1 and "m7 holds k8s_delete_resource (destructive)" in reach[0], reach
+    reach = [line for line in lines if "never-reaches-destructive" in line]
+    # each agent reaches m7's destructive tool directly and through every other: one line each
+    assert len(reach) == 11 and all("m7 holds k8s_delete_resource (destructive)" in line for line in reach), reach

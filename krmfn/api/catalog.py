@@ -10,7 +10,7 @@ from ..runtime.typed import KrmModel
 from .common import Name, Resource
 
 Risk = Literal["read", "write", "destructive"]
-RISKS = ("read", "write", "destructive")
+from ..constants import RISKS  # noqa: E402
 
 
 class RemoteServer(KrmModel):

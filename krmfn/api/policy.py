@@ -27,7 +27,7 @@ RULE_DELEGATION_DEPTH = "delegation-depth"
 BUILTIN_RULES = (RULE_DELEGATION_CYCLE, RULE_DELEGATION_DEPTH)
 
 # kagent refuses delegation chains deeper than this (its controller's MAX_DEPTH).
-KAGENT_MAX_DELEGATION_DEPTH = 10
+from ..constants import MAX_DELEGATION_DEPTH as KAGENT_MAX_DELEGATION_DEPTH  # noqa: E402
 
 Provider = Literal[
     "Anthropic", "OpenAI", "AzureOpenAI", "Ollama", "Gemini", "GeminiVertexAI",

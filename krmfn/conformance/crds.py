@@ -20,7 +20,7 @@ __all__ = ["ConformanceInputError", "CRDVersion", "CRDIndex", "load_crds"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
-CRD_KIND = "CustomResourceDefinition"
+from ..constants import CRD_KIND  # noqa: E402
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 

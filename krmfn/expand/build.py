@@ -20,7 +20,7 @@ from ..api.common import (
 from ..kagent import models as k
 
 PROMPT_KEY = "system-message.md"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set on every Namespace by the API server
+from ..constants import NAMESPACE_NAME_LABEL  # noqa: E402
 
 # Annotations that describe where the description came from; they must not travel to outputs.
 _LOCATION_PREFIXES = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/",

@@ -66,7 +66,6 @@ NEEDS_KEY = ("OpenAI", "Anthropic", "AzureOpenAI", "Gemini", "SAPAICore")
 GATEWAY_PROVIDERS = ("OpenAI", "Anthropic")
 # Providers that cannot work without their settings block (the block has required fields).
 NEEDS_BLOCK = ("AzureOpenAI", "GeminiVertexAI", "AnthropicVertexAI", "Bedrock", "SAPAICore", "Foundry")
-REDACTED = "<redacted>"
 
 
 def parse_config(raw: dict) -> tuple[ModelEnvironment | None, list[Result]]:
@@ -99,7 +98,7 @@ def process(rl: ResourceList, config: ModelEnvironment) -> None:
 _CREDENTIAL_HEADER = re.compile(r"(key|auth|token|secret|signature|cookie|session|password|credential)")
 # Fields that hold the *name* of a Secret or of a key in it, never the value.
 _REFERENCE_KEYS = {"apikeysecret", "apikeysecretkey", "cacertsecret", "cacertsecretref", "cacertsecretkey"}
-from ..runtime.secrets import CREDENTIAL_KEY as _CREDENTIAL_KEY, CREDENTIAL_VALUES as _CREDENTIAL_VALUES  # noqa: E402
+from ..runtime.secrets import CREDENTIAL_KEY as _CREDENTIAL_KEY, CREDENTIAL_VALUES as _CREDENTIAL_VALUES, REDACTED  # noqa: E402
 
 _ADVICE = ("credentials are given only by reference: apiKeySecret: {name: <Secret>, key: <key>} "
            "(the value is not shown)")

@@ -12,7 +12,7 @@ from ..api.agent import AgentDescription
 from ..api.catalog import ToolCatalog
 from ..api.common import API_VERSION, meta_name, meta_namespace, source_of
 from ..api.expansion import AgentExpansion
-from ..constants import ANNOTATION_SERVERS_EMITTED, LOCAL_CONFIG_ANNOTATION
+from ..constants import ANNOTATION_SERVERS_EMITTED, LOCAL_CONFIG_ANNOTATION, MAX_DELEGATION_DEPTH
 from ..expand import build
 from ..expand.catalog import Catalog, CatalogError
 from ..expand.prompts import (
@@ -30,7 +30,6 @@ from ..runtime.results import Result, WARNING
 from ..runtime.typed import parse
 
 WILDCARDS = {"*", "all", "ALL"}
-MAX_DELEGATION_DEPTH = 10
 
 
 def process(rl: ResourceList, config: AgentExpansion) -> None:

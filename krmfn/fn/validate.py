@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from ..api.common import meta_namespace
 from ..api.conformance import KagentConformance
+from ..constants import CRD_API_VERSION, CRD_KIND
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import ERROR, Result
 
-CRD_KIND = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 
 
 def process(rl: ResourceList, config: KagentConformance) -> None:
@@ -22,7 +22,7 @@ def process(rl: ResourceList, config: KagentConformance) -> None:
         if spec.crds:
             crds = load_crds(*spec.crds)
         else:
-            in_input = [i for i in rl.items if (i.get("apiVersion"), i.get("kind")) == CRD_KIND]
+            in_input = [i for i in rl.items if (i.get("apiVersion"), i.get("kind")) == (CRD_API_VERSION, CRD_KIND)]
             if not in_input:
                 rl.results.append(Result.about(rl.function_config, "spec.crds",
                                                "no CRDs: set spec.crds, or include the kagent CRDs in the input"))

@@ -38,11 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 
 # --- API versions and kinds ----------------------------------------------------------------------
 
-KAGENT_GROUP = "kagent.dev"
+from ..constants import AGENT_KIND, KAGENT_GROUP, MODELCONFIG_KIND  # noqa: E402,F401
 AGENT_API_VERSION = "kagent.dev/v1alpha2"
-AGENT_KIND = "Agent"
 MODELCONFIG_API_VERSION = "kagent.dev/v1alpha2"
-MODELCONFIG_KIND = "ModelConfig"
 REMOTEMCPSERVER_API_VERSION = "kagent.dev/v1alpha2"
 REMOTEMCPSERVER_KIND = "RemoteMCPServer"
 MCPSERVER_API_VERSION = "kagent.dev/v1alpha1"  # kmcp

@@ -15,8 +15,6 @@ from typing import Any
 from ..constants import KAGENT_V1ALPHA2, KMCP_API_VERSION
 from ..runtime.kobject import KObject, as_dict, as_str, selector_matches
 
-ALL_TOOLS = None  # ToolUse.tools when toolNames is empty or missing: kagent grants every tool
-
 
 @dataclass(frozen=True)
 class ToolUse:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..constants import (
+    AGENT_KIND,
+    MODELCONFIG_KIND,
     ANNOTATION_ENVIRONMENT,
     ANNOTATION_MEMORY_TIER,
     ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
@@ -32,11 +34,10 @@ from ..reader import read_agent
 from ..risk import claimed_risks
 from ..runtime.kobject import KObject, as_dict, as_list
 
-AGENT_KIND = "Agent"
-MODELCONFIG_KIND = "ModelConfig"
-
-RISKS = ("read", "write", "unknown", "destructive")  # in rising order of concern, as reviewers see it
-RISK_RANK = {risk: rank for rank, risk in enumerate(RISKS)}
+# The risk classes as reviewers see them, in rising order of concern: `krmfn.risk`'s, with what a
+# render alone cannot tell ("unknown") shown as such rather than folded into "destructive".
+REVIEW_RISKS = ("read", "write", "unknown", "destructive")
+RISK_RANK = {risk: rank for rank, risk in enumerate(REVIEW_RISKS)}
 ALL_TOOLS = "*"  # a grant without toolNames: every tool the server offers
 
 # Deployment fields that change how an agent runs, not what it does.
@@ -214,7 +215,7 @@ def compute_reach(agents: dict[str, AgentView]) -> None:
     from .. import delegation
 
     graph = {key: [d for d in agent.delegates if d in agents] for key, agent in agents.items()}
-    for risk in RISKS:
+    for risk in REVIEW_RISKS:
         holders = {key: min((g.server, g.tool) for g in agent.grants() if g.risk == risk)
                    for key, agent in agents.items() if any(g.risk == risk for g in agent.grants())}
         if not holders:

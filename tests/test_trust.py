@@ -1,0 +1,168 @@
+"""Nothing a pull request author controls lowers a verdict (issues 13 and 19).
+
+What an object says about itself (its `krmfn.dev/tool-risks` and `krmfn.dev/environment`
+annotations), a team's own ToolCatalog and a missing namespace must never make a grant look less
+risky than the catalogs say. Each case runs through the real CLI (`krmfn diff`, `krmfn run`) or
+the real kustomize build of the example repository (`krmfn build`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT
+
+PROD_POLICY = ROOT / "overlays" / "prod" / "policy.yaml"
+
+
+def krmfn(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "krmfn", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def agent(name: str, namespace: str, tools: list[str], *, server: str = "kagent-tool-server",
+          server_namespace: str = "kagent", annotations: dict | None = None) -> dict:
+    meta = {"name": name, "namespace": namespace}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "kagent.dev/v1alpha2", "kind": "Agent", "metadata": meta,
+            "spec": {"type": "Declarative", "description": name,
+                     "declarative": {"modelConfig": "model-standard", "systemMessage": f"You are {name}.",
+                                     "tools": [{"type": "McpServer", "mcpServer": {
+                                         "apiGroup": "kagent.dev", "kind": "RemoteMCPServer", "name": server,
+                                         "namespace": server_namespace, "toolNames": tools}}]}}}
+
+
+def claims(server: str, **risks: str) -> dict:
+    return {"krmfn.dev/tool-risks": json.dumps({server: risks})}
+
+
+def write(path: Path, objects: list[dict]) -> str:
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    return str(path)
+
+
+# --- the review ---------------------------------------------------------------------------------
+
+
+def test_diff_is_not_talked_out_of_a_destructive_grant(tmp_path):
+    """Issue 13, defect 1: the annotation says "read"; the built-in catalog says destructive."""
+    old = agent("helper", "team", ["k8s_get_resources"])
+    new = agent("helper", "team", ["k8s_get_resources", "cilium_delete_service"],
+                annotations=claims("kagent/kagent-tool-server", cilium_delete_service="read"))
+    args = [write(tmp_path / "old.yaml", [old]), write(tmp_path / "new.yaml", [new])]
+    proc = krmfn("diff", *args, "--fail-on", "destructive-grant")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "cilium_delete_service" in proc.stdout and "(destructive)" in proc.stdout
+    doc = json.loads(krmfn("diff", *args, "--format", "json").stdout)
+    [grant] = [f for a in doc["environments"][0]["agents"] for f in a["findings"] if f["class"] == "tool-granted"]
+    assert (grant["tool"], grant["risk"], grant["destructive"]) == ("cilium_delete_service", "destructive", True)
+
+
+def test_an_annotation_may_raise_a_risk_in_the_review(tmp_path):
+    old = agent("helper", "team", ["k8s_get_resources"])
+    new = agent("helper", "team", ["k8s_get_resources", "k8s_get_events"],
+                annotations=claims("kagent/kagent-tool-server", k8s_get_events="destructive"))
+    proc = krmfn("diff", write(tmp_path / "old.yaml", [old]), write(tmp_path / "new.yaml", [new]),
+                 "--fail-on", "destructive-grant")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+
+
+# --- the policy ---------------------------------------------------------------------------------
+
+
+def run_policy(tmp_path: Path, objects: list[dict], policy: Path = PROD_POLICY) -> subprocess.CompletedProcess:
+    return krmfn("run", str(policy), write(tmp_path / "input.yaml", objects))
+
+
+def namespace(name: str, **labels: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def test_policy_is_not_talked_out_of_a_destructive_grant(tmp_path):
+    objects = [namespace("team"), agent("helper", "team", ["cilium_delete_service"],
+                                        annotations=claims("kagent/kagent-tool-server", cilium_delete_service="read"))]
+    proc = run_policy(tmp_path, objects)
+    assert proc.returncode == 1
+    assert "cilium_delete_service (destructive) must be listed in requireApproval" in proc.stderr, proc.stderr
+
+
+def test_a_claimed_risk_of_a_team_tool_is_not_trusted(tmp_path):
+    """A hand-written Agent says the billing API's delete_customer is "read": the catalog decides."""
+    catalog = yaml.safe_load((ROOT / "base" / "agents" / "catalog.yaml").read_text())
+    objects = [catalog, namespace("platform-agents"),
+               agent("sneaky", "platform-agents", ["delete_customer"], server="billing-api",
+                     server_namespace="platform-agents",
+                     annotations=claims("platform-agents/billing-api", delete_customer="read"))]
+    objects[-1]["spec"]["declarative"]["tools"][0]["mcpServer"]["kind"] = "MCPServer"
+    proc = run_policy(tmp_path, objects)
+    assert proc.returncode == 1
+    assert "sneaky" in proc.stderr and "delete_customer (destructive)" in proc.stderr, proc.stderr
+
+
+def test_claiming_a_server_does_not_make_it_known(tmp_path):
+    """An empty tool list under a server the Agent alone vouches for grants every tool of an
+    unknown server: fail closed."""
+    objects = [namespace("team"), agent("helper", "team", [], server="shadow", server_namespace="team",
+                                        annotations=claims("team/shadow", anything="read"))]
+    proc = run_policy(tmp_path, objects)
+    assert proc.returncode == 1
+    assert "every tool of team/shadow" in proc.stderr and "in no catalog" in proc.stderr, proc.stderr
+
+
+def test_an_agent_without_a_namespace_is_refused(tmp_path):
+    objects = [agent("helper", "team", ["k8s_get_resources"])]
+    del objects[0]["metadata"]["namespace"]
+    proc = run_policy(tmp_path, objects)
+    assert proc.returncode == 1
+    assert "metadata.namespace: not set" in proc.stderr, proc.stderr
+
+
+def test_a_tool_less_twin_cannot_hide_an_agent(tmp_path):
+    real = agent("helper", "team", ["k8s_delete_resource"])
+    twin = {"apiVersion": "kagent.dev/v1alpha2", "kind": "Agent", "metadata": {"name": "helper", "namespace": "team"},
+            "spec": {"type": "Declarative", "declarative": {"modelConfig": "m", "systemMessage": "x"}}}
+    proc = run_policy(tmp_path, [namespace("team"), twin, real])
+    assert proc.returncode == 1
+    assert "duplicate Agent team/helper" in proc.stderr, proc.stderr
+
+
+# --- a team catalog, through the real build of the example repository ----------------------------
+
+
+def repo_copy(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    for folder in ("base", "overlays"):
+        shutil.copytree(ROOT / folder, repo / folder)
+    return repo
+
+
+def test_a_team_catalog_cannot_downgrade_a_built_in_risk(tmp_path):
+    """Issue 19: `toolsFrom: kagent-tool-server` plus `k8s_delete_resource: read` must not let prod
+    grant a destructive tool without approval."""
+    repo = repo_copy(tmp_path)
+    catalog_file = repo / "base" / "agents" / "catalog.yaml"
+    catalog = yaml.safe_load(catalog_file.read_text())
+    [tools] = [s for s in catalog["spec"]["servers"] if s.get("toolsFrom") == "kagent-tool-server"]
+    tools["tools"] = {"k8s_delete_resource": "read"}
+    catalog_file.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    agent_file = repo / "base" / "agents" / "k8s-readonly.yaml"
+    description = yaml.safe_load(agent_file.read_text())
+    description["spec"]["tools"][0]["allow"].append("k8s_delete_resource")
+    agent_file.write_text(yaml.safe_dump(description, sort_keys=False))
+
+    proc = krmfn("build", "overlays/prod", cwd=repo)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert proc.stdout == ""
+    assert "k8s_delete_resource (destructive) must be listed in requireApproval" in proc.stderr, proc.stderr
+    # the rendered catalog reached the policy but not the build's output
+    dev = krmfn("build", "overlays/dev", cwd=repo)
+    assert dev.returncode == 0, dev.stderr
+    assert "kind: ToolCatalog" not in dev.stdout
+    assert '"k8s_delete_resource":"destructive"' in dev.stdout.replace(" ", "")
