@@ -22,7 +22,7 @@ from ..expand.prompts import (
     digest,
     is_prompt_library,
 )
-from ..kagent import models as k
+from ..kagent.constants import AGENT_API_VERSION
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import FunctionFailure, Result, WARNING
 from ..runtime.typed import parse
@@ -90,6 +90,7 @@ class Expansion:
                 catalog, problems = parse(ToolCatalog, obj)
                 self.results.extend(problems)
                 if catalog is not None:
+                    self.results.extend(_header_problems(catalog, obj))
                     for field, message in self.catalog.add(catalog, obj):
                         self.error(obj, field, message)
             elif is_prompt_library(obj):
@@ -97,7 +98,7 @@ class Expansion:
                 if self.config.keep_prompt_library:
                     self.passthrough.append(obj)
             else:
-                if obj.get("apiVersion") == k.AGENT_API_VERSION and obj.get("kind") == "Agent":
+                if obj.get("apiVersion") == AGENT_API_VERSION and obj.get("kind") == "Agent":
                     self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
                 self.passthrough.append(obj)
 
@@ -131,7 +132,9 @@ class Expansion:
         if len(tools) > 20:
             self.error(obj, "spec.tools", f"{len(tools)} tool entries (servers plus delegates); kagent allows at most 20")
         if desc.spec.deployment is not None:
-            _, problems = parse(k.DeclarativeDeploymentSpec, desc.spec.deployment, subject=obj, at="spec.deployment")
+            from ..kagent.models import DeclarativeDeploymentSpec  # its input schema
+
+            _, problems = parse(DeclarativeDeploymentSpec, desc.spec.deployment, subject=obj, at="spec.deployment")
             self.results.extend(problems)
         text = None
         if desc.spec.prompt is not None and renderer is not None:
@@ -157,9 +160,9 @@ class Expansion:
         ))
         return out
 
-    def _tools(self, desc: AgentDescription, obj: dict) -> tuple[list[k.Tool], list[dict[str, Any]]]:
+    def _tools(self, desc: AgentDescription, obj: dict) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         namespace = desc.metadata.namespace
-        tools: list[k.Tool] = []
+        tools: list[dict[str, Any]] = []
         described: list[dict[str, Any]] = []
         seen_servers: set[str] = set()
         for index, grant in enumerate(desc.spec.tools):
@@ -219,7 +222,7 @@ class Expansion:
                               "requireApproval": t in grant.require_approval} for t in grant.allow)
         return tools, described
 
-    def _delegates(self, desc: AgentDescription, obj: dict) -> list[k.Tool]:
+    def _delegates(self, desc: AgentDescription, obj: dict) -> list[dict[str, Any]]:
         namespace = desc.metadata.namespace
         out = []
         known = self.known_agents
@@ -297,6 +300,17 @@ class Expansion:
             self.error(agents[agent][1], "spec.delegates",
                        f"delegation chain of {hops} hops, more than kagent's limit of {MAX_DELEGATION_DEPTH}: "
                        + " -> ".join(shown) + more)
+
+
+def _header_problems(catalog: ToolCatalog, obj: dict) -> list[Result]:
+    """A remote server's headersFrom, checked against kagent's ValueRef (its input schema)."""
+    problems: list[Result] = []
+    for index, server in enumerate(catalog.spec.servers):
+        for h_index, header in enumerate(server.remote.headers_from if server.remote else ()):
+            from ..kagent.models import ValueRef
+
+            problems += parse(ValueRef, header, subject=obj, at=f"spec.servers[{index}].remote.headersFrom[{h_index}]")[1]
+    return problems
 
 
 def _risks(tools: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
