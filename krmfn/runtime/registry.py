@@ -45,6 +45,11 @@ FUNCTIONS: dict[str, FunctionEntry] = {
             "check kagent objects against the CRD schema and CEL rules, and their references",
             validator=True,
         ),
+        FunctionEntry(
+            "Pipeline",
+            "krmfn.fn.pipeline",
+            "run expand, environment, policy and conformance in one call (one process per overlay)",
+        ),
     )
 }
 
