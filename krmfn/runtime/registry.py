@@ -6,12 +6,11 @@ pass-through or a policy check never pays for Jinja2 or the CEL engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .. import API_VERSION
+from .record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FunctionEntry:
     kind: str
     module: str
