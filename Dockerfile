@@ -61,12 +61,9 @@ LABEL org.opencontainers.image.title="krmfn" \
       org.opencontainers.image.source="https://github.com/krmfn-dev/krmfn" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
-# KRMFN_WORKER=0: every container runs one call and is gone, so a warm worker could never
-# serve a second one (the Argo CD sidecar below keeps it: it renders again and again).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     LANG=C.UTF-8 \
-    KRMFN_WORKER=0 \
     PATH=/opt/krmfn/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Remove the base image's installers (pip, ensurepip wheels) where that is a plain file removal.
 RUN set -eu; \

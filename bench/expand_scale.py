@@ -56,12 +56,10 @@ def run() -> list[Row]:
         output = Path(tmp) / "out.yaml"
         output.write_bytes(run_command([KRMFN], stdin=data, env={"KRMFN_WARNINGS": "0"}))
         ours = best_of(3, lambda: run_command([KRMFN], stdin=data))
-        cold = best_of(3, lambda: run_command([KRMFN], stdin=data, env={"KRMFN_WORKER": "0"}))
         floor = best_of(3, lambda: run_command([sys.executable, "-c", FLOOR, str(source), str(output)]))
         peak = _peak_rss_mb([KRMFN], source)
     return [Row(f"expand {AGENTS} descriptions (one invocation)", ours, "libyaml load in+out, dump out", floor, 2.0,
-                note=f"peak RSS {peak:.0f} MB, target <= 300 MB"),
-            Row("  same, KRMFN_WORKER=0 (no worker)", cold, "libyaml load in+out, dump out", floor, 2.0)]
+                note=f"peak RSS {peak:.0f} MB, target <= 300 MB")]
 
 
 MEASURE = """
@@ -72,7 +70,6 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def _peak_rss_mb(argv: list[str], source: Path) -> float:
-    """Peak RSS of one in-process call (no worker: a served call's memory is the worker's), measured
-    from a fresh parent so no earlier child's peak counts."""
-    out = run_command([sys.executable, "-c", MEASURE, str(source), *argv], env={"KRMFN_WORKER": "0"})
+    """Peak RSS of one call, measured from a fresh parent so no earlier child's peak counts."""
+    out = run_command([sys.executable, "-c", MEASURE, str(source), *argv])
     return int(out) / 1024

@@ -4,9 +4,7 @@ Both sides run through the real `kubectl kustomize --enable-alpha-plugins` (cont
 with a `docker` first on PATH that execs the function process directly: krmfn for one side,
 `cat` (a pass-through) for the other, so the difference is krmfn's own cost.
 
-krmfn runs as it does by default, served by its warm worker (the untimed first build starts
-it); each build is measured again with KRMFN_WORKER=0, where every function call is a fresh
-interpreter that imports pydantic and Jinja2 and builds its validators.
+Every function call is a fresh krmfn process, as kustomize starts them.
 """
 
 from __future__ import annotations
@@ -58,15 +56,10 @@ def run() -> list[Row]:
         cat_one = _build(one, cat_shim)
         rows.append(Row("kubectl kustomize, one krmfn function (expand)", _build(one, krmfn_shim),
                         "same build, cat in the slot", cat_one, 1.5))
-        rows.append(Row("  same, KRMFN_WORKER=0 (no worker)", _build(one, krmfn_shim, KRMFN_WORKER="0"),
-                        "same build, cat in the slot", cat_one, None))
         targets = ["base"] + sorted(f"overlays/{p.name}" for p in (repo / "overlays").glob("*")
                                     if (p / "kustomization.yaml").exists())
         for target in targets:
             cat = _build(repo / target, cat_shim)
             rows.append(Row(f"kubectl kustomize {target} (krmfn pipeline)", _build(repo / target, krmfn_shim),
                             "same build, cat in every slot", cat, 2.0))
-            rows.append(Row("  same, KRMFN_WORKER=0 (no worker)",
-                            _build(repo / target, krmfn_shim, KRMFN_WORKER="0"),
-                            "same build, cat in every slot", cat, None))
     return rows

@@ -1,22 +1,31 @@
-"""krmfn start-up: a pass-through ResourceList (no function config) vs `python -c "import yaml"`.
-
-Measured twice: as krmfn runs by default (a warm worker serves the call, see krmfn.worker) and
-with KRMFN_WORKER=0 (every call a fresh interpreter: the runtime's own lean start-up).
+"""A cold krmfn function call (a fresh process, as kustomize starts one per function per build)
+vs `python -c "import yaml"`: a pass-through ResourceList (no function config), and an expand call
+on the example repository's agents (base/agents, as `krmfn build` hands them to the function).
 """
 
 from __future__ import annotations
 
 import sys
 
-from common import KRMFN, Row, time_command
+from common import KRMFN, ROOT, Row, run_command, time_command
 
 PASS_THROUGH = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n"
 
 
+def expand_input() -> bytes:
+    """The ResourceList kustomize gives base/'s expand step: base/agents plus the expand config."""
+    from krmfn.runtime import yamlio
+
+    items = yamlio.load_all(run_command(["/usr/bin/kubectl", "kustomize", str(ROOT / "base" / "agents")]), "agents")
+    config = yamlio.load_one((ROOT / "base" / "functions" / "expand.yaml").read_bytes(), "expand.yaml")
+    return yamlio.dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                        "items": items, "functionConfig": config}).encode()
+
+
 def run() -> list[Row]:
     krmfn = [KRMFN] if KRMFN else [sys.executable, "-m", "krmfn"]
-    ours = time_command(krmfn, n=15, stdin=PASS_THROUGH)
-    cold = time_command(krmfn, n=15, stdin=PASS_THROUGH, env={"KRMFN_WORKER": "0"})
     base = time_command([sys.executable, "-c", "import yaml"], n=15)
-    return [Row("krmfn start-up (pass-through ResourceList)", ours, 'python -c "import yaml"', base, 2.0),
-            Row("  same, KRMFN_WORKER=0 (no worker)", cold, 'python -c "import yaml"', base, 2.0)]
+    passthrough = time_command(krmfn, n=15, stdin=PASS_THROUGH)
+    expand = time_command(krmfn, n=15, stdin=expand_input())
+    return [Row("cold pass-through (ResourceList, no config)", passthrough, 'python -c "import yaml"', base, 1.5),
+            Row("cold expand (base/agents: 4 descriptions)", expand, 'python -c "import yaml"', base, 3.0)]

@@ -20,13 +20,10 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
        krmfn kinds                    list the function config kinds krmfn serves
-       krmfn worker [status|stop]     this user's warm workers (see below)
+       krmfn worker                   no-op, kept for one release (there is no warm worker any more)
        krmfn --version
 
 Set KRMFN_DEBUG=1 to see a Python traceback when krmfn fails on a bug.
-Function calls are served by a warm background worker, started by the second call within
-KRMFN_WORKER_IDLE seconds (default 300) and gone after as long without one; KRMFN_WORKER=0 runs
-every call in-process.
 """
 
 COMMANDS = {
@@ -43,19 +40,9 @@ COMMANDS = {
 }
 
 
-# The commands that run a function, which a warm worker serves (see krmfn.worker).
-SERVED_BY_WORKER = ("legacy", "run", "container-run")
-
-
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the program itself, not a caller in the same process: a worker may serve it
+    if argv is None:
         argv = sys.argv[1:]
-        if not argv or argv[0] in SERVED_BY_WORKER:
-            from .worker import client
-
-            status = client.forward(argv)
-            if status is not None:
-                return status
     # pydantic scans every installed package's entry points for plugins on first use; krmfn
     # uses none, and the scan costs start-up time on every function call.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

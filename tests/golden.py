@@ -1,6 +1,6 @@
 """Golden test harness for every function, in the style of kustomize's frameworktestutil.
 
-A case is a folder `functions/<function>/testdata/<case>/` holding:
+A case is a folder `functions/<function>/testdata/<case>/` (or a function's `example/`) holding:
   config.yaml              the function config
   input.yaml               the input items (a YAML stream)
   expected.yaml            the expected output items, when the function succeeds
@@ -100,7 +100,10 @@ def check_case(case: Path) -> None:
         assert_input_returned(case, first.output)
         return
     assert first.output == expected_out.read_text(), f"{case_id(case)}: output differs"
-    second = run_function(config, yamlio.load_all(first.output))
+    # Run again on its own output, with the local-config items a Pipeline consumed handed over again
+    # (kustomize gives them to every run: they are resources of the kustomization).
+    output = yamlio.load_all(first.output)
+    second = run_function(config, output + [i for i in items if _local_config(i) and i not in output])
     assert second.code == 0 and second.output == first.output, \
         f"{case_id(case)}: not idempotent: running on its own output changed it"
 
@@ -109,6 +112,9 @@ def assert_input_returned(case: Path, output: str) -> None:
     """On failure the input comes back untouched (kustomize fails the build; nothing is lost)."""
     _, fresh = load_case(case)
     assert yamlio.load_all(output) == fresh, f"{case_id(case)}: a failing run changed its input"
+def _local_config(item: dict) -> bool:
+    annotations = (item.get("metadata") or {}).get("annotations") or {}
+    return annotations.get("config.kubernetes.io/local-config") == "true"
 
 
 def _write(path: Path, text: str | None) -> None:

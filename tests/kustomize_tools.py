@@ -120,8 +120,61 @@ def prepare_tree(tmp: Path, mode: str) -> Path:
     return tree
 
 
-def render(tmp: Path, kustomize: Kustomize, mode: str, target: str, *, path_prefix: list[Path] = ()) -> bytes:
-    tree = prepare_tree(tmp, mode) if not (tmp / f"repo-{mode}").exists() else tmp / f"repo-{mode}"
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+
+
+def step_by_step_tree(tmp: Path, mode: str) -> Path:
+    """A copy of the `mode` tree in which every Pipeline is undone into its functions: each stage's
+    config file becomes a transformer of its own (the Pipeline's function annotation, local-config
+    dropped), in stage order, where the Pipeline was. The reference a Pipeline render must equal."""
+    tree = tmp / f"repo-{mode}-steps"
+    if tree.exists():
+        return tree
+    source = tmp / f"repo-{mode}" if (tmp / f"repo-{mode}").exists() else prepare_tree(tmp, mode)
+    shutil.copytree(source, tree)
+    for kustomization_path in sorted(tree.rglob("kustomization.yaml")):
+        directory = kustomization_path.parent
+        kustomization = yamlio.load_one(kustomization_path.read_bytes(), str(kustomization_path))
+        transformers = []
+        for entry in kustomization.get("transformers") or []:
+            files = [entry]
+            if (directory / entry).is_dir():
+                inner = yamlio.load_one((directory / entry / "kustomization.yaml").read_bytes(), entry)
+                files = [f"{entry}/{name}" for name in inner.get("resources") or []]
+            pipelines = [(f, d) for f in files for d in yamlio.load_all((directory / f).read_bytes(), f)
+                         if d.get("kind") == "Pipeline"]
+            if not pipelines:
+                transformers.append(entry)
+                continue
+            (_, pipeline_doc), = pipelines
+            function = (pipeline_doc["metadata"].get("annotations") or {}).get(FUNCTION_ANNOTATION)
+            for stage in pipeline_doc["spec"]["stages"]:
+                ref = stage["configRef"]
+                resources = kustomization["resources"]
+                match = [r for r in resources if (directory / r).is_file() and any(
+                    d.get("kind") == ref["kind"] and d["metadata"]["name"] == ref["name"]
+                    for d in yamlio.load_all((directory / r).read_bytes(), r))]
+                assert len(match) == 1, (kustomization_path, ref, match)
+                resources.remove(match[0])
+                docs = yamlio.load_all((directory / match[0]).read_bytes(), match[0])
+                for doc in docs:
+                    annotations = doc["metadata"].setdefault("annotations", {})
+                    annotations.pop(LOCAL_CONFIG, None)
+                    if function is not None:
+                        annotations[FUNCTION_ANNOTATION] = function
+                    if not annotations:
+                        del doc["metadata"]["annotations"]
+                (directory / match[0]).write_text(yamlio.dump_all(docs))
+                transformers.append(match[0])
+        kustomization["transformers"] = transformers
+        kustomization_path.write_text(yamlio.dump(kustomization))
+    return tree
+
+
+def render(tmp: Path, kustomize: Kustomize, mode: str, target: str, *, path_prefix: list[Path] = (),
+           tree: Path | None = None) -> bytes:
+    if tree is None:
+        tree = prepare_tree(tmp, mode) if not (tmp / f"repo-{mode}").exists() else tmp / f"repo-{mode}"
     env = dict(os.environ)
     prefix = [str(p) for p in path_prefix]
     if mode == "container" and not path_prefix:

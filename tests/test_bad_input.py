@@ -795,7 +795,7 @@ def test_a_memory_bomb_is_stopped_at_the_budget_in_a_fresh_process(tmp_path):
     measure.write_text(MEASURE)
     proc = subprocess.run([sys.executable, "-c", harness % str(measure), str(tmp_path / "in.yaml"),
                            sys.executable, "-m", "krmfn"], capture_output=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_WORKER": "0"})
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     import ast
 
@@ -1012,8 +1012,7 @@ def measured(args: list[str], stdin: Path | None, tmp_path: Path) -> tuple[int, 
     proc = subprocess.run([sys.executable, "-c", MEASURE, str(stdin) if stdin else "-",
                            sys.executable, "-m", "krmfn", *args],
                           capture_output=True, timeout=120, cwd=tmp_path,
-                          # in-process: a call a worker served would leave its memory in the worker
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_WORKER": "0"})
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     import ast
 

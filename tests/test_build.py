@@ -39,8 +39,8 @@ def _set_function(path: Path, annotation: str) -> None:
 
 
 def test_a_kustomization_pinning_another_krmfn_version_is_refused(repo):
-    expand = repo / "overlays/dev/expand.yaml"
-    expand.write_text(expand.read_text().replace(f"krmfn:{__version__}", "krmfn:9.9.9"))
+    pipeline = repo / "overlays/dev/pipeline.yaml"
+    pipeline.write_text(pipeline.read_text().replace(f"krmfn:{__version__}", "krmfn:9.9.9"))
     proc = build(repo / "overlays/dev", "--native")
     assert proc.returncode == 1 and proc.stdout == b""
     assert (f"[error] the kustomization pins ghcr.io/krmfn-dev/krmfn:9.9.9, but this krmfn is {__version__}: "
@@ -48,7 +48,7 @@ def test_a_kustomization_pinning_another_krmfn_version_is_refused(repo):
 
 
 def test_a_foreign_image_without_an_engine_is_a_clear_error(repo):
-    _set_function(repo / "overlays/dev/expand.yaml",
+    _set_function(repo / "overlays/dev/pipeline.yaml",
                   "    config.kubernetes.io/function: |\n      container:\n        image: example.com/other-fn:1.0\n")
     proc = build(repo / "overlays/dev", "--native")
     assert proc.returncode == 1 and proc.stdout == b""
@@ -58,8 +58,7 @@ def test_a_foreign_image_without_an_engine_is_a_clear_error(repo):
 
 def test_functions_that_did_not_run_fail_the_build(repo):
     # kubectl kustomize has no --enable-exec: it skips exec functions silently and exits 0.
-    for name in ("expand.yaml", "environment.yaml"):
-        _set_function(repo / "overlays/dev" / name, "    config.kubernetes.io/function: |\n      exec:\n        path: krmfn\n")
+    _set_function(repo / "overlays/dev/pipeline.yaml", "    config.kubernetes.io/function: |\n      exec:\n        path: krmfn\n")
     plain = subprocess.run([KUBECTL, "kustomize", "--enable-alpha-plugins", str(repo / "overlays/dev")],
                            capture_output=True, timeout=120)
     assert plain.returncode == 0 and b"kind: AgentDescription" in plain.stdout  # the silent skip

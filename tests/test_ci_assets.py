@@ -149,8 +149,7 @@ def test_build_mode_env_is_honoured(tmp_path):
     refuse.mkdir()
     (refuse / "docker").write_text("#!/bin/sh\necho 'engine used' >&2\nexit 7\n")  # `docker info` fails too
     (refuse / "docker").chmod(0o755)
-    env = {"PATH": os.pathsep.join([str(refuse), tools_path()]), "HOME": str(tmp_path), "LANG": "C.UTF-8",
-           "KRMFN_WORKER_DIR": os.environ["KRMFN_WORKER_DIR"]}  # the session's (see conftest)
+    env = {"PATH": os.pathsep.join([str(refuse), tools_path()]), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
     argv = [str(VENV_BIN / "krmfn"), "build", "-o", os.devnull, str(ROOT / "base")]
     native = subprocess.run(argv, env={**env, "KRMFN_BUILD_MODE": "native"}, capture_output=True, text=True)
     assert native.returncode == 0, native.stderr
@@ -203,7 +202,7 @@ def run_step(step_id: str, workspace: Path, tmp: Path, **overrides: str) -> tupl
     })
     context.update({key: value for key, value in overrides.items() if "." in key})
     env = {
-        "PATH": tools_path(), "HOME": str(tmp), "LANG": "C.UTF-8", "KRMFN_WORKER_DIR": os.environ["KRMFN_WORKER_DIR"],
+        "PATH": tools_path(), "HOME": str(tmp), "LANG": "C.UTF-8",
         "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(runner_temp),
         "RUNNER_OS": "Linux", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": "acme/agents",
         "GITHUB_STEP_SUMMARY": str(files["summary"]), "GITHUB_OUTPUT": str(files["output"]),
@@ -390,8 +389,7 @@ def test_review_step_without_a_base_revision(tmp_path):
 
 def run_hook(workspace: Path, files: list[str], args: list[str] | None = None) -> subprocess.CompletedProcess:
     argv = [*hook_argv(), *(args if args is not None else ["--overlays", "base", "--overlays", "overlays/*"]), *files]
-    env = {"PATH": tools_path(), "HOME": str(workspace.parent), "LANG": "C.UTF-8",
-           "KRMFN_WORKER_DIR": os.environ["KRMFN_WORKER_DIR"]}  # the session's (see conftest)
+    env = {"PATH": tools_path(), "HOME": str(workspace.parent), "LANG": "C.UTF-8"}
     return subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -251,8 +251,6 @@ def test_image_user_labels_and_contents(podman, capsys):
     config = info["Config"]
     assert config.get("User") in ("nobody", "65534", "65534:65534"), config.get("User")
     assert config.get("Entrypoint") == ["/opt/krmfn/bin/krmfn"]
-    # A container serves one call: no warm worker (krmfn.worker) to start or look for.
-    assert "KRMFN_WORKER=0" in (config.get("Env") or []), config.get("Env")
     labels = config.get("Labels") or {}
     for label in ("title", "description", "source", "version", "licenses"):
         assert labels.get(f"org.opencontainers.image.{label}"), f"OCI label {label} missing"

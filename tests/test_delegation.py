@@ -92,7 +92,7 @@ def test_a_layered_graph_is_checked_without_enumerating_its_paths():
                          "functionConfig": {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentExpansion",
                                             "metadata": {"name": "expand"}}}).encode()
     proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin, capture_output=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_WORKER": "0"})
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     lines = proc.stderr.decode().splitlines()
     assert proc.returncode == 1
     # only the first layer is 11 hops from the last one

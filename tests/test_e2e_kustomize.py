@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kustomize_tools import ROOT, kubectl_builds, render, require, standalone_kustomize
+from kustomize_tools import ROOT, kubectl_builds, render, require, standalone_kustomize, step_by_step_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +28,35 @@ def renders(tmp_path_factory):
     for target in TARGETS:
         out[(standalone.name, "exec", target)] = render(tmp, standalone, "exec", target)
     return out
+
+
+@pytest.fixture(scope="module")
+def step_by_step(tmp_path_factory):
+    """The same targets with every Pipeline undone into one transformer per stage."""
+    tmp = tmp_path_factory.mktemp("steps")
+    kubectl = require(kubectl_builds())[0]
+    standalone = require(standalone_kustomize())
+    out: dict[tuple[str, str, str], bytes] = {}
+    for target in TARGETS:
+        out[(kubectl.name, "container", target)] = render(tmp, kubectl, "container", target,
+                                                          tree=step_by_step_tree(tmp, "container"))
+        out[(standalone.name, "exec", target)] = render(tmp, standalone, "exec", target,
+                                                        tree=step_by_step_tree(tmp, "exec"))
+    return out
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_pipeline_render_is_the_step_by_step_render(renders, step_by_step, target):
+    for key, steps in step_by_step.items():
+        if key[2] == target:
+            assert renders[key] == steps, f"{key}: the Pipeline render differs from the step-by-step render"
+
+
+def test_the_example_overlays_use_the_pipeline():
+    from kustomize_tools import pipeline
+
+    for target in TARGETS:
+        assert [c["kind"] for c in pipeline(target)] == ["Pipeline"], target
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -99,7 +99,7 @@ def test_install_plugins_writes_one_executable_per_kind(tmp_path):
     plugin = tmp_path / "krmfn.dev" / "v1alpha1" / "agentexpansion" / "AgentExpansion"
     assert plugin.exists() and os.access(plugin, os.X_OK)
     kinds = sorted(p.name for p in tmp_path.glob("krmfn.dev/v1alpha1/*/*"))
-    assert kinds == ["AgentExpansion", "KagentConformance", "ModelEnvironment", "ToolPolicy"]
+    assert kinds == ["AgentExpansion", "KagentConformance", "ModelEnvironment", "Pipeline", "ToolPolicy"]
     # the installed plugin really runs krmfn in legacy mode
     run = subprocess.run([str(plugin), str(CASE / "config.yaml")], input=(CASE / "input.yaml").read_bytes(),
                          capture_output=True, timeout=60)

@@ -31,6 +31,7 @@ from krmfn.runtime.resourcelist import ResourceList
 
 API = "krmfn.dev/v1alpha1"
 CRDS = Path(__file__).resolve().parents[2] / "shared" / "kagent-crds" / "v0.9.12"
+V0_10_CRDS = CRDS.parent / "v0.10.0-rc3"
 KAGENT_TOOLS = sorted(builtin_kagent_tools()[3])
 BUILTIN_SERVER = f"{builtin_kagent_tools()[1]}/{builtin_kagent_tools()[0]}"  # kagent/kagent-tool-server
 
@@ -273,18 +274,17 @@ junk_items = st.builds(
     json_values)
 
 
-def conformance_crds():
-    if not CRDS.is_dir():
-        pytest.skip(f"{CRDS} is absent: the kagent CRDs live in ../shared")
+def conformance_crds(where: Path = CRDS):
+    if not where.is_dir():
+        pytest.skip(f"{where} is absent: the kagent CRDs live in ../shared")
     from krmfn.conformance import load_crds
 
-    global _CRDS
-    if _CRDS is None:
-        _CRDS = load_crds(str(CRDS))
-    return _CRDS
+    if where not in _CRDS:
+        _CRDS[where] = load_crds(str(where))
+    return _CRDS[where]
 
 
-_CRDS = None
+_CRDS: dict = {}
 
 
 def external_references(items: list[dict]) -> set[tuple[str, str, str]]:
@@ -314,9 +314,19 @@ def test_the_pipeline_always_renders_objects_kagent_accepts(case):
     code, rendered, lines = apply(environment, expanded)
     assert code == 0, lines
     kinds = {i["kind"] for i in rendered}
-    assert "AgentDescription" not in kinds and "ToolCatalog" not in kinds and "ModelConfig" in kinds
+    assert "AgentDescription" not in kinds and "ModelConfig" in kinds
+    # catalogs go on as local config (for the policy), which kustomize leaves out of the build
+    assert all(i["metadata"]["annotations"]["config.kubernetes.io/local-config"] == "true"
+               for i in rendered if i["kind"] == "ToolCatalog")
     problems = [r.line() for r in validate(rendered, crds, external=external_references(rendered)) if r.is_error]
     assert problems == []
+    # expand and environment build kagent objects as plain dicts: both outputs must be valid for
+    # both 0.x lines (the schema and CEL rules of v0.9.12 and v0.10.0-rc3)
+    from krmfn.conformance import validate_schemas
+
+    for index in (crds, conformance_crds(V0_10_CRDS)):
+        for output in (expanded, rendered):
+            assert [r.line() for r in validate_schemas(output, index) if r.is_error] == []
     # each function on its own output changes nothing, byte for byte
     for config, output in ((expansion, expanded), (environment, rendered)):
         code, again, lines = apply(config, output)

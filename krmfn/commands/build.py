@@ -157,11 +157,6 @@ def _forward(argv: list[str], why: str) -> int:
     real = os.environ.get(ENGINE_ENV)
     if not real:
         return _fail(f"{why}, and there is no container engine to run it (set {ENGINE_ENV})")
-    from .. import worker
-
-    if worker.serving:
-        # A worker's child must report the exit status to its caller, so it cannot exec.
-        return subprocess.call([real, *argv])
     os.execv(real, [real, *argv])
     return 1  # not reached
 

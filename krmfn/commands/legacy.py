@@ -78,5 +78,5 @@ def _krmfn_command() -> str:
         return shlex.quote(os.path.abspath(found))
     # Not installed as a command (a source checkout): this interpreter, this package.
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    # -P: the directory kustomize runs the plugin in must not shadow any module (nor split workers).
+    # -P: the directory kustomize runs the plugin in must not shadow any module.
     return f"env PYTHONPATH={shlex.quote(package_root)} {shlex.quote(sys.executable)} -P -m krmfn"

@@ -1,4 +1,10 @@
-"""Build kagent objects (through the typed models in `krmfn.kagent`) from parsed descriptions."""
+"""Build kagent objects as plain data (the dicts YAML is written from) from parsed descriptions.
+
+Plain dicts, not models: the output path pays for nothing it does not need. What is emitted is
+proven valid against the real kagent CRDs by tests/test_output_conformance.py. A field is left out
+when it has no value, and written when the CRD has a default (so Git equals what the API server
+stores); `runtime` and `stream` are always written.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,15 @@ from ..api.common import (
     MANAGED_BY,
     model_config_name,
 )
-from ..kagent import models as k
+from ..constants import (
+    AGENT_API_VERSION,
+    AGENT_KIND,
+    KAGENT_GROUP,
+    MCPSERVER_API_VERSION,
+    MCPSERVER_KIND,
+    REMOTEMCPSERVER_API_VERSION,
+    REMOTEMCPSERVER_KIND,
+)
 
 PROMPT_KEY = "system-message.md"
 from ..constants import NAMESPACE_NAME_LABEL  # noqa: E402
@@ -38,17 +52,46 @@ def carried_annotations(annotations: dict[str, str]) -> dict[str, str]:
     return {k_: v for k_, v in annotations.items() if not k_.startswith(_LOCATION_PREFIXES)}
 
 
-def allowed_namespaces(namespaces: set[str] | list[str] | str | None) -> k.AllowedNamespaces | None:
+def present(**fields: Any) -> dict[str, Any]:
+    """The fields that have a value (None means absent), in the order given."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _meta(name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    return present(name=name, namespace=namespace, labels=labels, annotations=annotations)
+
+
+def _local_refs(refs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """core/v1 LocalObjectReferences ({name})."""
+    return [{"name": ref["name"]} for ref in refs] or None
+
+
+def _deployment(values: dict[str, Any]) -> dict[str, Any]:
+    """spec.deployment as validated (DeclarativeDeploymentSpec, an input schema): its unset fields dropped."""
+    out = {name: value for name, value in values.items() if value is not None}
+    if "imagePullSecrets" in out:
+        out["imagePullSecrets"] = [{"name": ref["name"]} for ref in out["imagePullSecrets"]]
+    if "serviceAccountConfig" in out:
+        out["serviceAccountConfig"] = {n: v for n, v in out["serviceAccountConfig"].items() if v is not None}
+    return out
+
+
+def _value_ref(header: dict[str, Any]) -> dict[str, Any]:
+    """A header (ValueRef): a literal value, or one taken from a ConfigMap/Secret key."""
+    source = header.get("valueFrom")
+    return present(name=header["name"], value=header.get("value"),
+                   valueFrom=None if source is None else present(type=source.get("type"), name=source.get("name"),
+                                                                 key=source.get("key")))
+
+
+def allowed_namespaces(namespaces: set[str] | list[str] | str | None) -> dict[str, Any] | None:
     """Gateway-API style admission of other namespaces, by their kubernetes.io/metadata.name label."""
     if namespaces == "All":
-        return k.AllowedNamespaces(**{"from": "All"})
+        return {"from": "All"}
     if not namespaces:
         return None
-    return k.AllowedNamespaces(**{
-        "from": "Selector",
-        "selector": k.LabelSelector(matchExpressions=[k.LabelSelectorRequirement(
-            key=NAMESPACE_NAME_LABEL, operator="In", values=sorted(namespaces))]),
-    })
+    return {"from": "Selector", "selector": {"matchExpressions": [
+        {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(namespaces)}]}}
 
 
 def agent(
@@ -56,7 +99,7 @@ def agent(
     source: str,
     *,
     runtime: str,
-    tools: list[k.Tool],
+    tools: list[dict[str, Any]],
     system_message: str | None,
     system_message_config_map: str | None,
     prompt_digest: str | None,
@@ -77,44 +120,41 @@ def agent(
         annotations[ANNOTATION_MODEL_TIER] = spec.model
         if spec.memory is not None:
             annotations[ANNOTATION_MEMORY_TIER] = spec.memory.model
-    meta = k.ObjectMeta(name=name, namespace=namespace, labels=labels_for(name, desc.metadata.labels),
-                        annotations=annotations)
+    meta = _meta(name, namespace, labels_for(name, desc.metadata.labels), annotations)
     if spec.byo is not None:
         byo = spec.byo
-        deployment = k.ByoDeploymentSpec(
-            image=byo.image, cmd=byo.cmd, args=byo.args or None, env=byo.env or None,
-            replicas=byo.replicas, resources=byo.resources, imagePullPolicy=byo.image_pull_policy,
-            imagePullSecrets=[k.LocalObjectReference(**s) for s in byo.image_pull_secrets] or None,
-            serviceAccountName=byo.service_account_name,
+        deployment = present(
+            replicas=byo.replicas, resources=byo.resources, env=byo.env or None,
+            imagePullPolicy=byo.image_pull_policy, imagePullSecrets=_local_refs(byo.image_pull_secrets),
+            serviceAccountName=byo.service_account_name, image=byo.image, cmd=byo.cmd, args=byo.args or None,
         )
-        agent_spec = k.AgentSpec(type="BYO", description=spec.description, byo=k.ByoAgentSpec(deployment=deployment),
-                                 allowedNamespaces=allowed_namespaces(callers))
-        return k.Agent(metadata=meta, spec=agent_spec).to_obj()
+        agent_spec = present(type="BYO", description=spec.description, byo={"deployment": deployment},
+                             allowedNamespaces=allowed_namespaces(callers))
+        return {"apiVersion": AGENT_API_VERSION, "kind": AGENT_KIND, "metadata": meta, "spec": agent_spec}
 
     memory = None
     if spec.memory is not None:
-        memory = k.MemorySpec(modelConfig=model_config_name(spec.memory.model), ttlDays=spec.memory.ttl_days)
+        memory = present(modelConfig=model_config_name(spec.memory.model), ttlDays=spec.memory.ttl_days)
     skills = [
-        k.AgentSkill(id=s.id, name=s.name, description=s.description, tags=s.tags or None,
-                     examples=s.examples or None, inputModes=s.input_modes or None,
-                     outputModes=s.output_modes or None)
+        present(id=s.id, name=s.name, description=s.description, tags=s.tags or None,
+                examples=s.examples or None, inputModes=s.input_modes or None, outputModes=s.output_modes or None)
         for s in spec.skills
     ]
-    declarative = k.DeclarativeAgentSpec(
+    declarative = present(
         runtime=runtime,
         systemMessage=system_message,
-        systemMessageFrom=(k.ValueSource(type="ConfigMap", name=system_message_config_map, key=PROMPT_KEY)
+        systemMessageFrom=({"type": "ConfigMap", "name": system_message_config_map, "key": PROMPT_KEY}
                            if system_message_config_map else None),
         modelConfig=model_config_name(spec.model),
         stream=bool(spec.stream),
         tools=tools or None,
-        a2aConfig=k.A2AConfig(skills=skills) if skills else None,
+        a2aConfig={"skills": skills} if skills else None,
         memory=memory,
-        deployment=k.DeclarativeDeploymentSpec.model_validate(spec.deployment) if spec.deployment else None,
+        deployment=_deployment(spec.deployment) if spec.deployment else None,
     )
-    agent_spec = k.AgentSpec(type="Declarative", description=spec.description, declarative=declarative,
-                             allowedNamespaces=allowed_namespaces(callers))
-    return k.Agent(metadata=meta, spec=agent_spec).to_obj()
+    agent_spec = present(type="Declarative", description=spec.description, declarative=declarative,
+                         allowedNamespaces=allowed_namespaces(callers))
+    return {"apiVersion": AGENT_API_VERSION, "kind": AGENT_KIND, "metadata": meta, "spec": agent_spec}
 
 
 def prompt_config_map(agent_name: str, namespace: str, text: str, digest: str, source: str) -> dict[str, Any]:
@@ -131,45 +171,42 @@ def prompt_config_map(agent_name: str, namespace: str, text: str, digest: str, s
     }
 
 
-def mcp_tool(kind: str, name: str, namespace: str | None, allow: list[str], approval: list[str]) -> k.Tool:
-    return k.Tool(type="McpServer", mcpServer=k.McpServerTool(
-        apiGroup=k.KAGENT_GROUP, kind=kind, name=name, namespace=namespace,
+def mcp_tool(kind: str, name: str, namespace: str | None, allow: list[str], approval: list[str]) -> dict[str, Any]:
+    return {"type": "McpServer", "mcpServer": present(
+        apiGroup=KAGENT_GROUP, kind=kind, name=name, namespace=namespace,
         toolNames=list(allow), requireApproval=list(approval) or None,
-    ))
+    )}
 
 
-def agent_tool(name: str, namespace: str | None) -> k.Tool:
-    return k.Tool(type="Agent", agent=k.TypedReference(apiGroup=k.KAGENT_GROUP, kind="Agent", name=name,
-                                                      namespace=namespace))
+def agent_tool(name: str, namespace: str | None) -> dict[str, Any]:
+    return {"type": "Agent", "agent": present(apiGroup=KAGENT_GROUP, kind="Agent", name=name, namespace=namespace)}
 
 
 def server(entry_name: str, namespace: str, spec: CatalogServer, source: str, users: set[str]) -> dict[str, Any]:
     """The RemoteMCPServer or kmcp MCPServer a catalog entry asks krmfn to create."""
-    labels = {LABEL_MANAGED_BY: MANAGED_BY}
-    meta = k.ObjectMeta(name=entry_name, namespace=namespace, labels=labels,
-                        annotations={ANNOTATION_SOURCE: source})
+    meta = _meta(entry_name, namespace, {LABEL_MANAGED_BY: MANAGED_BY}, {ANNOTATION_SOURCE: source})
     description = spec.description or f"{entry_name} tool server"
     if spec.remote is not None:
         remote = spec.remote
         allowed = spec.allowed_namespaces if spec.allowed_namespaces is not None else (users - {namespace})
-        return k.RemoteMCPServer(metadata=meta, spec=k.RemoteMCPServerSpec(
-            description=description, url=remote.url, protocol=remote.protocol, timeout=remote.timeout,
-            sseReadTimeout=remote.sse_read_timeout, terminateOnClose=remote.terminate_on_close,
-            headersFrom=[k.ValueRef.model_validate(h) for h in remote.headers_from] or None,
-            allowedNamespaces=allowed_namespaces(allowed),
-        )).to_obj()
+        return {"apiVersion": REMOTEMCPSERVER_API_VERSION, "kind": REMOTEMCPSERVER_KIND, "metadata": meta,
+                "spec": present(
+                    description=description, url=remote.url, protocol=remote.protocol, timeout=remote.timeout,
+                    sseReadTimeout=remote.sse_read_timeout, terminateOnClose=remote.terminate_on_close,
+                    headersFrom=[_value_ref(h) for h in remote.headers_from] or None,
+                    allowedNamespaces=allowed_namespaces(allowed),
+                )}
     deploy = spec.mcp_server
     assert deploy is not None  # the catalog model guarantees one of remote / mcpServer / external
     transport: dict[str, Any] = {"transportType": deploy.transport}
     if deploy.transport == "stdio":
-        transport["stdioTransport"] = k.StdioTransport()
+        transport["stdioTransport"] = {}
     else:
-        transport["httpTransport"] = k.HTTPTransport(targetPort=deploy.port, path=deploy.http_path)
-    return k.MCPServer(metadata=meta, spec=k.MCPServerSpec(
-        deployment=k.MCPServerDeployment(
-            image=deploy.image, cmd=deploy.cmd, args=deploy.args or None, port=deploy.port,
-            env=deploy.env or None,
-            secretRefs=[k.LocalObjectReference(name=s) for s in deploy.secret_refs] or None,
-        ),
-        **transport,
-    )).to_obj()
+        transport["httpTransport"] = present(targetPort=deploy.port, path=deploy.http_path)
+    deployment = present(
+        image=deploy.image, cmd=deploy.cmd, args=deploy.args or None, port=deploy.port,
+        replicas=1,  # the CRD default, written so Git equals what the API server stores
+        env=deploy.env or None, secretRefs=[{"name": s} for s in deploy.secret_refs] or None,
+    )
+    return {"apiVersion": MCPSERVER_API_VERSION, "kind": MCPSERVER_KIND, "metadata": meta,
+            "spec": {"deployment": deployment, **transport, "timeout": "30s"}}

@@ -50,7 +50,7 @@ from ..api.environment import (
     ModelEnvironment,
     Tier,
 )
-from ..kagent import models as k
+from .. import constants as k
 from ..constants import KAGENT_V1ALPHA2
 from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
@@ -258,8 +258,10 @@ def _check_tier(name: str, tier: Tier, is_v010: bool, version: str, report) -> N
         error(f"{path}.tls.caCertSecret.key", "required: the key in the Secret that holds the CA bundle")
 
     if not problems:  # the kagent rules, for what the checks above do not already say
+        from ..kagent.models import ModelConfigSpec
+
         try:
-            _spec_of(tier, is_v010)
+            ModelConfigSpec.model_validate(_spec_of(tier, is_v010))
         except ValidationError as err:
             for problem in err.errors(include_url=False):
                 loc = tuple(p for p in problem["loc"] if not (isinstance(p, str) and "[" in p))
@@ -298,8 +300,9 @@ def _get(data: Any, parts: list[str]) -> Any:
     return data
 
 
-def _spec_of(tier: Tier, is_v010: bool) -> k.ModelConfigSpec:
-    """The ModelConfig spec of a tier (the same in every namespace). Raises ValidationError."""
+def _spec_of(tier: Tier, is_v010: bool) -> dict[str, Any]:
+    """The ModelConfig spec of a tier (the same in every namespace), as plain data: the fields that
+    have a value, and the CRD defaults of the blocks present (so Git equals what the API server stores)."""
     values: dict[str, Any] = {"provider": tier.provider, "model": tier.model}
     if tier.api_key_secret is not None:
         values["apiKeySecret"] = tier.api_key_secret.name
@@ -311,18 +314,19 @@ def _spec_of(tier: Tier, is_v010: bool) -> k.ModelConfigSpec:
         values["defaultHeaders"] = dict(tier.default_headers)
     if tier.tls is not None:
         ca = tier.tls.ca_cert_secret
-        values["tls"] = k.TLSConfig(caCertSecretRef=ca.name if ca else None, caCertSecretKey=ca.key if ca else None,
-                                    disableSystemCAs=tier.tls.disable_system_cas,
-                                    disableVerify=tier.tls.disable_verify)
+        tls = {"caCertSecretRef": ca.name, "caCertSecretKey": ca.key} if ca is not None else {}
+        tls = {name: value for name, value in tls.items() if value is not None}
+        values["tls"] = {**tls, "disableSystemCAs": tier.tls.disable_system_cas,
+                         "disableVerify": tier.tls.disable_verify}
     block_name = k.PROVIDER_FIELDS[tier.provider]
     block = _block(tier, block_name)
     if block is not None:
-        block = block.model_copy()
-        if is_v010 and isinstance(block, k.OpenAIConfig) and block.apiFormat is None:
+        settings = block.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if is_v010 and block_name == "openAI" and "apiFormat" not in settings:
             # v0.10's CRD defaults it; writing it keeps Git equal to what the API server stores.
-            block.apiFormat = "chatCompletions"
-        values[block_name] = block
-    return k.ModelConfigSpec(**values)
+            settings["apiFormat"] = "chatCompletions"
+        values[block_name] = settings
+    return values
 
 
 def _hint(name: str, known: list[str]) -> str:
@@ -551,13 +555,13 @@ class Environment:
             annotations.pop(ANNOTATION_CANARY, None)
         return out
 
-    def _model_config(self, namespace: str, tier: str, spec: k.ModelConfigSpec) -> dict:
-        meta = k.ObjectMeta(
-            name=model_config_name(tier), namespace=namespace,
-            labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_MODEL_TIER: tier},
-            annotations={ANNOTATION_ENVIRONMENT: self.name},
-        )
-        return k.ModelConfig(metadata=meta, spec=spec).to_obj()
+    def _model_config(self, namespace: str, tier: str, spec: dict[str, Any]) -> dict:
+        meta = {"name": model_config_name(tier), "namespace": namespace,
+                "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_MODEL_TIER: tier},
+                "annotations": {ANNOTATION_ENVIRONMENT: self.name}}
+        # One copy per namespace: the items must not share mutable parts.
+        return {"apiVersion": k.MODELCONFIG_API_VERSION, "kind": k.MODELCONFIG_KIND, "metadata": meta,
+                "spec": copy.deepcopy(spec)}
 
 
 def _selects(canary: Canary, name: str, namespace: str, labels: dict) -> bool:

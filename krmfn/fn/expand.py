@@ -23,7 +23,7 @@ from ..expand.prompts import (
     digest,
     is_prompt_library,
 )
-from ..kagent import models as k
+from ..constants import AGENT_API_VERSION
 from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import Result, WARNING
@@ -88,6 +88,7 @@ class Expansion:
                 catalog, problems = parse(ToolCatalog, obj)
                 self.results.extend(problems)
                 if catalog is not None:
+                    self.results.extend(_header_problems(catalog, obj))
                     emitted = KObject(obj).annotations.get(ANNOTATION_SERVERS_EMITTED) == "true"
                     for field, message in self.catalog.add(catalog, obj, emit=not emitted):
                         self.error(obj, field, message)
@@ -100,7 +101,7 @@ class Expansion:
                 if self.config.keep_prompt_library:
                     self.passthrough.append(obj)
             else:
-                if obj.get("apiVersion") == k.AGENT_API_VERSION and obj.get("kind") == "Agent":
+                if obj.get("apiVersion") == AGENT_API_VERSION and obj.get("kind") == "Agent":
                     self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
                 self.passthrough.append(obj)
 
@@ -134,7 +135,9 @@ class Expansion:
         if len(tools) > 20:
             self.error(obj, "spec.tools", f"{len(tools)} tool entries (servers plus delegates); kagent allows at most 20")
         if desc.spec.deployment is not None:
-            _, problems = parse(k.DeclarativeDeploymentSpec, desc.spec.deployment, subject=obj, at="spec.deployment")
+            from ..kagent.models import DeclarativeDeploymentSpec  # its input schema
+
+            _, problems = parse(DeclarativeDeploymentSpec, desc.spec.deployment, subject=obj, at="spec.deployment")
             self.results.extend(problems)
         text = None
         if desc.spec.prompt is not None and renderer is not None:
@@ -160,9 +163,9 @@ class Expansion:
         ))
         return out
 
-    def _tools(self, desc: AgentDescription, obj: dict) -> tuple[list[k.Tool], list[dict[str, Any]]]:
+    def _tools(self, desc: AgentDescription, obj: dict) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         namespace = desc.metadata.namespace
-        tools: list[k.Tool] = []
+        tools: list[dict[str, Any]] = []
         described: list[dict[str, Any]] = []
         seen_servers: set[str] = set()
         for index, grant in enumerate(desc.spec.tools):
@@ -222,7 +225,7 @@ class Expansion:
                               "requireApproval": t in grant.require_approval} for t in grant.allow)
         return tools, described
 
-    def _delegates(self, desc: AgentDescription, obj: dict) -> list[k.Tool]:
+    def _delegates(self, desc: AgentDescription, obj: dict) -> list[dict[str, Any]]:
         namespace = desc.metadata.namespace
         out = []
         known = self.known_agents
@@ -307,6 +310,17 @@ def as_local_config(obj: dict) -> dict:
     meta = KObject(obj).metadata
     annotations = {**KObject(obj).annotations, LOCAL_CONFIG_ANNOTATION: "true", ANNOTATION_SERVERS_EMITTED: "true"}
     return {**obj, "metadata": {**meta, "annotations": annotations}}
+
+
+def _header_problems(catalog: ToolCatalog, obj: dict) -> list[Result]:
+    """A remote server's headersFrom, checked against kagent's ValueRef (its input schema)."""
+    problems: list[Result] = []
+    for index, server in enumerate(catalog.spec.servers):
+        for h_index, header in enumerate(server.remote.headers_from if server.remote else ()):
+            from ..kagent.models import ValueRef
+
+            problems += parse(ValueRef, header, subject=obj, at=f"spec.servers[{index}].remote.headersFrom[{h_index}]")[1]
+    return problems
 
 
 def _risks(tools: list[dict[str, Any]]) -> dict[str, dict[str, str]]:

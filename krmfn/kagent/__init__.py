@@ -1,94 +1,18 @@
-"""Typed models of the kagent resources krmfn emits (Agent, ModelConfig, RemoteMCPServer, MCPServer).
+"""kagent's resources: typed models (`models`, pydantic; only where they are an input schema, e.g.
+a ModelEnvironment tier's provider blocks, and in tests) and the server-side-defaulting drift check
+(`defaults`). kagent's names and facts as plain data are in `krmfn.constants`.
 
-See `krmfn.kagent.models` for the conventions (camelCase attributes = the CRD's JSON names,
-unknown fields rejected, CRD defaults carried explicitly) and `krmfn.kagent.defaults` for the
-server-side-defaulting drift check. Only pydantic and the standard library are imported.
+Names are resolved lazily, so importing the package costs no pydantic import.
 """
 
-from .defaults import crd_defaults_missing, openapi_schema
-from .models import (
-    AGENT_API_VERSION,
-    AGENT_KIND,
-    AGENT_TYPE_BYO,
-    AGENT_TYPE_DECLARATIVE,
-    DEFAULT_RUNTIME,
-    KAGENT_GROUP,
-    MCPSERVER_API_VERSION,
-    MCPSERVER_KIND,
-    MODEL_PROVIDERS,
-    MODEL_PROVIDERS_V0_9,
-    MODELCONFIG_API_VERSION,
-    MODELCONFIG_KIND,
-    PROVIDER_FIELDS,
-    PROVIDERS_WITHOUT_PASSTHROUGH,
-    PROVIDERS_WITHOUT_SECRET_KEY,
-    REMOTEMCPSERVER_API_VERSION,
-    REMOTEMCPSERVER_KIND,
-    TOOL_TYPE_AGENT,
-    TOOL_TYPE_MCP_SERVER,
-    V0_10_ONLY_ENUM_VALUES,
-    V0_10_ONLY_FIELDS,
-    A2AConfig,
-    Agent,
-    AgentProvider,
-    AgentSkill,
-    AgentSpec,
-    AllowedNamespaces,
-    AnthropicConfig,
-    AnthropicVertexAIConfig,
-    AzureOpenAIConfig,
-    ByoAgentSpec,
-    ByoDeploymentSpec,
-    BedrockConfig,
-    BedrockGuardrailConfig,
-    ConfigMapKeySelector,
-    ContextCompressionConfig,
-    ContextConfig,
-    ContextSummarizerConfig,
-    DeclarativeAgentSpec,
-    DeclarativeDeploymentSpec,
-    FoundryConfig,
-    GDCHServiceAccountConfig,
-    GeminiConfig,
-    GeminiVertexAIConfig,
-    GitRepo,
-    HTTPTransport,
-    HTTPTransportTLS,
-    KagentModel,
-    KagentObject,
-    LabelSelector,
-    LabelSelectorRequirement,
-    LocalObjectReference,
-    MCPServer,
-    MCPServerDeployment,
-    MCPServerInitContainer,
-    MCPServerServiceAccount,
-    MCPServerSpec,
-    McpServerTool,
-    MemorySpec,
-    ModelConfig,
-    ModelConfigSpec,
-    ObjectMeta,
-    OllamaConfig,
-    OpenAIConfig,
-    PromptSource,
-    PromptTemplateSpec,
-    RemoteMCPServer,
-    RemoteMCPServerSpec,
-    S3Ref,
-    SAPAICoreConfig,
-    SandboxConfig,
-    SandboxNetwork,
-    ServiceAccountConfig,
-    SkillForAgent,
-    SkillsInitContainer,
-    StdioTransport,
-    TLSConfig,
-    TokenExchangeConfig,
-    Tool,
-    TypedReference,
-    ValueRef,
-    ValueSource,
-)
+from __future__ import annotations
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("defaults", "models")]
+import importlib
+
+
+def __getattr__(name: str):
+    for module in ("krmfn.constants", f"{__name__}.defaults", f"{__name__}.models"):
+        value = getattr(importlib.import_module(module), name, None)
+        if value is not None:
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

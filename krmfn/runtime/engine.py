@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import traceback
 from typing import Any, Callable
 
 from ..constants import API_VERSION, GROUP
@@ -74,6 +73,8 @@ def run(rl: ResourceList, process: Callable[[ResourceList, Any], None] | None = 
     except Exception as err:  # a bug must still yield a complete ResourceList and one line
         detail = f"internal error: {type(err).__name__}: {err}"
         if debug_enabled():
+            import traceback  # here only: it costs every call ~10 ms of start-up (linecache, tokenize)
+
             traceback.print_exc()  # asked for: the one place krmfn shows a traceback
         else:
             detail += f" (set {DEBUG_ENV}=1 for a traceback)"

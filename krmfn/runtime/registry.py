@@ -11,12 +11,11 @@ reports through `rl.results` only, and the engine restores the input whenever on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..constants import API_VERSION
+from .record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FunctionEntry:
     kind: str
     module: str
@@ -54,6 +53,12 @@ FUNCTIONS: dict[str, FunctionEntry] = {
             "check kagent objects against the CRD schema and CEL rules, and their references",
             "krmfn.api.conformance:KagentConformance",
             validator=True,
+        ),
+        FunctionEntry(
+            "Pipeline",
+            "krmfn.fn.pipeline",
+            "run expand, environment, policy and conformance in one call (one process per overlay)",
+            "krmfn.api.pipeline:Pipeline",
         ),
     )
 }

@@ -7,10 +7,10 @@ so every annotation kustomize or kpt put on an item (`internal.config.kubernetes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import yamlio
+from .record import record
 from .results import Result, ResourceRef, sort_key
 
 RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
@@ -24,11 +24,11 @@ class InputError(ValueError):
     """The input is not a usable ResourceList. One line, names the source."""
 
 
-@dataclass
+@record
 class ResourceList:
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = []  # copied per instance (see record)
     function_config: dict[str, Any] | None = None
-    results: list[Result] = field(default_factory=list)
+    results: list[Result] = []
     api_version: str = "config.kubernetes.io/v1"
 
     # -- reading -----------------------------------------------------------------------------

@@ -6,8 +6,9 @@ that names the object and the field; see `Result.line`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable
+
+from .record import record
 
 ERROR = "error"
 WARNING = "warning"
@@ -25,7 +26,7 @@ _ONE_LINE = {code: " " for code in map(ord, "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\
 _ONE_LINE.update({code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code not in _ONE_LINE and code != 0x09})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResourceRef:
     api_version: str = ""
     kind: str = ""
@@ -57,7 +58,7 @@ class ResourceRef:
         return {k: v for k, v in out.items() if v}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileRef:
     path: str = ""
     index: int | None = None
@@ -81,7 +82,7 @@ class FileRef:
         return cls(path=path, index=index)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Result:
     """One finding. `field` is a path such as `spec.tools[0].allow`."""
 

@@ -7,7 +7,6 @@ the object and the field, and suggests the closest known field for a misspelt on
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import re
 from typing import Any, TypeVar
@@ -53,8 +52,8 @@ def _merge_alternatives(results: list[Result]) -> list[Result]:
         if match and key in first:
             earlier = _SHOULD.match(out[first[key]].message)
             got = earlier["got"] or match["got"] or ""
-            out[first[key]] = dataclasses.replace(
-                out[first[key]], message=f"Input should be {earlier['what']} or {match['what']}{got}")
+            out[first[key]] = out[first[key]].replace(
+                message=f"Input should be {earlier['what']} or {match['what']}{got}")
             continue
         if match:
             first[key] = len(out)

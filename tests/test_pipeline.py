@@ -1,0 +1,80 @@
+"""The Pipeline function: its render is the step-by-step render, and it keeps each stage's contract.
+
+(Through real kustomize builds, in every mode: tests/test_e2e_kustomize.py renders the example
+overlays with the Pipeline and step by step, and compares them byte for byte.)
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from krmfn.runtime import engine, yamlio
+from krmfn.runtime.resourcelist import ResourceList
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "functions/pipeline/example"
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+
+
+def run(config: dict, items: list[dict]) -> tuple[int, ResourceList]:
+    rl = ResourceList(items=copy.deepcopy(items), function_config=copy.deepcopy(config))
+    return engine.run(rl), rl
+
+
+def example() -> tuple[dict, list[dict]]:
+    config = yamlio.load_one((EXAMPLE / "config.yaml").read_bytes(), "config.yaml")
+    return config, yamlio.load_all((EXAMPLE / "input.yaml").read_bytes(), "input.yaml")
+
+
+def test_the_pipeline_equals_its_stages_run_one_by_one():
+    config, items = example()
+    code, piped = run(config, items)
+    assert code == 0, [r.line() for r in piped.results]
+    by_name = {(i["kind"], i["metadata"]["name"]): i for i in items}
+    configs = [s.get("config") or by_name[(s["configRef"]["kind"], s["configRef"]["name"])]
+               for s in config["spec"]["stages"]]
+    # step by step, as kustomize would: every stage sees every resource, local-config ones included
+    staged, results = items, []
+    for stage in configs:
+        code, rl = run(stage, staged)
+        assert code == 0, [r.line() for r in rl.results]
+        staged, results = rl.items, results + [r.line() for r in rl.results]
+    def kustomize_keeps(objects):  # what the build prints: kustomize leaves local config out
+        return [i for i in objects if (i["metadata"].get("annotations") or {}).get(LOCAL_CONFIG) != "true"]
+
+    assert yamlio.dump_all(kustomize_keeps(piped.items)) == yamlio.dump_all(kustomize_keeps(staged))
+    assert [r.line() for r in piped.results] == results  # the same results, from the same stages
+    # the stage configs are consumed; what krmfn's kinds remain is the catalog, as local config
+    left = [i for i in piped.items if i["apiVersion"].startswith("krmfn.dev/")]
+    assert [i["kind"] for i in left] == ["ToolCatalog"] and not kustomize_keeps(left)
+
+
+def test_a_failing_stage_stops_the_pipeline_and_the_input_comes_back():
+    config, items = example()
+    config["spec"]["stages"][0]["config"]["spec"]["runtime"] = "rust"
+    code, rl = run(config, items)
+    assert code == 1
+    assert rl.items == items
+    lines = [r.line() for r in rl.results if r.is_error]
+    assert len(lines) == 1 and "AgentExpansion/expand spec.runtime" in lines[0], lines
+
+
+def test_an_inline_credential_never_comes_back_in_the_output():
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+    config, items = example()
+    config["spec"]["stages"][1] = {"config": {
+        "apiVersion": "krmfn.dev/v1alpha1", "kind": "ModelEnvironment", "metadata": {"name": "dev"},
+        "spec": {"tiers": {"standard": {"provider": "Ollama", "model": "llama3.2",
+                                        "defaultHeaders": {"Authorization": f"Bearer {secret}"}}}}}}
+    stdin = yamlio.dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items,
+                         "functionConfig": config})
+    proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin.encode(), capture_output=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 1
+    assert secret.encode() not in proc.stdout and secret.encode() not in proc.stderr
+    assert b"literal credential refused" in proc.stderr
+    assert b"<redacted>" in proc.stdout  # the echoed Pipeline config carries the marker instead
