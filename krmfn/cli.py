@@ -48,6 +48,8 @@ SERVED_BY_WORKER = ("legacy", "run", "container-run")
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime.output import OutputError, error
+
     if argv is None:  # the program itself, not a caller in the same process: a worker may serve it
         argv = sys.argv[1:]
         if not argv or argv[0] in SERVED_BY_WORKER:
@@ -64,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("[error] interrupted", file=sys.stderr)
         return 130
+    except OutputError as err:  # a result not written whole is a failure, never a partial success
+        error(f"[error] {err}")
+        return 1
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); nothing left to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -53,7 +53,7 @@ def read_objects(paths: Iterable[str], *, annotate: bool = True) -> list[dict[st
     budget = yamlio.Budget()
     for path in paths:
         if path == "-":
-            data = yamlio.read_input(sys.stdin.buffer, "<stdin>", read)
+            data = yamlio.read_input(sys.stdin, "<stdin>", read)
             read += len(data)
             items.extend(_objects(data, "<stdin>", "<stdin>", budget, annotate=False))
             continue

@@ -194,10 +194,17 @@ def max_input_bytes() -> int:
 
 
 def read_input(stream: Any, source: str, already: int = 0) -> bytes:
-    """All of a binary stream, refused as soon as it (plus `already` bytes read before it from other
-    sources of the same run) passes the input limit: a huge input is never read whole."""
+    """All of a stream (its binary layer when it has one), refused as soon as it (plus `already`
+    bytes read before it from other sources of the same run) passes the input limit: a huge input
+    is never read whole. A closed or unreadable stream is one line too."""
     limit = max_input_bytes()
-    data = stream.read(max(limit - already, 0) + 1)
+    stream = getattr(stream, "buffer", stream)
+    if stream is None:
+        raise YamlError(f"{source}: cannot read the input: it is closed")
+    try:
+        data = stream.read(max(limit - already, 0) + 1)
+    except (OSError, ValueError) as err:
+        raise YamlError(f"{source}: cannot read the input: {getattr(err, 'strerror', None) or err}") from None
     if already + len(data) > limit:
         what = "input is" if not already else "inputs together are"
         raise YamlError(f"{source}: {what} more than the {limit / 1048576:g} MiB limit "
