@@ -41,6 +41,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime.output import OutputError, error
+
     if argv is None:
         argv = sys.argv[1:]
     # pydantic scans every installed package's entry points for plugins on first use; krmfn
@@ -51,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("[error] interrupted", file=sys.stderr)
         return 130
+    except OutputError as err:  # a result not written whole is a failure, never a partial success
+        error(f"[error] {err}")
+        return 1
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); nothing left to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

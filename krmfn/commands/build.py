@@ -52,6 +52,10 @@ def run(argv: list[str]) -> int:
 
     if not os.path.isdir(args.directory):
         return _fail(f"{args.directory}: no such directory")
+    from ..runtime import output
+
+    if args.output:
+        output.check_writable_destination(args.output)  # before minutes of rendering, not after
     command = kustomize_command(args.kustomize, args.directory)
     if command is None:
         return _fail("no kustomize found: install the standalone kustomize or kubectl, or set KRMFN_KUSTOMIZE")
@@ -69,10 +73,9 @@ def run(argv: list[str]) -> int:
     if problem:
         return _fail(f"{args.directory}: {problem}")
     if args.output:
-        with open(args.output, "wb") as handle:
-            handle.write(proc.stdout)
+        output.write_file(args.output, proc.stdout)
     else:
-        sys.stdout.buffer.write(proc.stdout)
+        output.write_stdout(proc.stdout)
     return 0
 
 

@@ -79,11 +79,12 @@ def _run(argv: list[str]) -> int:
         hits = changes.gated(reports, gates)
         gate = {"failOn": gates, "matched": hits, "exitCode": EXIT_GATED if hits else EXIT_OK}
     text = _format(args, reports, gate, pairs)
+    from ..runtime import output
+
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        output.write_file(args.output, text)
     else:
-        sys.stdout.write(text)
+        output.write_stdout(text)
     if hits:
         print(f"[error] --fail-on {','.join(gates)}: {len(hits)} gated finding{'s' if len(hits) != 1 else ''}"
               f" ({', '.join(sorted({h['class'] for h in hits}))})", file=sys.stderr)

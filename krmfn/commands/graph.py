@@ -34,11 +34,12 @@ def run(argv: list[str]) -> int:
         text = _graph(args)
         if args.markdown:
             text = f"```mermaid\n{text}```\n"
+        from ..runtime import output
+
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            output.write_file(args.output, text)
         else:
-            sys.stdout.write(text)
+            output.write_stdout(text)
         return 0
     except (UsageError, ValueError) as err:
         print(f"[error] {err}", file=sys.stderr)

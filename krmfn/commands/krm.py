@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..runtime import engine
+from ..runtime import engine, output
 from ..runtime.resourcelist import InputError, ResourceList
 from ..runtime.results import Result
 from ..runtime.yamlio import YamlError, read_input
@@ -12,7 +12,7 @@ from ..runtime.yamlio import YamlError, read_input
 
 def main() -> int:
     try:
-        rl = ResourceList.parse(read_input(sys.stdin.buffer, "<stdin>"))
+        rl = ResourceList.parse(read_input(sys.stdin, "<stdin>"))
     except (InputError, YamlError) as err:
         # No usable input: still answer with a ResourceList that carries the error.
         rl = ResourceList(results=[Result(str(err))])
@@ -21,8 +21,7 @@ def main() -> int:
 
 
 def emit(rl: ResourceList, code: int) -> int:
-    sys.stdout.write(rl.dump())
-    sys.stdout.flush()
+    output.write_stdout(rl.dump())
     for line in engine.error_lines(rl.results):
-        print(line, file=sys.stderr)
+        output.error(line)
     return code

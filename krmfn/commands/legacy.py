@@ -13,7 +13,7 @@ import shutil
 import sys
 
 from .. import API_VERSION, GROUP
-from ..runtime import engine, yamlio
+from ..runtime import engine, output, yamlio
 from ..runtime.registry import FUNCTIONS
 from ..runtime.resourcelist import ResourceList
 
@@ -28,7 +28,7 @@ def run(argv: list[str]) -> int:
             config = yamlio.load_one(yamlio.read_input(handle, config_path), config_path)
         if not isinstance(config, dict):
             raise yamlio.YamlError(f"{config_path}: expected a function config object")
-        data = b"" if sys.stdin is None or sys.stdin.isatty() else yamlio.read_input(sys.stdin.buffer, "<stdin>")
+        data = b"" if sys.stdin is None or sys.stdin.isatty() else yamlio.read_input(sys.stdin, "<stdin>")
         items = yamlio.load_all(data, "<stdin>")
     except OSError as err:
         print(f"[error] {config_path}: {err.strerror}", file=sys.stderr)
@@ -43,9 +43,9 @@ def run(argv: list[str]) -> int:
     rl = ResourceList(items=items, function_config=config)
     code = engine.run(rl)
     for line in engine.error_lines(rl.results):
-        print(line, file=sys.stderr)
+        output.error(line)
     if code == 0:
-        sys.stdout.write(yamlio.dump_all(rl.items))
+        output.write_stdout(yamlio.dump_all(rl.items))
     return code
 
 
@@ -56,15 +56,24 @@ def install(argv: list[str]) -> int:
     )
     command = _krmfn_command()
     version = API_VERSION.split("/")[1]
+    installed = []
     for kind in sorted(FUNCTIONS):
         folder = os.path.join(home, GROUP, version, kind.lower())
-        os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, kind)
-        with open(path, "w") as handle:
-            handle.write(f"#!/bin/sh\n# kustomize legacy exec plugin for {API_VERSION}/{kind}, installed by krmfn\n"
-                         f"exec {command} legacy \"$@\"\n")
-        os.chmod(path, 0o755)
-        print(path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:
+            output.error(f"[error] install-plugins: {err.filename or folder}: {err.strerror or err}")
+            return 1
+        output.write_file(path, f"#!/bin/sh\n# kustomize legacy exec plugin for {API_VERSION}/{kind}, installed by "
+                                f"krmfn\nexec {command} legacy \"$@\"\n")
+        try:
+            os.chmod(path, 0o755)
+        except OSError as err:
+            output.error(f"[error] install-plugins: {path}: {err.strerror or err}")
+            return 1
+        installed.append(path + "\n")
+    output.write_stdout("".join(installed))
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..runtime import engine, files, yamlio
+from ..runtime import engine, files, output, yamlio
 from ..runtime.resourcelist import ResourceList
 
 
@@ -34,9 +34,9 @@ def run(argv: list[str]) -> int:
     rl = ResourceList(items=items, function_config=config)
     code = engine.run(rl)
     if args.resource_list:
-        sys.stdout.write(rl.dump())
+        output.write_stdout(rl.dump())
     elif code == 0:
-        sys.stdout.write(yamlio.dump_all(files.strip_locations(rl.items)))
+        output.write_stdout(yamlio.dump_all(files.strip_locations(rl.items)))
     for line in engine.error_lines(rl.results):
-        print(line, file=sys.stderr)
+        output.error(line)
     return code

@@ -51,15 +51,48 @@ class CELSyntaxError(CELUnsupported):
 Evaluator = Callable[[dict], Any]
 
 
+class CELCostExceeded(Exception):
+    """An evaluation went over its cost limit (not a CELError: no `||`, `&&` or macro absorbs it)."""
+
+
+# The API server's limits (k8s.io/apiserver/pkg/apis/cel: PerCallLimit, RuntimeCELCostBudget):
+# one rule evaluation may cost 1,000,000, all rules of one object together 10,000,000.
+PER_CALL_LIMIT = 1_000_000
+PER_OBJECT_BUDGET = 10_000_000
+_UNMETERED = 2**62
+# What is left of the running evaluation's limit. One evaluation runs at a time (single-threaded).
+_meter = [_UNMETERED]
+
+
+def _charge(cost: int) -> None:
+    _meter[0] -= cost
+    if _meter[0] < 0:
+        raise CELCostExceeded()
+
+
 class Program:
-    """A compiled rule: call `evaluate({'self': value})`."""
+    """A compiled rule: `run({'self': value}, limit)` (metered), or `evaluate(...)` (not)."""
 
-    __slots__ = ("source", "evaluate", "uses_old_self")
+    __slots__ = ("source", "evaluate", "uses_old_self", "size")
 
-    def __init__(self, source: str, evaluate: Evaluator, uses_old_self: bool):
+    def __init__(self, source: str, evaluate: Evaluator, uses_old_self: bool, size: int = 1):
         self.source = source
         self.evaluate = evaluate
         self.uses_old_self = uses_old_self
+        self.size = size
+
+    def run(self, activation: dict, limit: int) -> tuple[Any, int]:
+        """(result, cost). The cost is modelled on cel-go's: one per expression node evaluated,
+        each macro iteration its body's size, `in` on a list and list or string concatenation
+        their length. Raises CELCostExceeded once it passes `limit`, as soon as it does."""
+        _meter[0] = limit - self.size
+        try:
+            if _meter[0] < 0:
+                raise CELCostExceeded()
+            result = self.evaluate(activation)
+            return result, limit - _meter[0]
+        finally:
+            _meter[0] = _UNMETERED
 
     def __repr__(self) -> str:
         return f"Program({self.source!r})"
@@ -72,7 +105,18 @@ def compile_rule(source: str) -> Program:
     ast = _Parser(source).parse()
     compiler = _Compiler()
     fn = compiler.compile(ast, frozenset(("self", "oldSelf")))
-    return Program(source, fn, compiler.uses_old_self)
+    return Program(source, fn, compiler.uses_old_self, _ast_size(ast))
+
+
+def _ast_size(node: Any) -> int:
+    """Expression nodes in an AST (tuples whose head is the node kind; lists hold children)."""
+    if isinstance(node, list):
+        return sum(_ast_size(x) for x in node)
+    if isinstance(node, tuple):
+        if node and isinstance(node[0], str) and node[0] in _NODE_KINDS:
+            return 1 + sum(_ast_size(x) for x in node[1:])
+        return sum(_ast_size(x) for x in node)
+    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,6 +544,10 @@ def _add(a: Any, b: Any) -> Any:
     if ta is int and tb is int:
         return _check_int(a + b)
     if ta is tb and ta in (float, str, bytes, list):
+        if ta is list:
+            _charge(len(a) + len(b))
+        elif ta is not float:
+            _charge((len(a) + len(b)) // 10)  # cel-go: a tenth per byte or character copied
         return a + b
     raise _overload("_+_", a, b)
 
@@ -550,6 +598,7 @@ def _mod(a: Any, b: Any) -> Any:
 def _in(a: Any, b: Any) -> bool:
     tb = type(b)
     if tb is list:
+        _charge(len(b))
         for x in b:
             if cel_equals(a, x):
                 return True
@@ -1082,14 +1131,17 @@ class _Compiler:
         rng_fn = self.compile(rng, scope)
         inner = scope | {var}
         body = [self.compile(x, inner) for x in args]
+        weight = 1 + _ast_size(list(args))  # what one iteration costs, before its body's own charges
 
         def items(a):
             r = rng_fn(a)
             if type(r) is list:
-                return r
-            if type(r) is dict:
-                return list(r.keys())
-            raise _overload(macro, r)
+                pass
+            elif type(r) is dict:
+                r = list(r.keys())
+            else:
+                raise _overload(macro, r)
+            return _metered(r, weight)
 
         if macro in ("all", "exists"):
             (pred,) = body
@@ -1170,3 +1222,12 @@ class _Compiler:
 
 
 _NOLIT = object()
+_NODE_KINDS = frozenset(name[2:] for name in dir(_Compiler) if name.startswith("c_"))
+
+
+def _metered(values: list, weight: int):
+    """The values, each charged `weight` as the macro reaches it (an `all` that stops early pays
+    only for what it looked at)."""
+    for x in values:
+        _charge(weight)
+        yield x

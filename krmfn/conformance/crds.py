@@ -10,6 +10,7 @@ the others are remembered so error messages can say so.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -138,7 +139,7 @@ class CRDIndex:
 
 
 def load_crds(*sources: Any, label: str | None = None) -> CRDIndex:
-    """Load CRDs from files, directories (their *.yaml/*.yml/*.json, sorted, recursively),
+    """Load CRDs from files, directories (their own *.yaml/*.yml/*.json, sorted, not subdirectories),
     YAML text streams, or already-parsed CRD dicts; lists/tuples of those are flattened.
 
     Raises ConformanceInputError naming the file for anything that is not a usable CRD.
@@ -185,19 +186,43 @@ def _expand(sources: Iterable[Any]) -> Iterator[tuple[Any, str]]:
         elif isinstance(s, Path) or (isinstance(s, str) and "\n" not in s and not _looks_like_yaml(s)):
             p = Path(s)
             if p.is_dir():
-                files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in _YAML_SUFFIXES)
+                files = _direct_yaml_files(p)
                 if not files:
                     raise ConformanceInputError(f"{p}: directory holds no *.yaml, *.yml or *.json files")
                 for f in files:
                     yield f, str(f)
             elif p.is_file():
                 yield p, str(p)
+            elif p.exists():
+                raise ConformanceInputError(f"{p}: not a regular file or directory")
             else:
                 raise ConformanceInputError(f"{p}: no such file or directory")
         elif isinstance(s, str):
             yield s, "<YAML text>"
         else:
             raise ConformanceInputError(f"cannot load CRDs from a {type(s).__name__}")
+
+
+def _direct_yaml_files(folder: Path) -> list[Path]:
+    """The directory's own *.yaml, *.yml and *.json files, sorted: never a walk of its subtree
+    (`spec.crds: [/usr]` walked the whole tree), never a FIFO or device (a read would block)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as e:
+        raise ConformanceInputError(f"{folder}: cannot read: {e.strerror or e}") from None
+    files = []
+    for entry in entries:
+        if not entry.name.endswith(_YAML_SUFFIXES):
+            continue
+        try:
+            regular = entry.is_file()  # follows symlinks, as reading does
+        except OSError as e:
+            raise ConformanceInputError(f"{entry.path}: cannot read: {e.strerror or e}") from None
+        if regular:
+            files.append(Path(entry.path))
+        elif not entry.is_dir():
+            raise ConformanceInputError(f"{entry.path}: not a regular file")
+    return files
 
 
 def _looks_like_yaml(s: str) -> bool:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..runtime.results import ERROR, WARNING, Result
-from .cel import CELError, CELUnsupported, Program, compile_rule
+from .cel import PER_CALL_LIMIT, PER_OBJECT_BUDGET, CELCostExceeded, CELError, CELUnsupported, Program, compile_rule
 from .crds import CRDVersion
 
 __all__ = [
@@ -94,6 +94,9 @@ TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 # public API
 
 
+MAX_PROBLEMS_PER_OBJECT = 20  # then one "... and N more problems" line
+
+
 @dataclass(frozen=True)
 class RuleInfo:
     """One `x-kubernetes-validations` rule as compiled (for listing and tests)."""
@@ -105,6 +108,11 @@ class RuleInfo:
     supported: bool = True
     reason: str = ""  # why it is unsupported
     transition: bool = False  # uses oldSelf: not evaluated on create
+    has_message: bool = False  # the rule has its own message (the API server names a rule by it)
+
+    @property
+    def message_or_rule(self) -> str:
+        return self.message if self.has_message else " ".join(self.rule.split())
 
 
 class _Rule:
@@ -115,7 +123,8 @@ class _Rule:
 
 
 class _Ctx:
-    __slots__ = ("errors", "blocking", "apply_defaults", "cel_on_invalid", "cel_skipped")
+    __slots__ = ("errors", "blocking", "apply_defaults", "cel_on_invalid", "cel_skipped", "cel_budget",
+                 "over_max_items")
 
     def __init__(self, apply_defaults: bool = True, cel_on_invalid: bool = False):
         self.errors: list[tuple[str, str, str]] = []  # (path, message, check)
@@ -123,6 +132,8 @@ class _Ctx:
         self.apply_defaults = apply_defaults
         self.cel_on_invalid = cel_on_invalid
         self.cel_skipped = 0
+        self.cel_budget = PER_OBJECT_BUDGET  # what this object's rules may still cost; < 0: spent
+        self.over_max_items = 0  # inside a list longer than its maxItems: no rules run there
 
     def err(self, path: str, message: str, check: str = "schema") -> None:
         self.errors.append((path, message, check))
@@ -181,8 +192,13 @@ class ObjectValidator(SchemaValidator):
             results.append(Result.about(obj, "apiVersion", text, severity=WARNING, check="schema"))
         ctx = _Ctx(apply_defaults, cel_on_invalid)
         self.check(view, "", ctx)
-        for path, message, check in ctx.errors:
+        for path, message, check in ctx.errors[:MAX_PROBLEMS_PER_OBJECT]:
             results.append(Result.about(obj, path, message, severity=ERROR, check=check))
+        more = len(ctx.errors) - MAX_PROBLEMS_PER_OBJECT
+        if more > 0:  # 30,000 bad entries are one mistake repeated, not 30,000 lines to read
+            results.append(Result.about(obj, "", f"... and {more:,} more problem{'s' if more != 1 else ''} "
+                                                 f"(the first {MAX_PROBLEMS_PER_OBJECT} are shown)",
+                                        severity=ERROR, check="schema"))
         return results
 
 
@@ -519,7 +535,7 @@ class _Compiler:
             info = RuleInfo(
                 schema_path=spath or ".", rule=str(text), message=msg, field_path=field_path,
                 supported=program is not None, reason=reason,
-                transition=bool(program is not None and program.uses_old_self),
+                transition=bool(program is not None and program.uses_old_self), has_message=bool(message),
             )
             self.rules.append(info)
             out.append(_Rule(info, program, _field_path_suffix(field_path)))
@@ -705,6 +721,7 @@ class _Compiler:
         list_type = s.get("x-kubernetes-list-type")
         map_keys = tuple(s.get("x-kubernetes-list-map-keys") or ())
         run_rules = _rule_runner(rules)
+        max_items = s.get("maxItems") if isinstance(s.get("maxItems"), int) else None
 
         def check(v, path, ctx):
             if type(v) is not list:
@@ -714,6 +731,10 @@ class _Compiler:
                 return v
             b0 = ctx.blocking
             out = None
+            # Over maxItems, the API server runs no CEL rule on the list or in it (their cost would
+            # be unbounded): the "Too many" error stands alone.
+            over = max_items is not None and len(v) > max_items
+            ctx.over_max_items += over
             if item is not None:
                 for i, x in enumerate(v):
                     nx = item(x, f"{path}[{i}]", ctx)
@@ -745,6 +766,7 @@ class _Compiler:
                         seen[key] = i
             if run_rules is not None:
                 run_rules(cur, path, ctx, b0)
+            ctx.over_max_items -= over
             return cur
 
         return check
@@ -912,14 +934,24 @@ def _junctor(kw: str, branches: list[Checker]) -> Callable:
     return check
 
 
+# The API server's words when an object's rules together cost too much (apiextensions-apiserver).
+_OUT_OF_BUDGET = "Invalid value: \"object\": validation failed due to running out of cost budget, no further validation rules will be run"
+
+
 def _rule_runner(rules: list[_Rule]):
     if not rules:
         return None
     rules_t = tuple(rules)
 
     def run(value, path, ctx, b0):
-        if ctx.blocking != b0 and not ctx.cel_on_invalid:
+        if (ctx.blocking != b0 and not ctx.cel_on_invalid) or ctx.over_max_items:
             ctx.cel_skipped += 1
+            return
+        if ctx.cel_budget < 0:
+            return  # the budget ran out: as the API server, no further rules run
+        if ctx.cel_budget == 0:
+            ctx.err(path, _OUT_OF_BUDGET, "cel")
+            ctx.cel_budget = -1
             return
         act = {"self": value}
         for r in rules_t:
@@ -931,8 +963,18 @@ def _rule_runner(rules: list[_Rule]):
                 continue
             if prog.uses_old_self:
                 continue  # transition rules do not apply on create
+            limit = min(PER_CALL_LIMIT, ctx.cel_budget)
             try:
-                res = prog.evaluate(act)
+                res, cost = prog.run(act, limit)
+                ctx.cel_budget -= cost
+            except CELCostExceeded:
+                ctx.cel_budget = -1
+                if limit == PER_CALL_LIMIT:
+                    ctx.err(path, "'operation cancelled: actual cost limit exceeded': no further validation rules "
+                                  f"will be run due to call cost exceeds limit for rule: {info.message_or_rule}", "cel")
+                else:
+                    ctx.err(path, _OUT_OF_BUDGET, "cel")
+                return
             except CELError as e:
                 ctx.err(where, f"{e} evaluating rule: {info.rule}", "cel")
                 continue

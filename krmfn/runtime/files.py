@@ -7,6 +7,7 @@ name the file; `strip_locations` removes them again before plain output.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import Any, Iterable
 
@@ -33,7 +34,11 @@ def yaml_files(path: str) -> list[str]:
     if not os.path.isdir(path):
         raise FileInputError(f"{path}: no such file or directory")
     found = []
-    for root, dirs, files in os.walk(path):
+
+    def unreadable(err: OSError) -> None:  # os.walk would skip it silently: a partial input
+        raise FileInputError(f"{err.filename}: {err.strerror}")
+
+    for root, dirs, files in os.walk(path, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.endswith(YAML_SUFFIXES) and name not in NOT_RESOURCES:
@@ -44,27 +49,48 @@ def yaml_files(path: str) -> list[str]:
 def read_objects(paths: Iterable[str], *, annotate: bool = True) -> list[dict[str, Any]]:
     """Every KRM object in `paths` (files, directories, or `-` for stdin)."""
     items: list[dict[str, Any]] = []
-    read = 0  # the input limit (KRMFN_MAX_INPUT_MB) bounds all files together
+    read = 0  # the input limit (KRMFN_MAX_INPUT_MB) bounds all files together, bytes and nodes
+    budget = yamlio.Budget()
     for path in paths:
         if path == "-":
-            data = yamlio.read_input(sys.stdin.buffer, "<stdin>", read)
+            data = yamlio.read_input(sys.stdin, "<stdin>", read)
             read += len(data)
-            items.extend(_objects(data, "<stdin>", "<stdin>", annotate=False))
+            items.extend(_objects(data, "<stdin>", "<stdin>", budget, annotate=False))
             continue
-        base = path if os.path.isdir(path) else os.path.dirname(path) or "."
+        walked = os.path.isdir(path)
+        base = path if walked else os.path.dirname(path) or "."
         for file in yaml_files(path):
             try:
-                with open(file, "rb") as handle:
+                with _open(file, regular_only=walked) as handle:
                     data = yamlio.read_input(handle, file, read)
             except OSError as err:
                 raise FileInputError(f"{file}: {err.strerror}") from None
             read += len(data)
-            items.extend(_objects(data, file, os.path.relpath(file, base), annotate=annotate))
+            items.extend(_objects(data, file, os.path.relpath(file, base), budget, annotate=annotate))
     return items
 
 
-def _objects(data: bytes, source: str, relpath: str, *, annotate: bool) -> list[dict[str, Any]]:
-    docs = yamlio.load_all(data, source)
+def _open(file: str, *, regular_only: bool):
+    """`file` for reading. A file found by walking a directory must be a regular file: a FIFO
+    named `x.yaml` would block forever, a device never end. Opened without blocking, then checked,
+    so nothing can swap the file between the check and the read."""
+    if not regular_only:
+        return open(file, "rb")
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileInputError(f"{file}: not a regular file (a FIFO, socket or device under a directory is never read)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _objects(data: bytes, source: str, relpath: str, budget: "yamlio.Budget", *,
+             annotate: bool) -> list[dict[str, Any]]:
+    docs = yamlio.load_all(data, source, budget)
     out = []
     for index, doc in enumerate(docs):
         if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):

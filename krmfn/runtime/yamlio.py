@@ -17,6 +17,12 @@ import yaml
 # blocks; a billion-laughs bomb adds billions. 100,000 more nodes cost about a second to process.
 MAX_ALIAS_NODES = 100_000
 MAX_DEPTH = 200  # kagent objects nest about 15 deep, CRD schemas about 40; this only stops hostile input
+# Composing a node costs ~400 bytes and a few microseconds, so bytes alone do not bound the work:
+# one node per 40 bytes of the input limit (16 MiB: 419,430 nodes, twice a 2,000-agent render,
+# refused within about a second and 200 MB). Deep nodes cost more downstream: nodes weighted by
+# their depth get 16 times the node budget (every kagent CRD of every version together: 2.5 million).
+BYTES_PER_NODE = 40
+DEPTH_WEIGHT = 16
 # 2,000 expanded agents are about 6 MB; parsing costs ~20x the input size in memory.
 DEFAULT_MAX_INPUT_MB = 16
 MAX_INPUT_ENV = "KRMFN_MAX_INPUT_MB"
@@ -26,32 +32,54 @@ class YamlError(ValueError):
     """Unreadable YAML. The message is one line and names the source."""
 
 
+class Budget:
+    """The work a run's loading may do, shared by every document and file of the run.
+
+    Counted while libyaml composes (its composer calls `descend_resolver` once per node), so a
+    hostile input is refused after the budget's worth of work, never after parsing all of it.
+    """
+
+    def __init__(self) -> None:
+        limit = max_input_bytes()
+        self.max_nodes = limit // BYTES_PER_NODE
+        self.max_weight = self.max_nodes * DEPTH_WEIGHT
+        self.nodes = self.weight = 0
+
+
 class _StrictLoader(yaml.CSafeLoader):
     aliases_seen = 0
+    depth = 0
+    budget: Budget
+
+    def descend_resolver(self, current_node, current_index):  # PyYAML hook: once per node
+        self.depth += 1
+        budget = self.budget
+        budget.nodes += 1
+        budget.weight += self.depth
+        if self.depth > MAX_DEPTH or budget.nodes > budget.max_nodes or budget.weight > budget.max_weight:
+            if self.depth > MAX_DEPTH:
+                problem = f"nesting deeper than {MAX_DEPTH} levels"
+            elif budget.nodes > budget.max_nodes:
+                problem = f"more than {budget.max_nodes:,} YAML nodes"
+            else:
+                problem = f"more than {budget.max_weight:,} nodes counted by depth (too many nodes nested too deep)"
+            where = ""
+            if current_node is not None:
+                mark = current_node.start_mark
+                where = f"line {mark.line + 1} column {mark.column + 1}: "
+            raise YamlError(f"{where}{problem}; refused before doing more work (raise the limit with {MAX_INPUT_ENV})")
+
+    def ascend_resolver(self):
+        self.depth -= 1
 
     def construct_object(self, node, deep=False):  # noqa: D401 - PyYAML hook
         if node in self.constructed_objects:
             self.aliases_seen += 1
+        elif node.tag not in _TAGS:
+            mark, tag = node.start_mark, node.tag.replace("tag:yaml.org,2002:", "!!", 1)
+            raise YamlError(f"line {mark.line + 1} column {mark.column + 1}: the YAML tag {tag!r} is not "
+                            "supported (krmfn reads strings, numbers, booleans, null, lists and maps only)")
         return super().construct_object(node, deep=deep)
-
-    def construct_document(self, node):
-        # Deeper input than this would overflow Python's stack later (copying, dumping): refuse it
-        # here, with its position. One pass over the nodes, about 2% of the load time.
-        stack, seen = [(node, 0)], set()
-        while stack:
-            current, depth = stack.pop()
-            if depth > MAX_DEPTH:
-                mark = current.start_mark
-                raise YamlError(f"line {mark.line + 1} column {mark.column + 1}: "
-                                f"nesting deeper than {MAX_DEPTH} levels")
-            if isinstance(current.value, list) and id(current) not in seen:
-                seen.add(id(current))
-                for child in current.value:
-                    if isinstance(child, tuple):
-                        stack.extend(((child[0], depth + 1), (child[1], depth + 1)))
-                    else:
-                        stack.append((child, depth + 1))
-        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -67,6 +95,11 @@ class _StrictLoader(yaml.CSafeLoader):
                     seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
+
+# The only tags a node may have: what plain YAML resolves to. Others (`!!set`, whose order depends
+# on the hash seed, `!!binary`, `!!omap`, `!!python/...`, local tags such as `!vault`) are refused.
+_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map",
+                                                           "timestamp"))
 
 # Timestamps stay strings (the API server and kyaml treat them as strings).
 _StrictLoader.add_constructor(
@@ -143,19 +176,35 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def max_input_bytes() -> int:
+    """The input limit in bytes; a value of KRMFN_MAX_INPUT_MB that is not a positive, finite
+    number of MiB is refused (guessing a limit would hide the mistake)."""
+    import math
     import os
 
-    try:
-        return int(float(os.environ.get(MAX_INPUT_ENV, DEFAULT_MAX_INPUT_MB)) * 1024 * 1024)
-    except ValueError:
+    text = os.environ.get(MAX_INPUT_ENV)
+    if text is None:
         return DEFAULT_MAX_INPUT_MB * 1024 * 1024
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 1024 * 1024):
+        raise YamlError(f"{MAX_INPUT_ENV}={text!r}: expected a positive number of MiB (default {DEFAULT_MAX_INPUT_MB})")
+    return int(value * 1024 * 1024)
 
 
 def read_input(stream: Any, source: str, already: int = 0) -> bytes:
-    """All of a binary stream, refused as soon as it (plus `already` bytes read before it from other
-    sources of the same run) passes the input limit: a huge input is never read whole."""
+    """All of a stream (its binary layer when it has one), refused as soon as it (plus `already`
+    bytes read before it from other sources of the same run) passes the input limit: a huge input
+    is never read whole. A closed or unreadable stream is one line too."""
     limit = max_input_bytes()
-    data = stream.read(max(limit - already, 0) + 1)
+    stream = getattr(stream, "buffer", stream)
+    if stream is None:
+        raise YamlError(f"{source}: cannot read the input: it is closed")
+    try:
+        data = stream.read(max(limit - already, 0) + 1)
+    except (OSError, ValueError) as err:
+        raise YamlError(f"{source}: cannot read the input: {getattr(err, 'strerror', None) or err}") from None
     if already + len(data) > limit:
         what = "input is" if not already else "inputs together are"
         raise YamlError(f"{source}: {what} more than the {limit / 1048576:g} MiB limit "
@@ -179,10 +228,12 @@ def decode(data: bytes | str, source: str) -> str:
     return data[1:] if data.startswith("\ufeff") else data
 
 
-def load_all(data: bytes | str, source: str = "<stdin>") -> list[Any]:
-    """Every document of a YAML (or JSON) stream; empty documents are dropped."""
+def load_all(data: bytes | str, source: str = "<stdin>", budget: Budget | None = None) -> list[Any]:
+    """Every document of a YAML (or JSON) stream; empty documents are dropped. `budget` is shared
+    by every load of the same run (a fresh one when not given)."""
     text = decode(data, source)
     loader = _StrictLoader(text)
+    loader.budget = budget if budget is not None else Budget()
     try:
         docs = []
         while loader.check_data():
@@ -214,8 +265,8 @@ def load_all(data: bytes | str, source: str = "<stdin>") -> list[Any]:
         loader.dispose()
 
 
-def load_one(data: bytes | str, source: str) -> Any:
-    docs = load_all(data, source)
+def load_one(data: bytes | str, source: str, budget: Budget | None = None) -> Any:
+    docs = load_all(data, source, budget)
     if len(docs) != 1:
         raise YamlError(f"{source}: expected one YAML document, found {len(docs)}")
     return docs[0]
