@@ -9,6 +9,27 @@ ROOT = TESTS.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(TESTS))
 
+# Device files every program on the machine relies on: a test run must leave them as it found them
+# (an output written "atomically" by renaming a file over /dev/null once replaced the device).
+HOST_DEVICES = ("/dev/null", "/dev/zero", "/dev/full")
+
+
+def _not_devices() -> list[str]:
+    import stat
+
+    return [path for path in HOST_DEVICES if os.path.exists(path) and not stat.S_ISCHR(os.stat(path).st_mode)]
+
+
+def pytest_sessionstart(session):
+    session.config._krmfn_bad_devices = _not_devices()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    broken = sorted(set(_not_devices()) - set(getattr(session.config, "_krmfn_bad_devices", [])))
+    if broken:
+        sys.stderr.write(f"\n[error] the test run replaced device files of the host: {', '.join(broken)}\n")
+        session.exitstatus = 1
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():

@@ -256,3 +256,27 @@ def test_duplicate_identities_are_refused_by_every_function(monkeypatch):
         code = engine.run(rl)
         lines = engine.error_lines(rl.results)
         assert code == 1 and any("duplicate ConfigMap n/c" in line for line in lines), (kind, lines)
+
+
+def test_an_output_path_that_is_a_fifo_or_device_is_written_in_place(tmp_path):
+    """`-o /dev/null` (render-changed builds that way) or a FIFO: written to, never renamed over."""
+    import stat
+    import threading
+
+    from krmfn.runtime import output
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    output.write_file(str(fifo), "kind: ConfigMap\n")
+    reader.join(10)
+    assert got == [b"kind: ConfigMap\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the FIFO, not a file renamed over it
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+    before = os.stat(os.devnull)
+    output.write_file(os.devnull, "nothing\n")
+    after = os.stat(os.devnull)
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)

@@ -49,6 +49,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write the report to this file instead of stdout "
                                           "(for a GitHub job summary: >> \"$GITHUB_STEP_SUMMARY\")")
     p.add_argument("--kustomize", help="with --git: the kustomize `krmfn build` uses")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="a review of renders without any kagent object is not an error")
     return p
 
 
@@ -107,6 +109,7 @@ def _renders(args) -> list[tuple]:
         if old == "-" and new == "-":
             raise UsageError("krmfn diff: only one side can be stdin")
         before, after = sources.load(old), sources.load(new)
+        sources.require_kagent([(old, before), (new, after)], args.allow_empty)
         name = after.environment or before.environment or "render"
         return [(name, before, after, old, new, [])]
     if not args.paths:

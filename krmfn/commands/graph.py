@@ -29,6 +29,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--direction", choices=("LR", "TB", "RL", "BT"), default="LR")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.add_argument("--kustomize", help="with --git: the kustomize `krmfn build` uses")
+    p.add_argument("--allow-empty", action="store_true", help="a render without any kagent object is not an error")
     try:
         args = p.parse_args(argv)
         text = _graph(args)
@@ -79,7 +80,11 @@ def _graph(args) -> str:
     if args.diff:
         if len(args.paths) != 2:
             raise UsageError("krmfn graph: --diff takes OLD and NEW")
-        return mermaid.graph_diff(sources.load(args.paths[0]), sources.load(args.paths[1]), args.direction)
+        old, new = sources.load(args.paths[0]), sources.load(args.paths[1])
+        sources.require_kagent([(args.paths[0], old), (args.paths[1], new)], args.allow_empty)
+        return mermaid.graph_diff(old, new, args.direction)
     if len(args.paths) != 1:
         raise UsageError("krmfn graph: expected one RENDER (a file, a directory or -)")
-    return mermaid.graph(sources.load(args.paths[0]), args.direction)
+    rendered = sources.load(args.paths[0])
+    sources.require_kagent([(args.paths[0], rendered)], args.allow_empty)
+    return mermaid.graph(rendered, args.direction)

@@ -18,6 +18,7 @@ def run(argv: list[str]) -> int:
     parser.add_argument("config", help="the function config file (e.g. a ModelEnvironment)")
     parser.add_argument("paths", nargs="*", default=["-"], help="input files or directories (default: stdin)")
     parser.add_argument("--resource-list", action="store_true", help="print the ResourceList with results")
+    parser.add_argument("--allow-empty", action="store_true", help="an input without any object is not an error")
     args = parser.parse_args(argv)
     try:
         with open(args.config, "rb") as handle:
@@ -30,6 +31,10 @@ def run(argv: list[str]) -> int:
         return 1
     except (files.FileInputError, yamlio.YamlError) as err:
         print(f"[error] {err}", file=sys.stderr)
+        return 1
+    if not items and not args.allow_empty:
+        print(f"[error] {' '.join(args.paths)}: no objects in the input, so the function had nothing to work on "
+              "(a wrong path?); pass --allow-empty if an empty input is expected", file=sys.stderr)
         return 1
     rl = ResourceList(items=items, function_config=config)
     code = engine.run(rl)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..constants import KAGENT_GROUP, KAGENT_V1_GROUP
 from ..runtime import engine, files, yamlio
+from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
 
 
@@ -23,11 +25,18 @@ def run(argv: list[str]) -> int:
                         help="an object that exists outside the render (NAMESPACE may be *); repeatable")
     parser.add_argument("--no-references", action="store_true", help="only the schema and CEL checks")
     parser.add_argument("--warnings-as-errors", action="store_true")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="a render without any kagent object is not an error (nothing is checked)")
     args = parser.parse_args(argv)
     try:
         items = files.read_objects(args.paths)
     except (files.FileInputError, yamlio.YamlError) as err:
         print(f"[error] {err}", file=sys.stderr)
+        return 1
+    kagent = sum(1 for i in items if KObject(i).group in (KAGENT_GROUP, KAGENT_V1_GROUP))
+    if not kagent and not args.allow_empty:
+        print(f"[error] {' '.join(args.paths)}: no kagent objects, so nothing was checked (a wrong path?); "
+              "pass --allow-empty if an empty render is expected", file=sys.stderr)
         return 1
     config = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "KagentConformance", "metadata": {"name": "validate"},
               "spec": {"crds": args.crds, "external": args.external, "checkReferences": not args.no_references,
@@ -37,6 +46,5 @@ def run(argv: list[str]) -> int:
     for line in engine.error_lines(rl.results):
         print(line, file=sys.stderr)
     if code == 0:
-        kagent = sum(1 for i in items if str(i.get("apiVersion", "")).startswith("kagent.dev/"))
         print(f"ok: {kagent} kagent objects conform to {', '.join(args.crds)}", file=sys.stderr)
     return code

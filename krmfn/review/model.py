@@ -29,10 +29,13 @@ from ..constants import (
     ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
     ANNOTATION_TOOL_RISKS,
     KAGENT_GROUP,
+    KAGENT_V1_GROUP,
 )
 from ..reader import read_agent
 from ..risk import claimed_risks
 from ..runtime.kobject import KObject, as_dict, as_list
+
+KAGENT_GROUPS = (KAGENT_GROUP, KAGENT_V1_GROUP)
 
 # The risk classes as reviewers see them, in rising order of concern: `krmfn.risk`'s, with what a
 # render alone cannot tell ("unknown") shown as such rather than folded into "destructive".
@@ -128,6 +131,7 @@ class Render:
     model_configs: dict[str, dict]  # "namespace/name" -> ModelConfig object
     objects: dict[tuple[str, str, str], dict]  # (kind, namespace, name) -> every non-Agent object
     environment: str | None = None  # the krmfn.dev/environment annotation, when the render has one
+    kagent_objects: int = 0  # how many kagent objects the render holds (0: nothing to review)
 
     @classmethod
     def from_objects(cls, items: Iterable[dict]) -> "Render":
@@ -146,7 +150,8 @@ class Render:
             else:
                 objects[key] = obj
         compute_reach(agents)
-        return cls(agents, model_configs, objects, environment)
+        kagent = sum(1 for obj in items if KObject(obj).group in KAGENT_GROUPS)
+        return cls(agents, model_configs, objects, environment, kagent)
 
 
 def clean(obj: dict) -> dict:

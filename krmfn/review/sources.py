@@ -45,7 +45,11 @@ class RevisionRange:
 
 
 def load(path: str) -> Render:
-    """The render in a file, a directory of rendered YAML, or `-` (stdin)."""
+    """The render in a file, a directory of rendered YAML, or `-` (stdin).
+
+    A render without kagent objects is returned as it is: `require_kagent` says whether that is
+    an error for the command (a typo in a CI path must not pass as "nothing changed").
+    """
     from ..runtime import files, yamlio
 
     if path != "-" and not os.path.exists(path):
@@ -54,6 +58,15 @@ def load(path: str) -> Render:
         return Render.from_objects(files.read_objects([path], annotate=False))
     except (files.FileInputError, yamlio.YamlError) as err:
         raise SourceError(str(err)) from None
+
+
+def require_kagent(renders: "list[tuple[str, Render]]", allow_empty: bool) -> None:
+    """Refuse a review of nothing: at least one of the renders must hold kagent objects."""
+    if allow_empty or any(render.kagent_objects for _, render in renders):
+        return
+    paths = " and ".join(path for path, _ in renders)
+    raise SourceError(f"{paths}: no kagent objects, so nothing was reviewed (a wrong path?); "
+                      "pass --allow-empty if an empty render is expected")
 
 
 class GitRenderer:

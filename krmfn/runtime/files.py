@@ -20,7 +20,8 @@ LOCATION_ANNOTATIONS = (
     "internal.config.kubernetes.io/index",
 )
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
-NOT_RESOURCES = {"kustomization.yaml", "kustomization.yml", "Kustomization", "Kptfile"}
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+NOT_RESOURCES = {*KUSTOMIZATIONS, "Kptfile"}
 
 
 class FileInputError(ValueError):
@@ -40,6 +41,14 @@ def yaml_files(path: str) -> list[str]:
 
     for root, dirs, files in os.walk(path, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        kustomization = next((n for n in sorted(files) if n in KUSTOMIZATIONS), None)
+        if kustomization is not None:
+            # Its files are sources (a configMapGenerator, patches): read as they are, they would
+            # be a wrong input that still "passes". A render is what these commands check.
+            raise FileInputError(
+                f"{root}: holds {kustomization}, so it is a kustomization, not rendered YAML; render it "
+                f"first and pass the render (`krmfn build {root} > render.yaml`, or `kubectl kustomize "
+                f"{root}` for its resources without the functions)")
         for name in sorted(files):
             if name.endswith(YAML_SUFFIXES) and name not in NOT_RESOURCES:
                 found.append(os.path.join(root, name))
