@@ -19,8 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import support
 from krmfn.runtime import engine, yamlio
-from krmfn.runtime.resourcelist import ResourceList
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ROOT / "functions"
@@ -47,8 +47,7 @@ def case_id(case: Path) -> str:
 
 
 def run_function(config: dict, items: list[dict]) -> Outcome:
-    rl = ResourceList(items=items, function_config=config)
-    code = engine.run(rl)
+    code, rl = support.in_process(config, items)
     lines = engine.error_lines(rl.results)
     return Outcome(code, yamlio.dump_all(rl.items), "".join(line + "\n" for line in lines))
 

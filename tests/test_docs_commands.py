@@ -7,12 +7,10 @@ with only what scripts/setup installs on PATH (.venv/bin: krmfn, kubectl 1.37).
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 import yaml
 
+import support
 from conftest import ROOT
 
 CASES = [
@@ -38,9 +36,7 @@ def test_documented_command_works_as_written(doc, command, code, expect, tmp_pat
     assert command in (ROOT / doc).read_text(), f"{doc} no longer shows: {command}"
     if "../shared/" in (ROOT / doc).read_text() + command and not (ROOT.parent / "shared").is_dir():
         pytest.skip("the example names the kagent CRDs kept in ../shared")
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = support.shell(command)  # as a user types it, with what scripts/setup installs on PATH
     (ROOT / "dev.yaml").unlink(missing_ok=True)
     assert proc.returncode == code, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert expect in proc.stdout + proc.stderr
@@ -52,7 +48,6 @@ def test_documented_command_works_as_written(doc, command, code, expect, tmp_pat
 def test_a_kustomization_directory_is_refused_with_a_hint(tmp_path):
     """Issue 17: `krmfn run CONFIG base/agents` read a kustomization's files as objects (and its
     prompts, from a configMapGenerator, were missing); validate/graph/diff of one checked nothing."""
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     commands = [
         "krmfn run overlays/prod/expand.yaml base/agents",
         "krmfn validate --crds functions overlays/prod",
@@ -60,7 +55,7 @@ def test_a_kustomization_directory_is_refused_with_a_hint(tmp_path):
         "krmfn diff overlays/dev overlays/prod",
     ]
     for command in commands:
-        proc = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        proc = support.shell(command)
         assert proc.returncode == 1, (command, proc.stderr)
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and "is a kustomization, not rendered YAML" in lines[0] and "krmfn build" in lines[0], \
@@ -79,12 +74,9 @@ def test_nothing_checked_is_never_a_green_result(command, tmp_path):
     crds = ROOT.parent / "shared" / "kagent-crds" / "v0.10.0-rc3"
     if "{crds}" in command and not crds.is_dir():
         pytest.skip(f"{crds} is absent")
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     line = command.format(cm=cm, crds=crds)
-    proc = subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = support.shell(line)
     assert proc.returncode == 1 and proc.stdout == "", (line, proc.stdout, proc.stderr)
     assert "--allow-empty" in proc.stderr
-    allowed = subprocess.run(["bash", "-c", line + " --allow-empty" if "echo" not in line
-                              else line.replace(" -", " - --allow-empty")],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    allowed = support.shell(line + " --allow-empty" if "echo" not in line else line.replace(" -", " - --allow-empty"))
     assert allowed.returncode == 0, (line, allowed.stderr)

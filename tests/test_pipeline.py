@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from krmfn.runtime import engine, yamlio
+import support
+from krmfn.runtime import yamlio
 from krmfn.runtime.resourcelist import ResourceList
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,8 +22,7 @@ LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
 
 def run(config: dict, items: list[dict]) -> tuple[int, ResourceList]:
-    rl = ResourceList(items=copy.deepcopy(items), function_config=copy.deepcopy(config))
-    return engine.run(rl), rl
+    return support.in_process(copy.deepcopy(config), copy.deepcopy(items))
 
 
 def example() -> tuple[dict, list[dict]]:

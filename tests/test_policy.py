@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+import support
+
 from golden import FUNCTIONS, load_case
 from krmfn.runtime import engine, yamlio
 from krmfn.runtime.resourcelist import ResourceList
@@ -39,9 +41,7 @@ LOCATION = {
 }
 
 
-def run(config: dict, items: list[dict]) -> tuple[int, ResourceList]:
-    rl = ResourceList(items=items, function_config=config)
-    return engine.run(rl), rl
+run = support.in_process
 
 
 def with_locations(items: list[dict]) -> list[dict]:

@@ -10,12 +10,13 @@ linear walk needs and far below what any of those took; timings themselves are i
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT, SHARED
+import support
+
+from conftest import SHARED
 
 CRDS = SHARED / "kagent-crds" / "v0.10.0-rc3"
 BOUND = 60  # seconds: a linear walk needs one or two; a quadratic one over 3,000 agents, minutes
@@ -58,8 +59,7 @@ def write(path, objects) -> str:
 
 
 def krmfn(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "krmfn", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=BOUND)
+    return support.module(*args, timeout=BOUND)  # `python -m krmfn` from this checkout
 
 
 def assert_clean_failure(proc: subprocess.CompletedProcess) -> list[str]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+
+import support
 
 from conftest import ROOT
 
@@ -22,8 +23,7 @@ PROD_POLICY = ROOT / "overlays" / "prod" / "policy.yaml"
 
 
 def krmfn(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "krmfn", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return support.module(*args, cwd=cwd)  # `python -m krmfn` from this checkout
 
 
 def agent(name: str, namespace: str, tools: list[str], *, server: str = "kagent-tool-server",
