@@ -19,6 +19,7 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn graph RENDER | --git REV DIR     Mermaid graph of agents, models, tools and delegation
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
+       krmfn tools [PATH ...]         the tool catalog (built-in and the repository's) with risk classes
        krmfn kinds                    list the function config kinds krmfn serves
        krmfn worker                   no-op, kept for one release (there is no warm worker any more)
        krmfn --version
@@ -36,6 +37,7 @@ COMMANDS = {
     "container-run": ("krmfn.commands.build", "container_run"),
     "diff": ("krmfn.commands.diff", "run"),
     "graph": ("krmfn.commands.graph", "run"),
+    "tools": ("krmfn.commands.tools", "run"),
     "worker": ("krmfn.commands.worker", "run"),
 }
 
