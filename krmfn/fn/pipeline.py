@@ -13,11 +13,9 @@ import copy
 from .. import API_VERSION
 from ..api.pipeline import STAGE_KINDS, Pipeline
 from ..runtime import engine
-from ..runtime.resourcelist import ResourceList
+from ..runtime.resourcelist import LOCAL_CONFIG, ResourceList
 from ..runtime.results import FunctionFailure, Result
 from ..runtime.typed import parse
-
-LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
 
 def process(rl: ResourceList) -> None:
