@@ -203,7 +203,7 @@ def build_failure(tmp: Path, kustomize: Kustomize, mode: str, target: str) -> su
     raise AssertionError(f"{kustomize.name} {mode} {target} succeeded but should have failed")
 
 
-def pipeline(target: str) -> list[dict]:
+def transformer_configs(target: str) -> list[dict]:
     """The function configs of a target's kustomization (its transformers), in kustomize's order."""
 
     def configs_in(path: Path, field: str) -> list[dict]:
@@ -214,3 +214,23 @@ def pipeline(target: str) -> list[dict]:
         return [d for d in docs if FUNCTION_ANNOTATION in (d.get("metadata", {}).get("annotations") or {})]
 
     return configs_in(ROOT / target, "transformers")
+
+
+def pipeline(target: str) -> list[dict]:
+    """The function configs a target runs, in order: a Pipeline stands for its stages (inline
+    configs, or the target's local-config files its configRefs name)."""
+    out = []
+    for config in transformer_configs(target):
+        if config.get("kind") != "Pipeline":
+            out.append(config)
+            continue
+        candidates = [d for path in sorted((ROOT / target).rglob("*.yaml"))
+                      for d in yamlio.load_all(path.read_bytes(), str(path)) if isinstance(d, dict)]
+        for stage in config["spec"]["stages"]:
+            if "config" in stage:
+                out.append(stage["config"])
+                continue
+            ref = stage["configRef"]
+            out.append(next(d for d in candidates if d.get("kind") == ref["kind"]
+                            and (d.get("metadata") or {}).get("name") == ref["name"]))
+    return out

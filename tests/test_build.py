@@ -80,3 +80,60 @@ def test_the_rendered_repository_cannot_shadow_krmfn_modules(repo):
                           capture_output=True, env=env, timeout=120, cwd=repo)
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"kind: Agent\n" in proc.stdout and b"shadowed" not in proc.stderr
+
+
+# --- which kustomize: the fastest correct one, and -v says which --------------------------------
+
+STANDALONE = ROOT / ".tools" / "bin" / "kustomize"
+
+
+def build_choosing(directory: Path, *, first_on_path: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    """`krmfn build` left to choose: the standalone kustomize 4.5.4 and /usr/bin/kubectl both on PATH."""
+    if not STANDALONE.exists():
+        pytest.skip("the standalone kustomize is missing: run scripts/setup")
+    path = [*map(str, first_on_path), str(STANDALONE.parent), str(Path(KUBECTL).parent), os.environ["PATH"]]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": os.pathsep.join(path)}
+    for name in ("KRMFN_CONTAINER_ENGINE", "KRMFN_KUSTOMIZE"):
+        env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "krmfn", "build", "-v", "--native", str(directory)],
+                          capture_output=True, env=env, timeout=300)
+
+
+def test_without_exec_functions_kubectl_kustomize_renders(repo):
+    proc = build_choosing(repo / "overlays/dev")
+    assert proc.returncode == 0, proc.stderr.decode()
+    info = [line for line in proc.stderr.decode().splitlines() if line.startswith("[info] krmfn build")]
+    assert len(info) == 1, proc.stderr.decode()
+    assert f"{KUBECTL} (kubectl's kustomize v5." in info[0] and "kubectl kustomize (no exec functions" in info[0]
+    assert "krmfn's image run native" in info[0]
+    assert b"kind: Agent\n" in proc.stdout
+
+
+def test_exec_functions_get_the_standalone_kustomize(repo):
+    _set_function(repo / "overlays/dev/pipeline.yaml", "    config.kubernetes.io/function: |\n      exec:\n        path: krmfn\n")
+    bindir = repo / "bin"
+    bindir.mkdir()
+    (bindir / "krmfn").write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -P -m krmfn \"$@\"\n")
+    (bindir / "krmfn").chmod(0o755)
+    proc = build_choosing(repo / "overlays/dev", first_on_path=(bindir,))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert f"{STANDALONE} (kustomize v4.5.4), kustomize build (exec functions need --enable-exec" \
+        in proc.stderr.decode()
+    assert b"kind: Agent\n" in proc.stdout and b"krmfn.dev/v1alpha1" not in proc.stdout
+
+
+def test_an_exec_function_in_a_shared_file_or_an_unreadable_one_counts(tmp_path):
+    from krmfn.render.kustomize import uses_exec_functions
+
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "overlay").mkdir()
+    (tmp_path / "overlay/kustomization.yaml").write_text("transformers: [../shared/fn.yaml]\n")
+    (tmp_path / "shared/fn.yaml").write_text(
+        "apiVersion: x/v1\nkind: F\nmetadata:\n  name: f\n  annotations:\n"
+        "    config.kubernetes.io/function: |\n      container:\n        image: x\n")
+    assert uses_exec_functions(str(tmp_path / "overlay")) is False
+    (tmp_path / "shared/fn.yaml").write_text(
+        (tmp_path / "shared/fn.yaml").read_text().replace("container:\n        image: x", "exec:\n        path: ./f"))
+    assert uses_exec_functions(str(tmp_path / "overlay")) is True
+    (tmp_path / "shared/fn.yaml").write_text("config.kubernetes.io/function: [unclosed\n")
+    assert uses_exec_functions(str(tmp_path / "overlay")) is True  # unknown: the standalone renders both

@@ -53,10 +53,11 @@ def test_the_pipeline_render_is_the_step_by_step_render(renders, step_by_step, t
 
 
 def test_the_example_overlays_use_the_pipeline():
-    from kustomize_tools import pipeline
+    from kustomize_tools import pipeline, transformer_configs
 
     for target in TARGETS:
-        assert [c["kind"] for c in pipeline(target)] == ["Pipeline"], target
+        assert [c["kind"] for c in transformer_configs(target)] == ["Pipeline"], target
+        assert [c["kind"] for c in pipeline(target)][:2] == ["AgentExpansion", "ModelEnvironment"], target
 
 
 @pytest.mark.parametrize("target", TARGETS)

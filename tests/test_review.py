@@ -645,3 +645,25 @@ def test_imports_stay_lazy():
             "'krmfn.kagent.models', 'krmfn.commands.build', 'markdown_it') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_text_view_of_a_new_agent_shows_its_tools_and_prompt(in_case, capsys):
+    in_case("agent-added-removed")
+    code, out, _ = run_diff(capsys, ["old.yaml", "new.yaml", "--color", "never"])
+    assert code == 0
+    lines = out.splitlines()
+    added = lines.index(next(line for line in lines if line.startswith("team/janitor (added)")))
+    block = "\n".join(lines[added:added + 8])
+    assert "tools: delete_pod on team/tools (destructive, requires approval), get_pods on team/tools (read)" in block
+    assert "+You clean up finished pods." in block
+
+
+def test_agents_are_counted_once_across_environments(tmp_path):
+    from krmfn.review import render
+    from krmfn.review.changes import AgentChange, EnvironmentReport
+
+    def report(name):
+        return EnvironmentReport(name, "a", "b", [AgentChange("team/x", "changed", [])], [], 0)
+
+    line = render.overall_line([report("dev"), report("prod")])
+    assert line.startswith("1 agent with changes (2 agent-environment changes), ")

@@ -280,3 +280,25 @@ def test_an_output_path_that_is_a_fifo_or_device_is_written_in_place(tmp_path):
     output.write_file(os.devnull, "nothing\n")
     after = os.stat(os.devnull)
     assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
+def test_on_a_terminal_krmfn_says_it_waits_for_a_resource_list():
+    """`krmfn` typed by a person: a line on stderr, then the usual answer to an empty input (Ctrl-D)."""
+    import pty
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "krmfn"], stdin=terminal, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    os.close(terminal)
+    try:
+        os.write(controller, b"\x04")  # end of input, as a person types it
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        os.close(controller)
+    assert "waiting for a ResourceList on stdin" in stderr.splitlines()[0]
+    # not a terminal: no such line (kustomize and kpt read stdout and stderr)
+    piped = krmfn(b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n")
+    assert b"waiting" not in piped.stderr

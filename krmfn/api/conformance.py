@@ -11,12 +11,12 @@ from ..runtime.typed import KrmModel
 from .common import Resource
 
 _EXTERNAL = re.compile(r"^(Secret|ConfigMap|ModelConfig|RemoteMCPServer|MCPServer|Agent|Service)/"
-                       r"(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)/[a-z0-9]([-.a-z0-9]*[a-z0-9])?\Z")
+                       r"(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(\*|[a-z0-9]([-.a-z0-9]*[a-z0-9])?)\Z")
 
 
 def external_reference(value: str) -> str:
     if not _EXTERNAL.match(value):
-        raise ValueError(f"{value!r}: write KIND/NAMESPACE/NAME (NAMESPACE may be *), "
+        raise ValueError(f"{value!r}: write KIND/NAMESPACE/NAME (NAMESPACE and NAME may be *), "
                          "KIND one of Secret, ConfigMap, ModelConfig, RemoteMCPServer, MCPServer, Agent, Service")
     return value
 

@@ -114,18 +114,14 @@ def _renders(args) -> list[tuple]:
         return [(name, before, after, old, new, [])]
     if not args.paths:
         raise UsageError("krmfn diff: --git needs at least one kustomization DIR (e.g. overlays/prod)")
-    span = sources.RevisionRange.parse(args.git)
+    sources.RevisionRange.parse(args.git)  # a malformed range is a usage error before any directory check
     for path in args.paths:
         if not os.path.isdir(path):
             raise sources.SourceError(f"{path}: no such directory")
     out = []
     with sources.GitRenderer(args.paths[0], args.kustomize) as git:
-        new_commit = git.commit(span.new) if span.new else None
-        old_commit = git.commit(span.old)
-        if span.merge_base:
-            old_commit = git.merge_base(old_commit, new_commit or "HEAD")
-        old_label = span.old if not span.merge_base else f"merge-base({span.old}, {span.new or 'HEAD'})"
-        new_label = span.new or sources.WORKING_TREE
+        span = git.span(args.git)
+        old_commit, new_commit, old_label, new_label = span.old, span.new, span.old_label, span.new_label
         for path in args.paths:
             name = os.path.normpath(path)
             notes = []

@@ -62,12 +62,8 @@ def _graph(args) -> str:
             raise sources.SourceError(f"{directory}: no such directory")
         with sources.GitRenderer(directory, args.kustomize) as git:
             if ".." in args.git:
-                span = sources.RevisionRange.parse(args.git)
-                old_commit = git.commit(span.old)
-                new_commit = git.commit(span.new) if span.new else None
-                if span.merge_base:
-                    old_commit = git.merge_base(old_commit, new_commit or "HEAD")
-                old, new = git.render(directory, old_commit), git.render(directory, new_commit)
+                span = git.span(args.git)
+                old, new = git.render(directory, span.old), git.render(directory, span.new)
                 if old is None and new is None:
                     raise sources.SourceError(f"{directory} exists at neither revision")
                 return mermaid.graph_diff(old or Render({}, {}, {}), new or Render({}, {}, {}), args.direction)

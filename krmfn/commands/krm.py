@@ -11,6 +11,10 @@ from ..runtime.yamlio import YamlError, read_input
 
 
 def main() -> int:
+    if sys.stdin is not None and sys.stdin.isatty():
+        # a person typed `krmfn`: say what it waits for instead of seeming to hang
+        output.error("[info] krmfn runs as a KRM function: it is waiting for a ResourceList on stdin "
+                     "(end it with Ctrl-D; `krmfn --help` lists the commands)")
     try:
         rl = ResourceList.parse(read_input(sys.stdin, "<stdin>"))
     except (InputError, YamlError) as err:

@@ -15,45 +15,9 @@ import glob
 import os
 import sys
 
-# The kustomization fields that name other kustomization directories (or files).
-_REFERENCE_FIELDS = ("resources", "bases", "components", "transformers", "generators", "validators")
-_KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+from ..render.tree import kustomization_file, reads  # noqa: F401  (reads: what an overlay depends on)
+
 DEFAULT_OVERLAYS = "overlays/*"
-
-
-def kustomization_file(directory: str) -> str | None:
-    return next((os.path.join(directory, name) for name in _KUSTOMIZATION_NAMES
-                 if os.path.isfile(os.path.join(directory, name))), None)
-
-
-def reads(overlay: str) -> set[str]:
-    """The directories `overlay`'s kustomization reads: itself and the local kustomizations it references."""
-    from ..runtime import yamlio
-
-    seen: set[str] = set()
-    todo = [os.path.normpath(overlay)]
-    while todo:
-        directory = todo.pop()
-        path = kustomization_file(directory)
-        if directory in seen or path is None:
-            continue
-        seen.add(directory)
-        try:
-            with open(path, "rb") as handle:
-                document = yamlio.load_one(handle.read(), path)
-        except (OSError, yamlio.YamlError):
-            continue  # `krmfn build` reports a broken kustomization when it renders the overlay
-        if not isinstance(document, dict):
-            continue
-        for field in _REFERENCE_FIELDS:
-            references = document.get(field)
-            for reference in references if isinstance(references, list) else ():
-                # inline objects (transformers/generators) and remote bases are not directories here
-                if isinstance(reference, str) and "\n" not in reference and "://" not in reference:
-                    target = os.path.normpath(os.path.join(directory, reference))
-                    if os.path.isdir(target):
-                        todo.append(target)
-    return seen
 
 
 def _under(path: str, directory: str) -> bool:
@@ -97,14 +61,20 @@ def run(argv: list[str]) -> int:
         return 1
     # krmfn's own images run natively unless the caller asked otherwise: a commit hook has no
     # business starting containers.
-    os.environ.setdefault("KRMFN_BUILD_MODE", "native")
-    from . import build
+    from ..render import MODE_ENV, BuildOptions, RenderError, build
 
+    options = BuildOptions(mode=os.environ.get(MODE_ENV) or "native")
     status = 0
     for overlay in affected(overlays, args.files):
-        if build.run(["-o", os.devnull, "--", overlay]) == 0:
-            print(f"krmfn-render: {overlay} rendered", file=sys.stderr)
-        else:
+        try:
+            rendered = build(overlay, options)
+        except RenderError as err:
+            for line in err.lines:
+                print(line, file=sys.stderr)
+            print(f"[error] {err}", file=sys.stderr)
             print(f"krmfn-render: {overlay} FAILED (see above)", file=sys.stderr)
             status = 1
+            continue
+        sys.stderr.write(rendered.stderr)
+        print(f"krmfn-render: {overlay} rendered", file=sys.stderr)
     return status

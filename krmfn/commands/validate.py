@@ -28,6 +28,14 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--allow-empty", action="store_true",
                         help="a render without any kagent object is not an error (nothing is checked)")
     args = parser.parse_args(argv)
+    from ..api.conformance import external_reference
+
+    for value in args.external:
+        try:
+            external_reference(value)
+        except ValueError as err:  # said of the flag the user typed, not of a config they never wrote
+            print(f"[error] --external {err}", file=sys.stderr)
+            return 1
     try:
         items = files.read_objects(args.paths)
     except (files.FileInputError, yamlio.YamlError) as err:

@@ -120,7 +120,8 @@ class _World:
         return self.objs.get((kind, ns, name))
 
     def exists(self, kind: str, ns: str, name: str) -> bool:
-        return (kind, ns, name) in self.objs or (kind, ns, name) in self.external
+        # an external name `*`: every object of that kind in that namespace exists outside the render
+        return (kind, ns, name) in self.objs or (kind, ns, name) in self.external or (kind, ns, "*") in self.external
 
     def namespace_labels(self, ns: str) -> tuple[dict, bool]:
         """(labels, complete): labels of Namespace `ns`; complete=False when only the automatic

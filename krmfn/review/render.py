@@ -54,9 +54,11 @@ def to_markdown(reports: list[EnvironmentReport], gate: dict[str, Any] | None = 
 def overall_line(reports: list[EnvironmentReport]) -> str:
     findings = [f for r in reports for f in r.findings()]
     destructive = sum(1 for f in findings if f.destructive)
-    agents = sum(len(r.agents) for r in reports)
+    pairs = sum(len(r.agents) for r in reports)
+    agents = len({change.agent for r in reports for change in r.agents})  # an agent, not an agent per environment
     objects = sum(len(r.objects) for r in reports)
-    text = (f"{_count(agents, 'agent')} with changes, {_count(len(findings), 'finding')}, "
+    across = f" ({pairs} agent-environment changes)" if pairs != agents else ""
+    text = (f"{_count(agents, 'agent')} with changes{across}, {_count(len(findings), 'finding')}, "
             f"{_count(objects, 'other object')} changed, in {_count(len(reports), 'environment')}.")
     if destructive:
         text = f"⚠️ **{_count(destructive, 'finding')} {'touch' if destructive != 1 else 'touches'} destructive tools.** " + text
@@ -154,7 +156,13 @@ def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dic
                 mark = paint("!", "red", "bold") if finding.destructive else " "
                 label = paint(finding.cls.ljust(width), CLASS_COLOURS.get(finding.cls, "yellow"))
                 out.append(f"  {mark} {label}  {plain(finding.summary)}")
-                if finding.diff and finding.cls == "prompt-changed":
+                if finding.cls == "agent-added":  # a new agent: what it may do and what it is told
+                    tools = finding.details.get("tools") or []
+                    if tools:
+                        out.append("      tools: " + ", ".join(
+                            f"{t['tool']} on {t['server']} ({t['risk']}{', requires approval' if t.get('requireApproval') else ''})"
+                            for t in tools))
+                if finding.diff and finding.cls in ("prompt-changed", "agent-added"):
                     out.extend("      " + _diff_line(line, paint) for line in finding.diff.rstrip("\n").split("\n"))
         if report.objects:
             out.append(paint("other objects", "bold"))

@@ -44,6 +44,14 @@ class RevisionRange:
         return cls(old, new or None, merge_base)
 
 
+@dataclass
+class Span:
+    old: str  # a commit
+    new: str | None  # a commit, or None: the working tree
+    old_label: str
+    new_label: str
+
+
 def load(path: str) -> Render:
     """The render in a file, a directory of rendered YAML, or `-` (stdin).
 
@@ -113,14 +121,33 @@ class GitRenderer:
         target = os.path.join(root, self.relative(directory))
         if not os.path.isdir(target):
             return None
-        output = os.path.join(self.scratch, f"render-{len(os.listdir(self.scratch))}.yaml")
-        from ..commands import build
+        import sys
 
-        argv = [target, "-o", output] + (["--kustomize", self.kustomize] if self.kustomize else [])
-        if build.run(argv) != 0:
+        from ..render import BuildOptions, RenderError, build
+
+        try:
+            rendered = build(target, BuildOptions(kustomize=self.kustomize))
+        except RenderError as err:
+            for line in [*err.lines, f"[error] {err}"]:
+                print(line, file=sys.stderr)
             where = "the working tree" if commit is None else commit[:12]
-            raise SourceError(f"krmfn build {directory} failed at {where}; see the lines above")
+            raise SourceError(f"krmfn build {directory} failed at {where}; see the lines above") from None
+        sys.stderr.write(rendered.stderr)
+        output = os.path.join(self.scratch, f"render-{len(os.listdir(self.scratch))}.yaml")
+        with open(output, "wb") as handle:
+            handle.write(rendered.manifests)
         return load(output)
+
+    def span(self, text: str) -> "Span":
+        """The commits and labels of a revision range (`A..B`, `A...B`, `A..`): one helper for
+        `krmfn diff --git` and `krmfn graph --git`."""
+        span = RevisionRange.parse(text)
+        new_commit = self.commit(span.new) if span.new else None
+        old_commit = self.commit(span.old)
+        if span.merge_base:
+            old_commit = self.merge_base(old_commit, new_commit or "HEAD")
+        old_label = span.old if not span.merge_base else f"merge-base({span.old}, {span.new or 'HEAD'})"
+        return Span(old_commit, new_commit, old_label, span.new or WORKING_TREE)
 
     def close(self) -> None:
         for root in self.worktrees.values():

@@ -17,7 +17,7 @@ RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v
 LIST_API_VERSIONS = ("v1",)
 
 # Annotations on the function config that tell how kustomize or kpt runs it; never copied.
-LOCAL_CONFIG = "config.kubernetes.io/local-config"
+from ..constants import LOCAL_CONFIG_ANNOTATION as LOCAL_CONFIG  # noqa: E402
 
 
 class InputError(ValueError):
