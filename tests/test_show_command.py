@@ -1,0 +1,35 @@
+"""`krmfn show`: one agent of one overlay as it will run (installed script, real kustomize build)."""
+
+from __future__ import annotations
+
+import json
+
+import support
+
+
+def test_shows_an_agent_of_an_overlay_as_it_will_run():
+    proc = support.installed("show", "overlays/prod", "supervisor")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert text.startswith("platform-agents/supervisor (Declarative)\n")
+    assert "model: Anthropic " in text and "(tier premium)" in text
+    assert "delegates to: platform-agents/k8s-readonly, observability/promql-agent" in text
+    assert "via observability/promql-agent" in text  # reach through delegates
+    assert "You are the platform support supervisor (prod)." in text  # the prompt as rendered for prod
+
+
+def test_json_lists_tools_with_risks_and_approvals():
+    proc = support.installed("show", "overlays/prod", "platform-agents/billing-assistant", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["agent"] == "platform-agents/billing-assistant"
+    tools = {t["tool"]: t for t in doc["tools"]}
+    assert tools and all(t["risk"] in ("read", "write", "unknown", "destructive") for t in tools.values())
+    assert any(t["requireApproval"] for t in tools.values()) or all(t["risk"] == "read" for t in tools.values())
+
+
+def test_an_unknown_agent_names_the_ones_there_are():
+    proc = support.installed("show", "overlays/dev", "nobody")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("[error] agent nobody is not in the render of overlays/dev (agents: ")
+    assert "platform-agents/supervisor" in proc.stderr
