@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..runtime.results import ERROR, WARNING, Result
+from .regex import python_pattern
 from .cel import CELError, CELUnsupported, Program, compile_rule
 from .crds import CRDVersion
 
@@ -561,7 +562,7 @@ class _Compiler:
             checks.append(min_len_check)
         if isinstance(pattern, str):
             try:
-                rx = re.compile(pattern)
+                rx = re.compile(python_pattern(pattern))  # Go RE2 syntax, as the API server reads it
             except re.error as e:
                 reason = str(e)
 
