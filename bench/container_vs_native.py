@@ -32,6 +32,9 @@ import yaml  # noqa: E402
 from common import KRMFN, ROOT, Row, best_of  # noqa: E402
 from krmfn import __version__  # noqa: E402
 from kustomize_tools import pipeline  # noqa: E402
+from podman_env import podman_env  # noqa: E402
+
+os.environ.update(podman_env())  # krmfn's private podman storage (scripts/setup-podman), never the host's
 
 IMAGE = f"ghcr.io/krmfn-dev/krmfn:{__version__}"
 KUBECTL = "/usr/bin/kubectl"

@@ -11,6 +11,11 @@ ROOT = TESTS.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(TESTS))
 
+# Every podman a test starts uses krmfn's private configuration and storage, never the host's.
+from podman_env import podman_env  # noqa: E402
+
+os.environ.update(podman_env())
+
 # krmfn's warm workers (krmfn.worker) started by this session live in a directory of their own
 # and are stopped when the session ends, so a test run leaves no process behind. Subprocesses
 # inherit both settings; tests of the worker itself use their own directories.
