@@ -119,6 +119,7 @@ current-context: test
 		"--etcd-servers=" + clientURL.String(),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
+		"--endpoint-reconciler-type=none", // loopback only: no kubernetes Service endpoints
 		fmt.Sprintf("--secure-port=%d", port),
 		"--cert-dir=" + filepath.Join(*dir, "certs"),
 		"--token-auth-file=" + filepath.Join(*dir, "tokens.csv"),
