@@ -24,6 +24,12 @@ def pytest_sessionstart(session):
     session.config._krmfn_bad_devices = _not_devices()
 
 
+# Every podman a test starts uses krmfn's private configuration and storage, never the host's.
+from podman_env import podman_env  # noqa: E402
+
+os.environ.update(podman_env())
+
+
 def pytest_sessionfinish(session, exitstatus):
     broken = sorted(set(_not_devices()) - set(getattr(session.config, "_krmfn_bad_devices", [])))
     if broken:

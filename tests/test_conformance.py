@@ -587,9 +587,10 @@ def test_cel_rules_on_a_field_run_only_when_the_field_is_present():
 def test_missing_key_in_a_rule_is_an_evaluation_error_like_the_api_server():
     obj = agent(decl={"tools": [{"mcpServer": _M2}]})  # tools[].type has no default
     assert _schema_errors(obj) == [
-        ("spec.declarative.tools[0]", "no such key: type evaluating rule: !(!has(self.agent) && self.type == 'Agent')"),
+        # the API server names the rule by its message (ruleErrorString), as kubectl-validate shows
+        ("spec.declarative.tools[0]", "no such key: type evaluating rule: type.agent must be specified for Agent filter.type"),
         ("spec.declarative.tools[0]",
-         "no such key: type evaluating rule: !(has(self.mcpServer) && self.type != 'McpServer')"),
+         "no such key: type evaluating rule: type.mcpServer must be nil if the type is not McpServer"),
     ]
 
 

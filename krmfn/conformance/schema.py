@@ -16,8 +16,8 @@ Behaviour that mirrors the API server (kube-openapi + apiextensions-apiserver):
   elsewhere in the object are still reported (`cel_on_invalid=True` evaluates them anyway);
 - a rule on a field runs only when the field is present; rule failures report the rule's
   `message` (or `failed rule: <rule>`), at the node's path plus the rule's `fieldPath`;
-  evaluation errors report `<error> evaluating rule: <rule>`; transition rules (`oldSelf`) do not
-  apply on create and are skipped;
+  evaluation errors report `<error> evaluating rule: <the rule's message, else the rule>`;
+  transition rules (`oldSelf`) do not apply on create and are skipped;
 - `format`: only the formats the API server keeps are checked (uri, date-time, byte, date, uuid,
   ipv4, ipv6, cidr, mac, hostname, email, duration, ...); integer/number formats (int32, int64,
   float, double) are stripped by the API server and so are not range-checked beyond int64.
@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..runtime.results import ERROR, WARNING, Result
+from .regex import python_pattern
 from .cel import PER_CALL_LIMIT, PER_OBJECT_BUDGET, CELCostExceeded, CELError, CELUnsupported, Program, compile_rule
 from .crds import CRDVersion
 
@@ -116,10 +117,11 @@ class RuleInfo:
 
 
 class _Rule:
-    __slots__ = ("info", "program", "suffix")
+    __slots__ = ("info", "program", "suffix", "named")
 
-    def __init__(self, info: RuleInfo, program: Program | None, suffix: str):
+    def __init__(self, info: RuleInfo, program: Program | None, suffix: str, named: str):
         self.info, self.program, self.suffix = info, program, suffix
+        self.named = named  # how evaluation errors name the rule: its message, else its text
 
 
 class _Ctx:
@@ -538,7 +540,7 @@ class _Compiler:
                 transition=bool(program is not None and program.uses_old_self), has_message=bool(message),
             )
             self.rules.append(info)
-            out.append(_Rule(info, program, _field_path_suffix(field_path)))
+            out.append(_Rule(info, program, _field_path_suffix(field_path), message or str(text).strip()))
         return out
 
     # value validations (type-independent list of closures) ----------------------------------
@@ -576,7 +578,7 @@ class _Compiler:
             checks.append(min_len_check)
         if isinstance(pattern, str):
             try:
-                rx = re.compile(pattern)
+                rx = re.compile(python_pattern(pattern))  # Go RE2 syntax, as the API server reads it
             except re.error as e:
                 reason = str(e)
 
@@ -976,7 +978,7 @@ def _rule_runner(rules: list[_Rule]):
                     ctx.err(path, _OUT_OF_BUDGET, "cel")
                 return
             except CELError as e:
-                ctx.err(where, f"{e} evaluating rule: {info.rule}", "cel")
+                ctx.err(where, f"{e} evaluating rule: {r.named}", "cel")  # the API server's ruleErrorString
                 continue
             except (RecursionError, TypeError, ValueError, AttributeError) as e:  # evaluator bug: stay loud
                 ctx.err(where, f"internal error ({type(e).__name__}: {e}) evaluating rule: {info.rule}", "cel")

@@ -1,0 +1,6 @@
+//go:build tools
+
+// Package tools pins sigs.k8s.io/kustomize/kustomize/v5, which scripts/setup-cluster-tools builds into .tools/bin.
+package tools
+
+import _ "sigs.k8s.io/kustomize/kustomize/v5"
