@@ -163,7 +163,11 @@ class _Dumper(yaml.CSafeDumper):
 
 # A string is written plain only when every reader takes it for a string: PyYAML and the API
 # server (YAML 1.1: `on`, `no`, `1:30`, `=` ...) and kustomize (YAML 1.2: `1e3`, `0o755`, `08` ...).
-_Dumper.yaml_implicit_resolvers = _resolvers(_YAML12_NUMBERS, base=yaml.resolver.Resolver.yaml_implicit_resolvers)
+# go-yaml v2 (under sigs.k8s.io/yaml: `kubectl apply -f`, the API machinery) also reads y, Y, n and N
+# as booleans, so ModelConfig `openAI.n: 1` written plain would reach the API server as `false: 1`.
+_Dumper.yaml_implicit_resolvers = _resolvers(
+    (*_YAML12_NUMBERS, ("tag:yaml.org,2002:bool", r"^(?:y|Y|n|N)$", "yYnN")),
+    base=yaml.resolver.Resolver.yaml_implicit_resolvers)
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
