@@ -667,3 +667,36 @@ def test_agents_are_counted_once_across_environments(tmp_path):
 
     line = render.overall_line([report("dev"), report("prod")])
     assert line.startswith("1 agent with changes (2 agent-environment changes), ")
+
+
+def test_a_failing_overlay_is_a_finding_and_the_others_are_still_reviewed(tmp_path, monkeypatch, capsys):
+    """Issue 17: prod fails its policy on the change that most needs review (a destructive grant);
+    dev is still reviewed, prod's failure is in the report with its error lines (repository paths,
+    no temporary worktree), and the exit code says the command failed."""
+    if not (ROOT / "overlays" / "prod").is_dir():
+        pytest.skip("needs the example overlays")
+    work = tmp_path / "repo"
+    for folder in ("base", "overlays"):
+        shutil.copytree(ROOT / folder, work / folder)
+    git(work, "init", "--quiet", "-b", "main")
+    git(work, "add", ".")
+    git(work, "commit", "--quiet", "-m", "agents")
+    agent = work / "base" / "agents" / "k8s-readonly.yaml"
+    agent.write_text(agent.read_text().replace("    - k8s_get_events\n", "    - k8s_get_events\n    - k8s_delete_resource\n"))
+    git(work, "commit", "--quiet", "-am", "grant a destructive tool without approval")
+    monkeypatch.chdir(work)
+    code, out, err = run_diff(capsys, ["--git", "HEAD~1..HEAD", "overlays/dev", "overlays/prod", "--format", "json"])
+    assert code == 1
+    doc = json.loads(out)
+    by_name = {e["name"]: e for e in doc["environments"]}
+    assert by_name["overlays/dev"]["renderFailed"] is None
+    assert any(f["class"] == "tool-granted" and f["tool"] == "k8s_delete_resource" and f["destructive"]
+               for a in by_name["overlays/dev"]["agents"] for f in a["findings"])
+    [failure] = by_name["overlays/prod"]["renderFailed"]
+    assert failure["at"] == "HEAD"
+    text = "\n".join(failure["lines"])
+    assert "k8s_delete_resource (destructive)" in text and "requireApproval" in text
+    assert str(tmp_path) not in text and "/tmp/" not in text and "rev-" not in text
+    assert "[error] overlays/prod: the render failed at HEAD" in err
+    code, md, _ = run_diff(capsys, ["--git", "HEAD~1..HEAD", "overlays/dev", "overlays/prod", "--format", "markdown"])
+    assert code == 1 and ":x: **The render failed at `HEAD`**" in md

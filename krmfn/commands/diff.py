@@ -72,9 +72,10 @@ def _run(argv: list[str]) -> int:
     gates = changes.parse_gates(args.fail_on)
     pairs = _renders(args)
     reports = [changes.compare(old, new, name, old_label, new_label)
-               for name, old, new, old_label, new_label, _ in pairs]
+               for name, old, new, old_label, new_label, *_ in pairs]
     for report, pair in zip(reports, pairs):
         report.notes.extend(pair[5])
+        report.failed = pair[6]
     gate = None
     hits: list = []
     if gates:
@@ -87,6 +88,14 @@ def _run(argv: list[str]) -> int:
         output.write_file(args.output, text)
     else:
         output.write_stdout(text)
+    for report in reports:
+        for failure in report.failed or ():
+            for line in failure["lines"]:
+                print(line, file=sys.stderr)
+            print(f"[error] {report.name}: the render failed at {failure['at']}; the report above reviews "
+                  "every environment that rendered", file=sys.stderr)
+    if any(report.failed for report in reports):
+        return EXIT_ERROR
     if hits:
         print(f"[error] --fail-on {','.join(gates)}: {len(hits)} gated finding{'s' if len(hits) != 1 else ''}"
               f" ({', '.join(sorted({h['class'] for h in hits}))})", file=sys.stderr)
@@ -111,7 +120,7 @@ def _renders(args) -> list[tuple]:
         before, after = sources.load(old), sources.load(new)
         sources.require_kagent([(old, before), (new, after)], args.allow_empty)
         name = after.environment or before.environment or "render"
-        return [(name, before, after, old, new, [])]
+        return [(name, before, after, old, new, [], None)]
     if not args.paths:
         raise UsageError("krmfn diff: --git needs at least one kustomization DIR (e.g. overlays/prod)")
     sources.RevisionRange.parse(args.git)  # a malformed range is a usage error before any directory check
@@ -125,15 +134,24 @@ def _renders(args) -> list[tuple]:
         for path in args.paths:
             name = os.path.normpath(path)
             notes = []
-            old = git.render(path, old_commit)
-            new = git.render(path, new_commit)
+            failed, sides = [], []
+            for commit, label in ((old_commit, old_label), (new_commit, new_label)):
+                try:
+                    sides.append(git.render(path, commit))
+                except sources.RenderFailed as err:  # a finding of this environment; the others go on
+                    failed.append({"at": label, "lines": err.lines})
+                    sides.append(None)
+            if failed:
+                out.append((name, Render({}, {}, {}), Render({}, {}, {}), old_label, new_label, notes, failed))
+                continue
+            old, new = sides
             if old is None and new is None:
                 raise sources.SourceError(f"{path} exists at neither {old_label} nor {new_label}")
             if old is None:
                 notes.append(f"{name} does not exist at {old_label}: everything in it is new.")
             if new is None:
                 notes.append(f"{name} does not exist at {new_label}: everything in it is gone.")
-            out.append((name, old or Render({}, {}, {}), new or Render({}, {}, {}), old_label, new_label, notes))
+            out.append((name, old or Render({}, {}, {}), new or Render({}, {}, {}), old_label, new_label, notes, None))
     return out
 
 

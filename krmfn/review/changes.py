@@ -81,6 +81,9 @@ class EnvironmentReport:
     objects: list[ObjectChange]
     unchanged_agents: int
     notes: list[str] = field(default_factory=list)
+    # the revisions that failed to render, [{"at": label, "lines": [...]}]: this environment is then
+    # not reviewed (the others are), and the command fails
+    failed: list[dict[str, Any]] | None = None
 
     def findings(self) -> list[Finding]:
         return [f for change in self.agents for f in change.findings]
@@ -100,6 +103,7 @@ class EnvironmentReport:
             "old": self.old_label,
             "new": self.new_label,
             "notes": self.notes,
+            "renderFailed": self.failed,
             "summary": {
                 "agents": {"added": statuses["added"], "removed": statuses["removed"],
                            "changed": statuses["changed"], "unchanged": self.unchanged_agents},

@@ -69,6 +69,11 @@ def _markdown_environment(report: EnvironmentReport, graph: str | None) -> list[
     out = [f"### {_md_code(report.name)}: {_md_code(report.old_label)} → {_md_code(report.new_label)}", ""]
     for note in report.notes:
         out += [f"> {note}", ""]
+    if report.failed:
+        for failure in report.failed:
+            out += [f":x: **The render failed at {_md_code(failure['at'])}**, so this environment is not reviewed:",
+                    "", *_fence("\n".join(failure["lines"]) + "\n", "text"), ""]
+        return out
     if not report.agents and not report.objects:
         return out + ["No changes.", ""]
     counts = report.counts()
@@ -148,6 +153,12 @@ def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dic
     for report in reports:
         out += ["", paint(f"== {report.name}: {report.old_label} -> {report.new_label}", "bold")]
         out += [f"   {note}" for note in report.notes]
+        if report.failed:
+            for failure in report.failed:
+                out.append(paint(f"   the render failed at {failure['at']}, so this environment is not reviewed:",
+                                 "red", "bold"))
+                out += [f"     {line}" for line in failure["lines"]]
+            continue
         if not report.agents and not report.objects:
             out.append("   no changes")
         for change in report.agents:

@@ -68,6 +68,14 @@ def load(path: str) -> Render:
         raise SourceError(str(err)) from None
 
 
+class RenderFailed(SourceError):
+    """A render that failed at one revision; `lines` are its error lines, repository paths only."""
+
+    def __init__(self, message: str, lines: list[str]):
+        super().__init__(message)
+        self.lines = lines
+
+
 def require_kagent(renders: "list[tuple[str, Render]]", allow_empty: bool) -> None:
     """Refuse a review of nothing: at least one of the renders must hold kagent objects."""
     if allow_empty or any(render.kagent_objects for _, render in renders):
@@ -128,10 +136,10 @@ class GitRenderer:
         try:
             rendered = build(target, BuildOptions(kustomize=self.kustomize))
         except RenderError as err:
-            for line in [*err.lines, f"[error] {err}"]:
-                print(line, file=sys.stderr)
+            # the lines name files as the repository spells them, never the temporary worktree
+            lines = [line.replace(root + os.sep, "").replace(root, ".") for line in [*err.lines, f"[error] {err}"]]
             where = "the working tree" if commit is None else commit[:12]
-            raise SourceError(f"krmfn build {directory} failed at {where}; see the lines above") from None
+            raise RenderFailed(f"krmfn build {directory} failed at {where}", lines) from None
         sys.stderr.write(rendered.stderr)
         output = os.path.join(self.scratch, f"render-{len(os.listdir(self.scratch))}.yaml")
         with open(output, "wb") as handle:
