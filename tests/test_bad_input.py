@@ -945,7 +945,7 @@ def test_validate_command_errors(tmp_path):
     cases = [
         (("validate", "--crds", str(tmp_path / "nope"), str(rendered)), "spec.crds"),
         (("validate", "--crds", str(CRDS), str(tmp_path / "nope.yaml")), "no such file or directory"),
-        (("validate", "--crds", str(CRDS), "--external", "Secret/x", str(rendered)), "spec.external[0]"),
+        (("validate", "--crds", str(CRDS), "--external", "Secret/x", str(rendered)), "--external 'Secret/x'"),
     ]
     for args, fragment in cases:
         assert_refused(krmfn(*args), fragment, krm_mode=False)

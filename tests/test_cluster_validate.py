@@ -258,9 +258,15 @@ def outcomes(set_name: str, workdir: str):
     items = corpus(set_name)
     statuses = kubectl_validate([obj for _, obj in items], set_name, Path(workdir))
     rows = []
-    for (name, obj), status in zip(items, statuses):
-        results = [r for r in validate_schemas([copy.deepcopy(obj)], crds(set_name)) if r.is_error]
-        rows.append((name, obj, status, results))
+    from krmfn.conformance import schema
+
+    cap, schema.MAX_PROBLEMS_PER_OBJECT = schema.MAX_PROBLEMS_PER_OBJECT, 10**6  # every field, not the first 20
+    try:
+        for (name, obj), status in zip(items, statuses):
+            results = [r for r in validate_schemas([copy.deepcopy(obj)], crds(set_name)) if r.is_error]
+            rows.append((name, obj, status, results))
+    finally:
+        schema.MAX_PROBLEMS_PER_OBJECT = cap
     return rows
 
 

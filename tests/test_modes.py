@@ -58,7 +58,6 @@ def test_run_reads_directories_and_strips_locations(tmp_path):
     (tmp_path / "agents").mkdir()
     for index, doc in enumerate(yamlio.load_all((CASE / "input.yaml").read_bytes())):
         (tmp_path / "agents" / f"{index:02d}.yaml").write_text(yamlio.dump(doc))
-    (tmp_path / "agents" / "kustomization.yaml").write_text("resources: []\n")
     proc = krmfn("run", str(CASE / "config.yaml"), str(tmp_path / "agents"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (CASE / "expected.yaml").read_bytes()

@@ -70,6 +70,10 @@ def _run(argv: list[str]) -> int:
     from ..review import changes
 
     gates = changes.parse_gates(args.fail_on)
+    if args.output:
+        from ..runtime import output
+
+        output.check_writable_destination(args.output)  # before rendering, not after
     pairs = _renders(args)
     reports = [changes.compare(old, new, name, old_label, new_label)
                for name, old, new, old_label, new_label, *_ in pairs]

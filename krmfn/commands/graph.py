@@ -32,6 +32,10 @@ def run(argv: list[str]) -> int:
     p.add_argument("--allow-empty", action="store_true", help="a render without any kagent object is not an error")
     try:
         args = p.parse_args(argv)
+        if args.output:
+            from ..runtime import output
+
+            output.check_writable_destination(args.output)  # before rendering, not after
         text = _graph(args)
         if args.markdown:
             text = f"```mermaid\n{text}```\n"

@@ -103,7 +103,7 @@ class EnvironmentReport:
             "old": self.old_label,
             "new": self.new_label,
             "notes": self.notes,
-            "renderFailed": self.failed,
+            **({"renderFailed": self.failed} if self.failed else {}),
             "summary": {
                 "agents": {"added": statuses["added"], "removed": statuses["removed"],
                            "changed": statuses["changed"], "unchanged": self.unchanged_agents},
