@@ -23,19 +23,16 @@ def test_a_ys_and_ns_are_written_so_go_reads_them_as_strings(tmp_path):
                        "openAI": {"n": 2}}}
     text = yamlio.dump_all([config])
     assert "'n': 2" in text
-    path = tmp_path / "render.yaml"
-    path.write_text(text)
-    proc = subprocess.run([str(cluster_tools.tool("kubectl-validate")), "--local-crds",
-                           str(cluster_tools.crd_dir("v0.10.0-rc3")), "--version", cluster_tools.KUBE_VERSION,
-                           "-o", "json", str(path)], capture_output=True, text=True, timeout=300,
-                          env={**cluster_tools.krmfn_env(), "KUBECONFIG": str(tmp_path / "none")})
-    [status] = next(iter(json.loads(proc.stdout).values()))
-    assert status.get("status") == "Success", status
+    def verdict(yaml_text: str) -> str:
+        path = tmp_path / "render.yaml"
+        path.write_text(yaml_text)
+        proc = subprocess.run([str(cluster_tools.tool("kubectl-validate")), "--local-crds",
+                               str(cluster_tools.crd_dir("v0.10.0-rc3")), "--version", cluster_tools.KUBE_VERSION,
+                               "-o", "json", str(path)], capture_output=True, text=True, timeout=300,
+                              env={**cluster_tools.krmfn_env(), "KUBECONFIG": str(tmp_path / "none")})
+        [status] = next(iter(json.loads(proc.stdout).values()))
+        return status.get("status")
+
+    assert verdict(text) == "Success"
     # the same text with the key plain is what Go misreads: the proof that the quoting matters
-    path.write_text(text.replace("'n': 2", "n: 2"))
-    proc = subprocess.run([str(cluster_tools.tool("kubectl-validate")), "--local-crds",
-                           str(cluster_tools.crd_dir("v0.10.0-rc3")), "--version", cluster_tools.KUBE_VERSION,
-                           "-o", "json", str(path)], capture_output=True, text=True, timeout=300,
-                          env={**cluster_tools.krmfn_env(), "KUBECONFIG": str(tmp_path / "none")})
-    [status] = next(iter(json.loads(proc.stdout).values()))
-    assert status.get("status") == "Failure", status
+    assert verdict(text.replace("'n': 2", "n: 2")) == "Failure"

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field
 
 from ..runtime.typed import KrmModel
 
-from .labels import (  # noqa: F401  (re-exported: the functions import them from here)
+from ..constants import (  # noqa: F401  (re-exported: the functions import them from here)
     ANNOTATION_CANARY,
     ANNOTATION_ENVIRONMENT,
     ANNOTATION_MEMORY_TIER,
