@@ -33,3 +33,17 @@ def test_an_unknown_agent_names_the_ones_there_are():
     assert proc.returncode == 1
     assert proc.stderr.startswith("[error] agent nobody is not in the render of overlays/dev (agents: ")
     assert "platform-agents/supervisor" in proc.stderr
+
+
+def test_build_verbose_says_how_it_built_and_summarises_each_agent():
+    proc = support.installed("build", "-v", "overlays/prod")
+    assert proc.returncode == 0, proc.stderr
+    info = [line for line in proc.stderr.splitlines() if line.startswith("[info] ")]
+    assert info[0].startswith("[info] krmfn build overlays/prod: ") and "kustomize" in info[0]
+    agents = [line for line in info if line.startswith("[info] agent ")]
+    assert [line.split(":")[0] for line in agents] == [
+        "[info] agent observability/promql-agent", "[info] agent platform-agents/billing-assistant",
+        "[info] agent platform-agents/k8s-readonly", "[info] agent platform-agents/supervisor"]
+    assert "delegates to platform-agents/k8s-readonly, observability/promql-agent" in agents[-1]
+    quiet = support.installed("build", "overlays/prod")
+    assert quiet.stdout == proc.stdout and "[info]" not in quiet.stderr

@@ -54,12 +54,33 @@ def run(argv: list[str]) -> int:
         print(f"[info] krmfn build {args.directory}: {rendered.kustomize.describe()}, "
               f"{'kustomize build' if rendered.kustomize.standalone else 'kubectl kustomize'} "
               f"({rendered.kustomize.why}); krmfn's image run {rendered.mode}", file=sys.stderr)
+        for line in agent_summaries(rendered.manifests):
+            print(line, file=sys.stderr)
     # through the output module: a short or failed write is an error, and a file appears whole
     if args.output:
         output.write_file(args.output, rendered.manifests)
     else:
         output.write_stdout(rendered.manifests)
     return 0
+
+
+def agent_summaries(manifests: bytes) -> list[str]:
+    """One line per agent of a render: its model, how many tools (how many destructive), delegates."""
+    from ..review.model import Render
+    from ..runtime import yamlio
+
+    render = Render.from_objects(yamlio.load_all(manifests, "the render"))
+    lines = []
+    for key, agent in sorted(render.agents.items()):
+        grants = agent.grants()
+        destructive = len(agent.destructive_grants())
+        tier = f" (tier {agent.model.tier})" if agent.model.tier else ""
+        line = (f"[info] agent {key}: {agent.model.describe()}{tier}, {len(grants)} tool{'s' if len(grants) != 1 else ''}"
+                + (f" ({destructive} destructive)" if destructive else ""))
+        if agent.delegates:
+            line += ", delegates to " + ", ".join(agent.delegates)
+        lines.append(line)
+    return lines
 
 
 def container_run(argv: list[str]) -> int:
