@@ -19,6 +19,7 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn graph RENDER | --git REV DIR     Mermaid graph of agents, models, tools and delegation
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
+       krmfn new agent NAME -n NS     scaffold a description and its prompt, listed in base/agents
        krmfn show SOURCE AGENT        one agent as it will run: prompt, model, tools with risks, delegates
        krmfn tools [PATH ...]         the tool catalog (built-in and the repository's) with risk classes
        krmfn kinds                    list the function config kinds krmfn serves
@@ -40,6 +41,7 @@ COMMANDS = {
     "graph": ("krmfn.commands.graph", "run"),
     "tools": ("krmfn.commands.tools", "run"),
     "show": ("krmfn.commands.show", "run"),
+    "new": ("krmfn.commands.new", "run"),
     "worker": ("krmfn.commands.worker", "run"),
 }
 
