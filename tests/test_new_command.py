@@ -57,3 +57,15 @@ def test_a_refusal_writes_nothing(repo, args, fragment):
     proc = support.installed(*args, cwd=repo)
     assert proc.returncode == 1 and fragment in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert snapshot(repo) == before
+
+
+def test_build_warns_about_a_description_no_kustomization_lists(repo):
+    forgotten = repo / "base" / "agents" / "forgotten.yaml"
+    forgotten.write_text((repo / "base" / "agents" / "k8s-readonly.yaml").read_text()
+                         .replace("name: k8s-readonly", "name: forgotten"))
+    proc = support.installed("build", "overlays/dev", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "[warning] base/agents/forgotten.yaml: an AgentDescription no kustomization lists" in proc.stderr
+    assert "forgotten" not in proc.stdout
+    forgotten.unlink()
+    assert "[warning]" not in support.installed("build", "overlays/dev", cwd=repo).stderr

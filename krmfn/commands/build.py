@@ -56,6 +56,13 @@ def run(argv: list[str]) -> int:
               f"({rendered.kustomize.why}); krmfn's image run {rendered.mode}", file=sys.stderr)
         for line in agent_summaries(rendered.manifests):
             print(line, file=sys.stderr)
+    from ..render.tree import unlisted_descriptions
+
+    for path in unlisted_descriptions(args.directory):
+        folder = os.path.dirname(path) or "."
+        print(f"[warning] {path}: an AgentDescription no kustomization lists, so it is not rendered; add it to "
+              f"the resources of {os.path.join(folder, 'kustomization.yaml')} (krmfn new agent does), or delete it",
+              file=sys.stderr)
     # through the output module: a short or failed write is an error, and a file appears whole
     if args.output:
         output.write_file(args.output, rendered.manifests)

@@ -70,3 +70,33 @@ def files(overlay: str) -> list[str]:
                     if os.path.isfile(target):
                         found.add(target)
     return sorted(found)
+
+
+def unlisted_descriptions(overlay: str) -> list[str]:
+    """AgentDescription files in a directory the build reads that its kustomization does not list:
+    forgetting `resources:` drops an agent without a word from kustomize."""
+    from ..runtime import yamlio
+
+    out = []
+    for directory in sorted(reads(overlay)):
+        path = kustomization_file(directory)
+        try:
+            with open(path, "rb") as handle:
+                document = yamlio.load_one(handle.read(), path)
+        except (OSError, yamlio.YamlError):
+            continue
+        listed = {os.path.normpath(os.path.join(directory, r)) for field in _REFERENCE_FIELDS
+                  for r in (document.get(field) or [] if isinstance(document, dict) else [])
+                  if isinstance(r, str)}
+        for name in sorted(os.listdir(directory)):
+            candidate = os.path.normpath(os.path.join(directory, name))
+            if not name.endswith((".yaml", ".yml")) or name in _KUSTOMIZATION_NAMES or candidate in listed:
+                continue
+            try:
+                with open(candidate, "rb") as handle:
+                    data = handle.read(1 << 20)
+            except OSError:
+                continue
+            if b"kind: AgentDescription" in data:
+                out.append(candidate)
+    return out
