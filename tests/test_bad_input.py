@@ -1327,3 +1327,20 @@ def test_template_errors_never_echo_a_variable_value(template):
     lines = assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: spec.prompt.text line 1: "), items=items)
     results = yamlio.load_one(krm(items, EXPAND).stdout, "stdout")["results"]
     assert "confidential-note-value" not in "\n".join(lines) + json.dumps(results)  # the items come back as they were
+
+
+@pytest.mark.parametrize("character,shown", [("\u202e", "\\u202e"), ("\u2066", "\\u2066"), ("\u2069", "\\u2069"),
+                                             ("\u200f", "\\u200f"), ("\u061c", "\\u061c"), ("\x9b", "\\x9b"),
+                                             ("\x80", "\\x80"), ("\x1b", "\\x1b")])
+def test_stderr_escapes_bidirectional_and_c1_controls(character, shown):
+    """A name that reorders (Trojan Source) or drives a terminal (C1 CSI) is shown escaped."""
+    items = [CATALOG, changed(AGENT, "spec.tools[0].server", f"kagent{character}-tools")]
+    outcome = krm(items, EXPAND)
+    assert outcome.code == 1
+    assert character not in outcome.stderr and f"kagent{shown}-tools" in outcome.stderr, outcome.stderr
+
+
+@pytest.mark.parametrize("value", [True, "7", 7.5])
+def test_ttl_days_is_a_whole_number_not_a_boolean(value):
+    items = [CATALOG, changed(AGENT, "spec.memory.ttlDays", value)]
+    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.memory.ttlDays: "), items=items)
