@@ -1334,10 +1334,11 @@ def test_template_errors_never_echo_a_variable_value(template):
                                              ("\x80", "\\x80"), ("\x1b", "\\x1b")])
 def test_stderr_escapes_bidirectional_and_c1_controls(character, shown):
     """A name that reorders (Trojan Source) or drives a terminal (C1 CSI) is shown escaped."""
-    items = [CATALOG, changed(AGENT, "spec.tools[0].server", f"kagent{character}-tools")]
+    items = [CATALOG, changed(AGENT, "metadata.name", f"help{character}er")]
     outcome = krm(items, EXPAND)
     assert outcome.code == 1
-    assert character not in outcome.stderr and f"kagent{shown}-tools" in outcome.stderr, outcome.stderr
+    assert character not in outcome.stderr, outcome.stderr
+    assert f"AgentDescription/team-a/help{shown}er " in outcome.stderr, outcome.stderr
 
 
 @pytest.mark.parametrize("value", [True, "7", 7.5])
