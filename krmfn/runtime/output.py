@@ -75,6 +75,18 @@ def write_file(path: str, data: str | bytes) -> None:
     if isinstance(data, str):
         data = data.encode("utf-8")
     check_writable_destination(path)
+    if _special(path):
+        # A device or a FIFO (`-o /dev/null`, `-o /dev/stdout`) is written in place: renaming a
+        # file over it would replace the device itself, for every program on the machine.
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except OSError as err:
+            raise OutputError(f"{path}: cannot write the output: {_reason(err)}") from None
+        try:
+            write_fd(fd, data, path)
+        finally:
+            os.close(fd)
+        return
     folder = os.path.dirname(path) or "."
     try:
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
@@ -95,6 +107,17 @@ def write_file(path: str, data: str | bytes) -> None:
     except OSError as err:
         _remove(temporary)
         raise OutputError(f"{path}: cannot write the output: {_reason(err)}") from None
+
+
+def _special(path: str) -> bool:
+    """An existing path that is not a regular file (nor a directory, refused before)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _remove(path: str) -> None:
