@@ -774,7 +774,27 @@ def test_a_runaway_template_loop_is_stopped(monkeypatch):
     monkeypatch.setattr(prompts, "RENDER_SECONDS", 0.3)
     loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
     items = [CATALOG, changed(AGENT, "spec.prompt.text", loop)]
-    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: ", "rendering took more than 0.3 s"), items=items)
+    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: ", "spec.prompt.text line 1: rendering used up "
+                                        "the 0.3 s render budget of all prompts of this run"), items=items)
+
+
+def test_runaway_templates_share_one_budget_per_run(monkeypatch):
+    """Six runaway prompts took six times the deadline (30 s at 5 s each): now one budget per run."""
+    import time
+
+    from krmfn.expand import prompts
+
+    monkeypatch.setattr(prompts, "RENDER_SECONDS", 0.5)
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    agents = [changed(changed(AGENT, "spec.prompt.text", loop), "metadata.name", f"helper-{i}") for i in range(6)]
+    items = [CATALOG, *agents]
+    start = time.monotonic()
+    outcome = krm(items, EXPAND)
+    assert time.monotonic() - start < 2.5  # 0.5 s for all, plus a loaded machine's slack (3 s before)
+    lines = assert_refused(outcome, lines=6, items=items)
+    assert sum("rendering used up the 0.5 s render budget" in line for line in lines) == 1, lines
+    assert sum("not rendered: the prompts of this run used up their 0.5 s render budget" in line
+               for line in lines) == 5, lines
 
 
 # Values grown step by step (each step within the operator checks) or by a chain of filters: the
@@ -1217,3 +1237,113 @@ def test_a_fifo_under_a_directory_is_refused_not_waited_for(tmp_path):
     assert proc.stderr.decode().splitlines() == [f"[error] {folder}/b.yaml: not a regular file (a FIFO, socket or "
                                                  "device under a directory is never read)"]
 
+
+
+# --- prompts: plain text is copied, templates are bounded, errors name the field ---------------------------
+
+PLAIN_PROMPTS = ["You help.", "Line one\r\nline two\rthree\n", "Braces } and { and %} and }} alone.\n",
+                 "Ünïcode — and emoji 🚀\n\n", "# a heading\n\n- a list\n", "50% off {not a tag}"]
+
+
+@pytest.mark.parametrize("text", PLAIN_PROMPTS)
+def test_plain_prompts_are_copied_as_jinja2_would_render_them(text):
+    from krmfn.expand import prompts
+
+    renderer = prompts.PromptRenderer()
+    source = prompts.PromptSource(text, "spec.prompt.text")
+    assert not prompts.is_template(text)
+    copied = renderer.render(source, {"vars": {}})
+    assert copied == renderer._render(source, {"vars": {}})  # what Jinja2 makes of it: same text, same digest
+    assert prompts.digest(copied) == prompts.digest(renderer._render(source, {"vars": {}}))
+
+
+@pytest.mark.parametrize("text,imported", [("You are a plain helper.", False), ("You are {{ name }}.", True),
+                                           ("You help. {# a comment #}", True)])
+def test_jinja2_is_imported_only_for_templates(text, imported, tmp_path):
+    stdin = tmp_path / "in.yaml"
+    stdin.write_text(resource_list([CATALOG, changed(AGENT, "spec.prompt.text", text)], EXPAND))
+    probe = ("import sys; from krmfn import cli; code = cli.main([]); "
+             "sys.stderr.write('jinja2 imported: %s' % ('jinja2' in sys.modules)); sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", probe], stdin=open(stdin, "rb"), capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_WORKER": "0"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.decode() == f"jinja2 imported: {imported}"
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("x" * (256 * 1024 + 1), "prompt 'spec.prompt.text' is larger than 256 KiB"),
+    ("Use the key " + SECRET + " for billing.", "contains what looks like an API key (sk-...)"),
+])
+def test_plain_inline_prompts_have_the_bounds_of_files(text, fragment):
+    items = [CATALOG, changed(AGENT, "spec.prompt.text", text)]
+    lines = assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: ", fragment), items=items)
+    assert SECRET not in "\n".join(lines)
+
+
+TEMPLATE_ERRORS = {  # each was an `internal error` without object or field, or rendered with exit 0
+    "format without arguments": ("{{ '{}'.format() }}", "line 1: IndexError: tuple index out of range"),
+    "unknown encoding": ("{{ 'x'.encode('bad') }}", "line 1: LookupError: unknown encoding: bad"),
+    "division by zero": ("{{ 1 // 0 }}", "line 1: ZeroDivisionError"),
+    "too many nested blocks": ("{% if true %}" * 120 + "x" + "{% endif %}" * 120, "blocks nest more than 40 deep"),
+    "deeply nested loops": ("{% for x in [1] %}" * 30 + "x" + "{% endfor %}" * 30,
+                            "the template is nested too deeply to compile"),
+    "a 300-term + chain": ("{{ " + " + ".join(["name"] * 300) + " }}", "an expression with more than 100 operators"),
+    "a 300-term and chain": ("{{ " + " and ".join(["name"] * 300) + " }}", "an expression with more than 100 operators"),
+    "deep brackets": ("{{ " + "(" * 300 + "1" + ")" * 300 + " }}", "brackets nest more than 30 deep"),
+    "undefined in a list": ("{{ [missing] }}", "'missing' is undefined"),
+    "undefined in a dict": ("{{ {'a': missing} }}", "'missing' is undefined"),
+    "undefined in a tuple": ("{{ (name, missing) }}", "'missing' is undefined"),
+    "undefined attribute in a list": ("{{ [vars.nope] }}", "has no attribute 'nope'"),
+}
+
+
+@pytest.mark.parametrize("name", list(TEMPLATE_ERRORS))
+def test_template_errors_name_the_description_and_field(name):
+    import time
+
+    text, fragment = TEMPLATE_ERRORS[name]
+    items = [CATALOG, changed(AGENT, "spec.prompt.text", text)]
+    start = time.monotonic()
+    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: spec.prompt.text", fragment), items=items)
+    assert time.monotonic() - start < 3.0  # refused up front: the + chain took 5 s to fail before
+
+
+@pytest.mark.parametrize("variables,paths", [
+    ({"dbPassword": "hunter2"}, ["dbPassword"]),
+    ({"db": {"password": "hunter2", "host": "db"}}, ["db.password"]),
+    ({"keys": [{"apiKey": "hunter2"}], "api_token": "hunter2"}, ["keys[0].apiKey", "api_token"]),
+])
+def test_template_variables_named_like_credentials_are_refused(variables, paths):
+    agent = changed(AGENT, "spec.prompt", {"text": "Connect with {{ vars }}.", "vars": variables})
+    items = [CATALOG, agent]
+    lines = assert_refused(krm(items, EXPAND), *[(AGENT_REF, f" spec.prompt.vars.{p}: ", "named like a credential")
+                                                  for p in paths], lines=len(paths), items=items)
+    assert "hunter2" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("template", ["{{ {'a': 1}[vars.note] }}", "{{ {'a': 1}[vars.note ~ '-x'] }}",
+                                      "{{ vars[vars.note] }}", "{{ vars.note.missing_method() }}"])
+def test_template_errors_never_echo_a_variable_value(template):
+    agent = changed(AGENT, "spec.prompt", {"text": template, "vars": {"note": "confidential-note-value"}})
+    items = [CATALOG, agent]
+    lines = assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: spec.prompt.text line 1: "), items=items)
+    results = yamlio.load_one(krm(items, EXPAND).stdout, "stdout")["results"]
+    assert "confidential-note-value" not in "\n".join(lines) + json.dumps(results)  # the items come back as they were
+
+
+@pytest.mark.parametrize("character,shown", [("\u202e", "\\u202e"), ("\u2066", "\\u2066"), ("\u2069", "\\u2069"),
+                                             ("\u200f", "\\u200f"), ("\u061c", "\\u061c"), ("\x9b", "\\x9b"),
+                                             ("\x80", "\\x80"), ("\x1b", "\\x1b")])
+def test_stderr_escapes_bidirectional_and_c1_controls(character, shown):
+    """A name that reorders (Trojan Source) or drives a terminal (C1 CSI) is shown escaped."""
+    items = [CATALOG, changed(AGENT, "metadata.name", f"help{character}er")]
+    outcome = krm(items, EXPAND)
+    assert outcome.code == 1
+    assert character not in outcome.stderr, outcome.stderr
+    assert f"AgentDescription/team-a/help{shown}er " in outcome.stderr, outcome.stderr
+
+
+@pytest.mark.parametrize("value", [True, "7", 7.5])
+def test_ttl_days_is_a_whole_number_not_a_boolean(value):
+    items = [CATALOG, changed(AGENT, "spec.memory.ttlDays", value)]
+    assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.memory.ttlDays: "), items=items)

@@ -202,3 +202,21 @@ def test_install_plugins_into_a_non_directory(where, inputs):
     code, out, err = krmfn(["install-plugins", str(home)])
     assert code == 1 and out == b"", err
     one_error(err, "install-plugins: ", "Not a directory")
+
+
+def test_an_output_fifo_is_written_in_place_not_replaced(inputs, tmp_path):
+    """`-o /dev/stdout`, `-o /dev/null` or a FIFO: written in place. Renaming a temporary file over
+    it would replace the device or FIFO itself (tested on a FIFO of our own, never on /dev)."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    code, out, err = krmfn(["build", "--kustomize", _kubectl(), str(inputs / "kustomization"), "-o", str(fifo)])
+    reader.join(timeout=60)
+    assert code == 0 and out == b"", err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert yaml.safe_load(received[0]) == BIG

@@ -63,7 +63,7 @@ class Skill(KrmModel):
 
 class Memory(KrmModel):
     model: TierName = Field(DEFAULT_TIER, description="embedding model tier")
-    ttl_days: int | None = Field(None, alias="ttlDays", ge=1)
+    ttl_days: int | None = Field(None, alias="ttlDays", ge=1, strict=True)  # `true` is not 1 day
 
 
 class Byo(KrmModel):

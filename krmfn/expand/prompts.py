@@ -1,7 +1,10 @@
 """System prompts: found in prompt-library ConfigMaps, rendered in a Jinja2 sandbox.
 
 Prompts reach the function as ConfigMaps (usually from a kustomize `configMapGenerator`), never
-from the disk, so a containerised run (no repository files visible) and an exec run agree.
+from the disk, so a containerised run (no repository files visible) and an exec run agree. A
+prompt without template syntax is copied as it is (Jinja2 is not even imported for it); a template
+is checked for hostile shapes before Jinja2 compiles it, and all templates of a run share one
+render-time budget.
 """
 
 from __future__ import annotations
@@ -82,6 +85,35 @@ class PromptLibrary:
         )
 
 
+def inline(text: Any) -> PromptSource:
+    """`spec.prompt.text`, with the bounds of a prompt file."""
+    return PromptSource(_text(text, "spec.prompt.text"), "spec.prompt.text")
+
+
+def is_template(text: str) -> bool:
+    """Whether Jinja2 would see anything but plain text in `text` (no line statements are enabled)."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+def credential_variables(variables: Any, path: str = "") -> list[str]:
+    """The paths (`dbPassword`, `db.password`) of template variables named like a credential: a
+    prompt goes to the model provider with every request, so a credential rendered into it leaks."""
+    from ..runtime.secrets import is_credential_key
+
+    found = []
+    if isinstance(variables, dict):
+        for key, value in variables.items():
+            where = f"{path}.{key}" if path else str(key)
+            if is_credential_key(str(key)):
+                found.append(where)
+            else:
+                found.extend(credential_variables(value, where))
+    elif isinstance(variables, list):
+        for index, value in enumerate(variables):
+            found.extend(credential_variables(value, f"{path}[{index}]"))
+    return found
+
+
 def _text(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise PromptError(f"prompt {key!r} is not text")
@@ -92,8 +124,14 @@ def _text(value: Any, key: str) -> str:
 
 # A rendered prompt goes into the Agent (or a ConfigMap); the API server refuses objects over ~1.5 MiB.
 MAX_RENDERED_BYTES = 1024 * 1024
-# Far above any real prompt (milliseconds); stops a runaway loop in a template.
-RENDER_SECONDS = 5.0
+# All templates of one run together, compiling and rendering: far above any real prompt set
+# (milliseconds each), far below Argo CD's 90 s plugin timeout however many prompts run away.
+RENDER_SECONDS = 10.0
+# Shapes Jinja2 and Python's compiler handle badly, refused before compiling (a 300-term `+` chain
+# took 5 s to fail; 120 nested blocks overflow Python's indentation limit): no prompt comes near.
+MAX_BLOCK_NESTING = 40
+MAX_EXPRESSION_OPERATORS = 100
+MAX_BRACKET_NESTING = 30
 # The largest string or list a template may build with `*`, a padding method or a filter argument.
 MAX_BUILT_ITEMS = MAX_RENDERED_BYTES
 MAX_FILTER_INT = 100_000
@@ -104,37 +142,60 @@ RENDER_MEMORY_BYTES = 256 * 1024 * 1024
 
 
 class PromptRenderer:
-    """One sandboxed Jinja2 environment per run; templates cannot reach Python internals, include
-    other templates, or exhaust memory or time (the sandbox alone bounds only `range`)."""
+    """One sandboxed Jinja2 environment per run (built on the first template); templates cannot
+    reach Python internals, include other templates, or exhaust memory or the run's time budget
+    (the sandbox alone bounds only `range`)."""
 
     def __init__(self) -> None:
-        from jinja2 import StrictUndefined
-
         self._sources: dict[str, str] = {}
-        self._env = _bounded_sandbox()(
-            undefined=StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            trim_blocks=True,  # block tags do not leave blank lines in prompts
-            lstrip_blocks=True,
-            loader=_DictLoader(self._sources),
-            cache_size=0,  # each prompt is rendered once; sources may share an origin name
-        )
-        self._env.globals.pop("lipsum", None)  # lipsum(n=10**9) is a memory bomb, and no prompt needs it
-        for filter_name in _SIZED_FILTERS:
-            self._env.filters[filter_name] = _bounded_filter(filter_name, self._env.filters[filter_name])
+        self._env = None
+        self._remaining = RENDER_SECONDS
+
+    def _environment(self):
+        if self._env is None:
+            self._env = _bounded_sandbox()(
+                undefined=_strict_undefined(),
+                autoescape=False,
+                keep_trailing_newline=True,
+                trim_blocks=True,  # block tags do not leave blank lines in prompts
+                lstrip_blocks=True,
+                loader=_DictLoader(self._sources),
+                cache_size=0,  # each prompt is rendered once; sources may share an origin name
+            )
+            self._env.globals.pop("lipsum", None)  # lipsum(n=10**9) is a memory bomb, and no prompt needs it
+            for filter_name in _SIZED_FILTERS:
+                self._env.filters[filter_name] = _bounded_filter(filter_name, self._env.filters[filter_name])
+        return self._env
 
     def render(self, source: PromptSource, variables: dict[str, Any]) -> str:
+        """The rendered prompt, or PromptError (one line, naming the source and line; never a
+        variable's value)."""
+        if not is_template(source.text):
+            return _NEWLINES.sub("\n", source.text)  # what Jinja2 makes of plain text, byte for byte
+        try:
+            return self._render(source, variables)
+        except PromptError as err:
+            raise PromptError(_scrub(str(err), variables)) from None
+
+    def _render(self, source: PromptSource, variables: dict[str, Any]) -> str:
+        import time
+
         from jinja2 import TemplateError, TemplateSyntaxError
         from jinja2.exceptions import SecurityError, UndefinedError
 
         name = source.origin
+        if self._remaining <= 0:
+            raise PromptError(f"{name}: not rendered: the prompts of this run used up their {RENDER_SECONDS:g} s "
+                              "render budget (a runaway template above?)")
+        env = self._environment()
+        _check_shape(env, source.text, name)
         self._sources.clear()  # a template sees only itself: no include/import/extends of others
         self._sources[name] = source.text
+        started = time.monotonic()
         try:
-            with _deadline(RENDER_SECONDS), _memory_budget(RENDER_MEMORY_BYTES):
+            with _deadline(self._remaining), _memory_budget(RENDER_MEMORY_BYTES):
                 size, parts = 0, []
-                for part in self._env.get_template(name).generate(variables):
+                for part in env.get_template(name).generate(variables):
                     size += len(part)
                     if size > MAX_RENDERED_BYTES:
                         raise SecurityError(f"the rendered prompt is larger than {MAX_RENDERED_BYTES // 1024} KiB")
@@ -143,26 +204,128 @@ class PromptRenderer:
         except TemplateSyntaxError as err:
             raise PromptError(f"{name} line {err.lineno}: template syntax error: {err.message}") from None
         except (UndefinedError, SecurityError) as err:
-            line = _template_line(name)
-            where = f" line {line}" if line else ""
             message = str(err.message if hasattr(err, "message") and err.message else err)
             if isinstance(err, SecurityError):
                 message = f"refused by the template sandbox: {message}"
-            raise PromptError(f"{name}{where}: {message}") from None
+            raise PromptError(f"{_where(name)}: {message}") from None
         except TemplateError as err:
-            line = _template_line(name)
-            raise PromptError(f"{name}{' line ' + str(line) if line else ''}: {err}") from None
+            raise PromptError(f"{_where(name)}: {err}") from None
         except _OverBudget:
-            line = _template_line(name)
-            raise PromptError(f"{name}{' line ' + str(line) if line else ''}: rendering needed more than "
+            raise PromptError(f"{_where(name)}: rendering needed more than "
                               f"{RENDER_MEMORY_BYTES // (1024 * 1024)} MiB of memory (a runaway template?)") from None
         except _RenderTimeout:
-            line = _template_line(name)
-            raise PromptError(f"{name}{' line ' + str(line) if line else ''}: rendering took more than "
-                              f"{RENDER_SECONDS:g} s (a runaway loop?)") from None
-        except (OverflowError, MemoryError, RecursionError, ValueError, TypeError, ZeroDivisionError) as err:
-            line = _template_line(name)
-            raise PromptError(f"{name}{' line ' + str(line) if line else ''}: {type(err).__name__}: {err}") from None
+            raise PromptError(f"{_where(name)}: rendering used up the {RENDER_SECONDS:g} s render budget of all "
+                              "prompts of this run (a runaway loop?)") from None
+        except (SyntaxError, RecursionError) as err:  # Python's compiler on what Jinja2 generated
+            raise PromptError(f"{name}: the template is nested too deeply to compile ({type(err).__name__}: "
+                              f"{getattr(err, 'msg', None) or err})") from None
+        except Exception as err:  # noqa: BLE001 - any error of template code ('{}'.format(), .encode('bad'), ...)
+            raise PromptError(f"{_where(name)}: {type(err).__name__}: {err}") from None
+        finally:
+            self._remaining -= time.monotonic() - started
+
+
+_NEWLINES = re.compile(r"\r\n|\r")
+
+
+def _where(name: str) -> str:
+    line = _template_line(name)
+    return f"{name} line {line}" if line else name
+
+
+def _scrub(message: str, variables: dict[str, Any]) -> str:
+    """`message` without the values of the user's template variables, nor anything that looks like
+    a credential: an error may quote a value (`'dict object' has no attribute '<value>'`)."""
+    from ..runtime.secrets import redact
+
+    values: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            if len(value) >= 4:
+                values.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+
+    collect(variables.get("vars"))
+    for value in sorted(set(values), key=lambda v: (-len(v), v)):
+        message = message.replace(value, "<value>")
+    return redact(message)
+
+
+_OPENING_BLOCKS = frozenset(("if", "for", "macro", "call", "filter", "with", "autoescape", "block", "raw"))
+
+
+def _check_shape(env, text: str, name: str) -> None:
+    """Refuse templates Jinja2 or Python's compiler would take seconds over or fail on inside:
+    deep block nesting, long operator chains, deep brackets. One pass over Jinja2's tokens."""
+    from jinja2 import TemplateSyntaxError
+
+    depth, operators, brackets = 0, 0, 0
+    first_in_tag = False
+    opened_set = False
+    try:
+        for line, kind, value in env.lex(text):
+            if kind == "whitespace":
+                continue
+            if kind in ("block_begin", "variable_begin"):
+                operators, brackets, first_in_tag, opened_set = 0, 0, kind == "block_begin", False
+                continue
+            if kind == "block_end" and opened_set:
+                depth += 1  # `{% set x %}...{% endset %}` is a block; `{% set x = 1 %}` is not
+                if depth > MAX_BLOCK_NESTING:
+                    raise PromptError(f"{name} line {line}: blocks nest more than {MAX_BLOCK_NESTING} deep")
+            if first_in_tag and kind == "name":
+                first_in_tag = False
+                if value in _OPENING_BLOCKS:
+                    depth += 1
+                elif value == "set":
+                    opened_set = True
+                elif value.startswith("end"):
+                    depth -= 1
+                if depth > MAX_BLOCK_NESTING:
+                    raise PromptError(f"{name} line {line}: blocks nest more than {MAX_BLOCK_NESTING} deep")
+                continue
+            first_in_tag = False
+            if kind == "operator":
+                if value == "=" and opened_set:
+                    opened_set = False
+                if value in "([{":
+                    brackets += 1
+                    if brackets > MAX_BRACKET_NESTING:
+                        raise PromptError(f"{name} line {line}: brackets nest more than {MAX_BRACKET_NESTING} deep")
+                elif value in ")]}":
+                    brackets -= 1
+                elif value not in (",", ":"):
+                    operators += 1
+            elif kind == "name" and value in ("and", "or", "not", "in", "is", "if", "else"):
+                operators += 1
+            if operators > MAX_EXPRESSION_OPERATORS:
+                raise PromptError(f"{name} line {line}: an expression with more than {MAX_EXPRESSION_OPERATORS} "
+                                  "operators (split it, or compute the value outside the prompt)")
+    except TemplateSyntaxError as err:
+        raise PromptError(f"{name} line {err.lineno}: template syntax error: {err.message}") from None
+
+
+_UNDEFINED = None
+
+
+def _strict_undefined():
+    """StrictUndefined that also fails in repr(): `{{ [missing] }}` rendered `[Undefined]`."""
+    global _UNDEFINED
+    if _UNDEFINED is None:
+        from jinja2 import StrictUndefined
+
+        class StrictestUndefined(StrictUndefined):
+            __slots__ = ()
+            __repr__ = StrictUndefined._fail_with_undefined_error
+
+        _UNDEFINED = StrictestUndefined
+    return _UNDEFINED
 
 
 class _RenderTimeout(Exception):

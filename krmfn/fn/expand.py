@@ -250,15 +250,23 @@ class Expansion:
         namespace = desc.metadata.namespace
         try:
             if prompt.text is not None:
-                from ..expand.prompts import PromptSource
+                from ..expand.prompts import inline
 
-                source = PromptSource(prompt.text, "spec.prompt.text")
+                source = inline(prompt.text)
             elif prompt.file is not None:
                 source = library.file(namespace, prompt.file)
             else:
                 source = library.config_map(namespace, prompt.config_map.name, prompt.config_map.key)
         except PromptError as err:
             self.error(obj, "spec.prompt", str(err))
+            return None
+        from ..expand.prompts import credential_variables
+
+        for path in credential_variables(prompt.vars):
+            self.error(obj, f"spec.prompt.vars.{path}", "a template variable named like a credential is refused: "
+                                                        "the prompt goes to the model provider with every request "
+                                                        "(tools get their credentials from Secrets)")
+        if credential_variables(prompt.vars):
             return None
         clashes = sorted(set(prompt.vars) & set(RESERVED_VARIABLES))
         if clashes:

@@ -21,9 +21,14 @@ INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.i
 
 
 # A stderr line stays one line, and plain text: line breaks (every one `str.splitlines` knows)
-# become spaces, other control characters (an ANSI escape in a name) are shown escaped.
+# become spaces, other control characters (an ANSI escape in a name, C1 controls, which some
+# terminals obey as escapes) are shown escaped, and so are the bidirectional overrides, isolates
+# and marks that make a terminal or CI log show text in another order than it is (Trojan Source).
 _ONE_LINE = {code: " " for code in map(ord, "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")}
-_ONE_LINE.update({code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code not in _ONE_LINE and code != 0x09})
+_ONE_LINE.update({code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]
+                  if code not in _ONE_LINE and code != 0x09})
+_ONE_LINE.update({code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                                      0x200E, 0x200F, 0x061C]})
 
 
 @record(frozen=True)
