@@ -166,3 +166,25 @@ def test_a_team_catalog_cannot_downgrade_a_built_in_risk(tmp_path):
     assert dev.returncode == 0, dev.stderr
     assert "kind: ToolCatalog" not in dev.stdout
     assert '"k8s_delete_resource":"destructive"' in dev.stdout.replace(" ", "")
+
+
+def test_no_function_config_echoes_a_literal_credential(tmp_path):
+    """Issue 19: ToolPolicy and AgentExpansion gave their config back unredacted. Every kind's config
+    is scanned by the engine: the credential is refused (one line naming the field) and the
+    ResourceList that goes back out holds no trace of it."""
+    from krmfn.runtime import yamlio
+    from krmfn.runtime.registry import FUNCTIONS
+
+    secret = "sk-proj-" + "a1B2c3D4" * 6
+    for kind, entry in FUNCTIONS.items():
+        folder = ROOT / "functions" / entry.module.rsplit(".", 1)[1] / "testdata"
+        case = sorted(folder.glob("*/expected.yaml"))[0].parent
+        config = yamlio.load_one((case / "config.yaml").read_bytes(), str(case))
+        config.setdefault("metadata", {}).setdefault("annotations", {})["note"] = secret
+        stdin = yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                                "items": [namespace("team")], "functionConfig": config})
+        proc = support.module(stdin=stdin, cwd=ROOT)
+        assert proc.returncode == 1, (kind, proc.stderr)
+        assert secret not in proc.stdout and secret not in proc.stderr, kind
+        assert "metadata.annotations.note: literal credential refused" in proc.stderr, (kind, proc.stderr)
+        assert yaml.safe_load(proc.stdout)["items"] == [namespace("team")], kind  # the input, unchanged

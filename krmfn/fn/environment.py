@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,21 +68,11 @@ NEEDS_BLOCK = ("AzureOpenAI", "GeminiVertexAI", "AnthropicVertexAI", "Bedrock", 
 
 
 def parse_config(raw: dict) -> tuple[ModelEnvironment | None, list[Result]]:
-    """The ModelEnvironment, refusing literal credentials (never echoed, never parsed)."""
-    secrets = _scan(raw)
-    config, problems = parse(ModelEnvironment, _redacted(raw, secrets, for_parsing=True) if secrets else raw,
-                             subject=raw)
-    # A value refused as a credential is not also reported as malformed.
-    refused = {field_path(loc) for loc, _, _ in secrets}
-    results = [Result.about(raw, field_path(loc), message) for loc, message, _ in secrets]
-    results += [r for r in problems if r.field not in refused]
+    """The ModelEnvironment and the checks that need more than one field. The engine has already
+    refused literal credentials (and hands over a copy without them)."""
+    config, results = parse(ModelEnvironment, raw)
     if config is not None:
         results += check_config(config, raw)
-    if secrets:
-        # `raw` is the ResourceList's own config, which goes back out: never with the values in it.
-        redacted = _redacted(raw, secrets, for_parsing=False)
-        raw.clear()
-        raw.update(redacted)
     return config, results
 
 
@@ -93,63 +82,7 @@ def process(rl: ResourceList, config: ModelEnvironment) -> None:
 
 # --- inline credentials ------------------------------------------------------------------------------
 
-# HTTP headers are judged more broadly: any *key, auth, token, session... header carries a credential
-# (X-Goog-Api-Key, Ocp-Apim-Subscription-Key, Proxy-Authorization, X-Auth-Token, Cookie, ...).
-_CREDENTIAL_HEADER = re.compile(r"(key|auth|token|secret|signature|cookie|session|password|credential)")
-# Fields that hold the *name* of a Secret or of a key in it, never the value.
-_REFERENCE_KEYS = {"apikeysecret", "apikeysecretkey", "cacertsecret", "cacertsecretref", "cacertsecretkey"}
-from ..runtime.secrets import CREDENTIAL_KEY as _CREDENTIAL_KEY, CREDENTIAL_VALUES as _CREDENTIAL_VALUES, REDACTED  # noqa: E402
-
-_ADVICE = ("credentials are given only by reference: apiKeySecret: {name: <Secret>, key: <key>} "
-           "(the value is not shown)")
-
-
-def find_inline_secrets(obj: Any) -> list[tuple[str, str]]:
-    """(field path, message) for every literal credential in `obj`. Messages never hold the value."""
-    return [(field_path(loc), message) for loc, message, _ in _scan(obj)]
-
-
-def _scan(value: Any, loc: tuple = (), found: list | None = None) -> list[tuple[tuple, str, bool]]:
-    """(location, message, found by its key) of each literal credential."""
-    found = [] if found is None else found
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = loc + (str(key),)
-            normal = re.sub(r"[^a-z0-9]", "", str(key).lower())
-            literal = isinstance(item, (str, int, float)) and not isinstance(item, bool) and item != ""
-            header = bool(loc) and loc[-1] == "defaultHeaders"
-            credential = (_CREDENTIAL_HEADER.search(normal) if header
-                          else normal not in _REFERENCE_KEYS and _CREDENTIAL_KEY.search(normal))
-            if literal and credential:
-                where = "an HTTP header" if header else "a field"
-                found.append((here, f"literal credential refused: {key!r} is {where} that holds a "
-                                    f"credential; {_ADVICE}", True))
-            else:
-                _scan(item, here, found)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _scan(item, loc + (index,), found)
-    elif isinstance(value, str):
-        for pattern, what in _CREDENTIAL_VALUES:
-            if pattern.search(value):
-                found.append((loc, f"literal credential refused: the value looks like {what}; {_ADVICE}", False))
-                break
-    return found
-
-
-def _redacted(obj: Any, secrets: list[tuple[tuple, str, bool]], *, for_parsing: bool) -> Any:
-    """A copy of `obj` without the secrets' values: replaced by a marker, or (for parsing) a field
-    found by its credential-like key is dropped, since its error already stands for it."""
-    out = copy.deepcopy(obj)
-    for loc, _, by_key in secrets:
-        parent = out
-        for part in loc[:-1]:
-            parent = parent[part]
-        if for_parsing and by_key:
-            del parent[loc[-1]]
-        else:
-            parent[loc[-1]] = REDACTED
-    return out
+from ..runtime.secrets import find_inline_secrets  # noqa: E402,F401  (the engine refuses them; see runtime/secrets.py)
 
 
 # --- config checks that need more than one field ----------------------------------------------------

@@ -55,7 +55,7 @@ def run(rl: ResourceList, process: Callable[[ResourceList, Any], None] | None = 
         if problem is not None:
             rl.results.append(problem)
             return 1
-        config, problems = parse_config(entry, rl.function_config)
+        config, problems = parse_config_refusing_credentials(entry, rl.function_config)
         rl.results.extend(problems)
         if config is None or has_errors(problems):
             return 1
@@ -111,6 +111,25 @@ def parse_config(entry: FunctionEntry, raw: dict) -> tuple[Any, list[Result]]:
 
         return parse(parser, raw)
     return parser(raw)
+
+
+def parse_config_refusing_credentials(entry: FunctionEntry, raw: dict) -> tuple[Any, list[Result]]:
+    """A literal credential in any function config is refused, never echoed: the config goes back out
+    in the ResourceList, so `raw` itself is redacted; the config is parsed without the values."""
+    from .secrets import redacted, scan
+
+    secrets = scan(raw)
+    if not secrets:
+        return parse_config(entry, raw)
+    from .typed import field_path
+
+    refusals = [Result.about(raw, field_path(loc), message) for loc, message, _ in secrets]
+    _, problems = parse_config(entry, redacted(raw, secrets, for_parsing=True))
+    refused = {r.field for r in refusals}  # a value refused as a credential is not also "malformed"
+    shown = redacted(raw, secrets, for_parsing=False)
+    raw.clear()
+    raw.update(shown)
+    return None, refusals + [p for p in problems if p.field not in refused]
 
 
 def duplicate_identities(items: list, where: str) -> list[Result]:

@@ -50,3 +50,67 @@ def redact(text: str) -> str:
         if pattern.search(text):
             text = pattern.sub(lambda m: "://" + REDACTED + "@" if m.group(0).startswith("://") else REDACTED, text)
     return text
+
+
+# --- literal credentials in a function config: refused for every kind by the engine -----------
+
+# HTTP headers are judged more broadly: any *key, auth, token, session... header carries a credential
+# (X-Goog-Api-Key, Ocp-Apim-Subscription-Key, Proxy-Authorization, X-Auth-Token, Cookie, ...).
+_CREDENTIAL_HEADER = re.compile(r"(key|auth|token|secret|signature|cookie|session|password|credential)")
+# Fields that hold the *name* of a Secret or of a key in it, never the value.
+_REFERENCE_KEYS = {"apikeysecret", "apikeysecretkey", "cacertsecret", "cacertsecretref", "cacertsecretkey"}
+
+_ADVICE = ("credentials are given only by reference: apiKeySecret: {name: <Secret>, key: <key>} "
+           "(the value is not shown)")
+
+
+def find_inline_secrets(obj: Any) -> list[tuple[str, str]]:
+    """(field path, message) for every literal credential in `obj`. Messages never hold the value."""
+    from .typed import field_path
+
+    return [(field_path(loc), message) for loc, message, _ in scan(obj)]
+
+
+def scan(value: Any, loc: tuple = (), found: list | None = None) -> list[tuple[tuple, str, bool]]:
+    """(location, message, found by its key) of each literal credential."""
+    found = [] if found is None else found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = loc + (str(key),)
+            normal = re.sub(r"[^a-z0-9]", "", str(key).lower())
+            literal = isinstance(item, (str, int, float)) and not isinstance(item, bool) and item != ""
+            header = bool(loc) and loc[-1] == "defaultHeaders"
+            credential = (_CREDENTIAL_HEADER.search(normal) if header
+                          else normal not in _REFERENCE_KEYS and CREDENTIAL_KEY.search(normal))
+            if literal and credential:
+                where = "an HTTP header" if header else "a field"
+                found.append((here, f"literal credential refused: {key!r} is {where} that holds a "
+                                    f"credential; {_ADVICE}", True))
+            else:
+                scan(item, here, found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            scan(item, loc + (index,), found)
+    elif isinstance(value, str):
+        for pattern, what in CREDENTIAL_VALUES:
+            if pattern.search(value):
+                found.append((loc, f"literal credential refused: the value looks like {what}; {_ADVICE}", False))
+                break
+    return found
+
+
+def redacted(obj: Any, secrets: list[tuple[tuple, str, bool]], *, for_parsing: bool) -> Any:
+    """A copy of `obj` without the secrets' values: replaced by a marker, or (for parsing) a field
+    found by its credential-like key is dropped, since its error already stands for it."""
+    import copy
+
+    out = copy.deepcopy(obj)
+    for loc, _, by_key in secrets:
+        parent = out
+        for part in loc[:-1]:
+            parent = parent[part]
+        if for_parsing and by_key:
+            del parent[loc[-1]]
+        else:
+            parent[loc[-1]] = REDACTED
+    return out
