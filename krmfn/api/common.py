@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -25,8 +24,7 @@ from ..constants import (  # noqa: F401  (re-exported: the functions import them
 
 from ..constants import API_VERSION  # noqa: E402,F401  (re-exported)
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")  # \Z: "$" also matches before a final newline
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+from ..names import _DNS1123_LABEL, _DNS1123_SUBDOMAIN  # noqa: E402  (Kubernetes' name rules, one home)
 
 
 def dns_label(value: str) -> str:

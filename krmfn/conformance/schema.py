@@ -28,19 +28,24 @@ status subresource (reported as a warning: the API server drops it on create).
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime as _dt
-import ipaddress
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..runtime.results import ERROR, WARNING, Result
 from .regex import python_pattern
 from .cel import PER_CALL_LIMIT, PER_OBJECT_BUDGET, CELCostExceeded, CELError, CELUnsupported, Program, compile_rule
-from .crds import CRDVersion
+from .formats import FORMATS
+from ..names import (  # noqa: F401  (qualified_name_errors, label_value_errors: the checker's public API)
+    TOTAL_ANNOTATION_SIZE_LIMIT, dns1123_label_errors, dns1123_subdomain_errors, label_value_errors,
+    qualified_name_errors,
+)
+
+if TYPE_CHECKING:  # only a type: crds.py imports this module when it compiles a schema
+    from .crds import CRDVersion
 
 __all__ = [
     "ObjectValidator",
@@ -64,31 +69,6 @@ OBJECT_META_FIELDS = frozenset(
     )
 )
 
-_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
-_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
-_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z")
-MSG_DNS1123_LABEL = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
-    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-)
-MSG_DNS1123_SUBDOMAIN = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-    "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
-    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-)
-MSG_QUALIFIED_NAME = (
-    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
-    "an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
-    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-)
-MSG_LABEL_VALUE = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
-    "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-)
-TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 
 
 # ------------------------------------------------------------------------------------------
@@ -354,138 +334,6 @@ def _hashable(v: Any) -> Any:
     return ("s", v)
 
 
-# ---- formats (kube-openapi strfmt, restricted to the set apiextensions keeps) --------------
-
-_CTL = re.compile(r"[\x00-\x1f\x7f]")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_HOST_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]*\Z")
-
-
-def _is_request_uri(s: str) -> bool:
-    """Go's url.ParseRequestURI accepts it (what strfmt's "uri" checks)."""
-    if not s or _CTL.search(s):
-        return False
-    rest = s
-    m = _SCHEME.match(s)
-    if m:
-        rest = s[m.end():]
-        if not rest.startswith("/"):
-            return True  # rootless: opaque
-    elif not s.startswith("/"):
-        return False
-    if rest.startswith("//"):
-        auth_end = len(rest)
-        for ch in "/?":
-            i = rest.find(ch, 2)
-            if i != -1:
-                auth_end = min(auth_end, i)
-        authority = rest[2:auth_end]
-        host = authority.rpartition("@")[2]
-        if not _HOST_CHARS.match(host) or " " in host:
-            return False
-        if host.startswith("["):
-            end = host.find("]")
-            if end == -1:
-                return False
-            port = host[end + 1:]
-            if port and (not port.startswith(":") or not port[1:].isdigit() and port != ":"):
-                return False
-        elif host.count(":") == 1:
-            port = host.split(":", 1)[1]
-            if port and not port.isdigit():
-                return False
-        elif host.count(":") > 1:
-            return False
-        rest = rest[auth_end:]
-    path = rest.split("?", 1)[0]
-    return not _BAD_ESCAPE.search(path)
-
-
-_DATE_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?\Z"
-)
-
-
-def _is_date_time(s: str) -> bool:
-    m = _DATE_TIME.match(s)
-    if not m:
-        return False
-    y, mo, d, h, mi = (int(m.group(i)) for i in range(1, 6))
-    sec = int(m.group(6) or 0)
-    try:
-        _dt.datetime(y, mo, d, h, mi, min(sec, 59))
-    except ValueError:
-        return False
-    return sec <= 60
-
-
-def _is_date(s: str) -> bool:
-    try:
-        return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", s)) and bool(_dt.date.fromisoformat(s))
-    except ValueError:
-        return False
-
-
-def _is_byte(s: str) -> bool:
-    try:
-        base64.b64decode(s, validate=True)
-        return True
-    except (ValueError, TypeError):
-        return False
-
-
-def _is_ipv4(s: str) -> bool:
-    try:
-        ipaddress.IPv4Address(s)
-        return True
-    except ValueError:
-        return False
-
-
-def _is_ipv6(s: str) -> bool:
-    try:
-        ipaddress.IPv6Address(s)
-        return True
-    except ValueError:
-        return False
-
-
-def _is_cidr(s: str) -> bool:
-    try:
-        ipaddress.ip_network(s, strict=False)
-        return "/" in s
-    except ValueError:
-        return False
-
-
-_FORMATS: dict[str, Callable[[str], bool]] = {
-    "uri": _is_request_uri,
-    "datetime": _is_date_time,
-    "date": _is_date,
-    "byte": _is_byte,
-    "ipv4": _is_ipv4,
-    "ipv6": _is_ipv6,
-    "cidr": _is_cidr,
-    "uuid": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\Z").match,
-    "uuid3": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}\Z").match,
-    "uuid4": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}\Z").match,
-    "uuid5": re.compile(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}\Z").match,
-    "mac": re.compile(r"(?i)([0-9a-f]{2}[:-]){5}[0-9a-f]{2}\Z|([0-9a-f]{4}\.){2}[0-9a-f]{4}\Z").match,
-    "hostname": re.compile(
-        r"(?i)(?=.{1,255}\Z)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?\Z"
-    ).match,
-    "email": re.compile(r"[^@\s]+@[^@\s]+\Z").match,
-    "duration": re.compile(
-        r"(?i)(\s*[-+]?\d+(\.\d+)?\s*(ns|us|µs|ms|s|m|h|d|w|"
-        r"nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?))+\s*\Z"
-    ).match,
-    "bsonobjectid": re.compile(r"(?i)[0-9a-f]{24}\Z").match,
-    "hexcolor": re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})\Z").match,
-    "rgbcolor": re.compile(r"rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\)\Z").match,
-    "password": lambda s: True,
-    # isbn, isbn10, isbn13, creditcard, ssn: kept by the API server, not checked here
-}
 
 
 # ------------------------------------------------------------------------------------------
@@ -592,7 +440,7 @@ class _Compiler:
                         ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} should match '{p}'")
                 checks.append(pattern_check)
         if isinstance(fmt, str):
-            fn = _FORMATS.get(fmt.replace("-", ""))
+            fn = FORMATS.get(fmt.replace("-", ""))
             if fn is not None:
                 def format_check(v, path, ctx, fn=fn, f=fmt):
                     if type(v) is str and not fn(v):
@@ -996,58 +844,6 @@ def _rule_runner(rules: list[_Rule]):
 # ---- ObjectMeta ---------------------------------------------------------------------------
 
 
-def _dns1123_label_errors(v: str) -> list[str]:
-    errs = []
-    if len(v) > 63:
-        errs.append("must be no more than 63 characters")
-    if not _DNS1123_LABEL.match(v):
-        errs.append(MSG_DNS1123_LABEL)
-    return errs
-
-
-def _dns1123_subdomain_errors(v: str) -> list[str]:
-    errs = []
-    if len(v) > 253:
-        errs.append("must be no more than 253 characters")
-    if not _DNS1123_SUBDOMAIN.match(v):
-        errs.append(MSG_DNS1123_SUBDOMAIN)
-    return errs
-
-
-def qualified_name_errors(v: str) -> list[str]:
-    """apimachinery IsQualifiedName."""
-    parts = v.split("/")
-    if len(parts) == 1:
-        name = parts[0]
-        prefix = None
-    elif len(parts) == 2:
-        prefix, name = parts
-        if not prefix:
-            return ["prefix part must be non-empty"]
-    else:
-        return ["a qualified name " + MSG_QUALIFIED_NAME.replace("name part must", "must", 1)
-                + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
-    errs = []
-    if prefix is not None:
-        errs.extend("prefix part " + m for m in _dns1123_subdomain_errors(prefix))
-    if not name:
-        errs.append("name part must be non-empty")
-    elif len(name) > 63:
-        errs.append("name part must be no more than 63 characters")
-    if name and not _QUALIFIED_NAME.match(name):
-        errs.append(MSG_QUALIFIED_NAME)
-    return errs
-
-
-def label_value_errors(v: str) -> list[str]:
-    errs = []
-    if len(v) > 63:
-        errs.append("must be no more than 63 characters")
-    if not _LABEL_VALUE.match(v):
-        errs.append(MSG_LABEL_VALUE)
-    return errs
-
-
 def _check_object_meta(meta: dict, path: str, ctx: _Ctx, strict_name: bool) -> None:
     p = path + "."
     name, gen = meta.get("name"), meta.get("generateName")
@@ -1059,14 +855,14 @@ def _check_object_meta(meta: dict, path: str, ctx: _Ctx, strict_name: bool) -> N
         if not name and not gen:
             ctx.err(p + "name", "Required value: name or generateName is required")
         if isinstance(name, str) and name:
-            for m in _dns1123_subdomain_errors(name):
+            for m in dns1123_subdomain_errors(name):
                 ctx.err(p + "name", f"Invalid value: {format_value(name)}: {m}")
         if isinstance(gen, str) and gen:
-            for m in _dns1123_subdomain_errors(gen.rstrip("-") + "x" if gen.endswith("-") else gen):
+            for m in dns1123_subdomain_errors(gen.rstrip("-") + "x" if gen.endswith("-") else gen):
                 ctx.err(p + "generateName", f"Invalid value: {format_value(gen)}: {m}")
     ns = meta.get("namespace")
     if isinstance(ns, str) and ns:
-        for m in _dns1123_label_errors(ns):
+        for m in dns1123_label_errors(ns):
             ctx.err(p + "namespace", f"Invalid value: {format_value(ns)}: {m}")
     labels = meta.get("labels")
     if labels is not None:
