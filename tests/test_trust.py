@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 import support
@@ -188,3 +189,21 @@ def test_no_function_config_echoes_a_literal_credential(tmp_path):
         assert secret not in proc.stdout and secret not in proc.stderr, kind
         assert "metadata.annotations.note: literal credential refused" in proc.stderr, (kind, proc.stderr)
         assert yaml.safe_load(proc.stdout)["items"] == [namespace("team")], kind  # the input, unchanged
+
+
+@pytest.mark.parametrize("labels,fragment", [
+    ({"team": "x" * 64}, "label 'team': value"),
+    ({"bad key!": "v"}, "label key 'bad key!'"),
+    ({"a/b/c": "v"}, "label key 'a/b/c'"),
+    ({"ok": "trailing-"}, "label 'ok': value 'trailing-'"),
+])
+def test_labels_the_api_server_would_refuse_are_refused_by_expand(labels, fragment, tmp_path):
+    """Issue 19: expand copied label keys and values onto what it emits that only the API server
+    would refuse (asynchronously, after the merge). Refused at the description's metadata.labels."""
+    description = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription",
+                   "metadata": {"name": "a", "namespace": "team", "labels": labels},
+                   "spec": {"description": "x", "prompt": {"text": "hi"}, "model": "standard"}}
+    proc = krmfn("run", str(ROOT / "functions/expand/example/expand.yaml"), write(tmp_path / "a.yaml", [description]))
+    assert proc.returncode == 1 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert "AgentDescription/team/a metadata.labels: " in line and fragment in line, line

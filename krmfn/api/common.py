@@ -59,10 +59,25 @@ TierName = Annotated[str, AfterValidator(tier_name)]
 SubdomainName = Annotated[str, AfterValidator(dns_subdomain)]
 
 
+def kubernetes_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Labels the API server accepts (apimachinery's rules): expand copies them onto what it emits,
+    so a bad key or a value over 63 characters is refused here, naming the description."""
+    from ..names import label_value_errors, qualified_name_errors
+
+    for key, value in labels.items():
+        problems = qualified_name_errors(key)
+        if problems:
+            raise ValueError(f"label key {key!r}: {problems[0]}")
+        problems = label_value_errors(value)
+        if problems:
+            raise ValueError(f"label {key!r}: value {value[:70]!r}{'...' if len(value) > 70 else ''}: {problems[0]}")
+    return labels
+
+
 class ObjectMeta(KrmModel):
     name: Name
     namespace: Name | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: Annotated[dict[str, str], AfterValidator(kubernetes_labels)] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
