@@ -56,7 +56,7 @@ def test_a_function_that_changes_its_input_before_failing_is_caught(tmp_path, mo
 
     def edits_then_fails(rl, config):
         for item in rl.items:
-            item.setdefault("metadata", {}).setdefault("labels", {})["edited"] = "in place"
+            item.setdefault("metadata", {}).setdefault("labels", {})["edited"] = "in-place"
         real(rl, config)
 
     monkeypatch.setattr(expand, "process", edits_then_fails)
