@@ -207,3 +207,34 @@ def test_labels_the_api_server_would_refuse_are_refused_by_expand(labels, fragme
     assert proc.returncode == 1 and proc.stdout == ""
     [line] = proc.stderr.splitlines()
     assert "AgentDescription/team/a metadata.labels: " in line and fragment in line, line
+
+
+@pytest.mark.parametrize("where,value,field", [
+    ("spec.description", "calls with sk-proj-" + "a1B2c3D4" * 5, "spec.description"),
+    ("spec.deployment.env", [{"name": "DB_PASSWORD", "value": "hunter2hunter2"}], "spec.deployment.env[0].value"),
+    ("spec.deployment.env", [{"name": "GITHUB", "value": "ghp_" + "a" * 36}], "spec.deployment.env[0].value"),
+])
+def test_literal_credentials_in_a_description_are_refused_never_emitted(where, value, field, tmp_path):
+    description = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription",
+                   "metadata": {"name": "a", "namespace": "team"},
+                   "spec": {"description": "x", "prompt": {"text": "hi"}, "model": "standard"}}
+    parent = description["spec"]
+    *path, last = where.split(".")[1:]
+    for part in path:
+        parent = parent.setdefault(part, {})
+    parent[last] = value
+    proc = krmfn("run", str(ROOT / "functions/expand/example/expand.yaml"), write(tmp_path / "a.yaml", [description]))
+    assert proc.returncode == 1 and proc.stdout == ""
+    secret = value if isinstance(value, str) else value[0]["value"]
+    assert secret.split()[-1] not in proc.stderr
+    assert any(f"AgentDescription/team/a {field}: literal credential refused" in line for line in proc.stderr.splitlines()), proc.stderr
+
+
+def test_a_catalog_server_env_with_a_literal_credential_is_refused(tmp_path):
+    catalog = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolCatalog", "metadata": {"name": "t", "namespace": "team"},
+               "spec": {"servers": [{"name": "billing", "tools": {"get": "read"},
+                                     "mcpServer": {"image": "example/billing:1", "transport": "stdio",
+                                                   "env": {"API_TOKEN": "t0ps3cr3tt0ps3cr3t"}}}]}}
+    proc = krmfn("run", str(ROOT / "functions/expand/example/expand.yaml"), write(tmp_path / "c.yaml", [catalog]))
+    assert proc.returncode == 1 and "t0ps3cr3t" not in proc.stderr + proc.stdout
+    assert "ToolCatalog/team/t spec.servers[0].mcpServer.env.API_TOKEN: literal credential refused" in proc.stderr, proc.stderr

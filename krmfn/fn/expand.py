@@ -75,6 +75,8 @@ class Expansion:
     def _sort_inputs(self) -> None:
         for obj in self.rl.items:
             api_version, kind = obj.get("apiVersion"), obj.get("kind")
+            if api_version == API_VERSION and kind in ("AgentDescription", "ToolCatalog") and self._credentials(obj):
+                continue  # refused: a literal credential would reach what expand emits
             if api_version == API_VERSION and kind == "AgentDescription":
                 desc, problems = parse(AgentDescription, obj)
                 self.results.extend(problems)
@@ -104,6 +106,20 @@ class Expansion:
                 if obj.get("apiVersion") == AGENT_API_VERSION and obj.get("kind") == "Agent":
                     self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
                 self.passthrough.append(obj)
+
+    def _credentials(self, obj: dict) -> bool:
+        """Refuse every literal credential in a description or catalog (its description, env, headers
+        ...): expand copies them into objects every reader of the repository and the cluster sees."""
+        from ..runtime.secrets import scan
+        from ..runtime.typed import field_path
+
+        spec = obj.get("spec")
+        if isinstance(spec, dict):  # the prompt has checks of its own, worded for prompts (expand/prompts.py)
+            spec = {k: v for k, v in spec.items() if k != "prompt"}
+        found = scan(spec, ("spec",))
+        for loc, message, _ in found:
+            self.error(obj, field_path(loc), message)
+        return bool(found)
 
     def _index_agents(self) -> dict[str, tuple[AgentDescription, dict]]:
         agents: dict[str, tuple[AgentDescription, dict]] = {}

@@ -74,6 +74,15 @@ def find_inline_secrets(obj: Any) -> list[tuple[str, str]]:
 def scan(value: Any, loc: tuple = (), found: list | None = None) -> list[tuple[tuple, str, bool]]:
     """(location, message, found by its key) of each literal credential."""
     found = [] if found is None else found
+    if isinstance(value, dict) and isinstance(value.get("name"), str) and is_credential_key(value["name"]) \
+            and isinstance(value.get("value"), (str, int, float)) and not isinstance(value.get("value"), bool) \
+            and value.get("value") != "":
+        # an environment variable (`{name: DB_PASSWORD, value: ...}`): the name says what the value is
+        found.append((loc + ("value",), f"literal credential refused: environment variable "
+                                       f"{value['name']!r} holds a credential; give it by reference "
+                                       "(valueFrom.secretKeyRef, or the server's secretRefs), the value is not shown",
+                      True))
+        value = {k: v for k, v in value.items() if k != "value"}
     if isinstance(value, dict):
         for key, item in value.items():
             here = loc + (str(key),)
