@@ -571,7 +571,7 @@ def test_passthrough_items_with_broken_metadata_are_not_a_crash(function, metada
 @pytest.mark.parametrize("target,path,hint", [
     ("agent", "spec.promt", "did you mean 'prompt'?"), ("agent", "spec.prompt.txt", "did you mean 'text'?"),
     ("agent", "spec.tools[0].alow", "did you mean 'allow'?"), ("agent", "spec.memory.ttl", "did you mean 'ttlDays'?"),
-    ("agent", "spec.apiKey", "known fields:"), ("agent", "metadata.nmae", "did you mean 'name'?"),
+    ("agent", "spec.colour", "known fields:"), ("agent", "metadata.nmae", "did you mean 'name'?"),
     ("agent", "kindd", "did you mean 'kind'?"), ("catalog", "spec.servers[0].remote.urll", "did you mean 'url'?"),
     ("AgentExpansion", "spec.promtMode", "did you mean 'promptMode'?"),
     ("ModelEnvironment", "spec.tiers.standard.modle", "did you mean 'model'?"),
@@ -1347,3 +1347,11 @@ def test_stderr_escapes_bidirectional_and_c1_controls(character, shown):
 def test_ttl_days_is_a_whole_number_not_a_boolean(value):
     items = [CATALOG, changed(AGENT, "spec.memory.ttlDays", value)]
     assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.memory.ttlDays: "), items=items)
+
+
+def test_a_credential_named_field_in_a_description_is_refused_as_a_credential_not_echoed():
+    """`spec.apiKey: <value>` is not just an unknown field: its value is a credential, refused by name."""
+    items = [CATALOG, changed(AGENT, "spec.apiKey", "s3cr3t-v4lue-s3cr3t")]
+    outcome = krm(items, EXPAND)
+    assert_refused(outcome, (AGENT_REF, " spec.apiKey: literal credential refused"), items=items)
+    assert "s3cr3t-v4lue" not in outcome.stderr
