@@ -131,8 +131,14 @@ def test_one_model_config_per_namespace_per_tier_in_use(case):
     assert set(emitted) == used
     # New ModelConfigs come last, sorted by (namespace, name); everything else keeps its input order.
     assert emitted == sorted(emitted)
-    tail = objects[len(objects) - len(emitted):] if emitted else []
-    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in tail] == emitted
+    # They end their group's ModelConfigs (canonical order: group, kind, namespace, name).
+    groups = {o["apiVersion"].rpartition("/")[0] for o in objects if o.get("kind") == "ModelConfig"}
+    for group in groups:
+        block = [o for o in objects if o.get("kind") == "ModelConfig" and o["apiVersion"].startswith(group + "/")]
+        ours = [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in block
+                if (o["metadata"].get("labels") or {}).get("krmfn.dev/model-tier")]
+        tail = block[len(block) - len(ours):] if ours else []
+        assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in tail] == ours
 
 
 # --- secrets -------------------------------------------------------------------------------------------
