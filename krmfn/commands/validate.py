@@ -37,6 +37,6 @@ def run(argv: list[str]) -> int:
     for line in engine.error_lines(rl.results):
         print(line, file=sys.stderr)
     if code == 0:
-        kagent = sum(1 for i in items if str(i.get("apiVersion", "")).startswith("kagent.dev/"))
+        kagent = sum(1 for i in items if str(i.get("apiVersion", "")).startswith(("kagent.dev/", "api.kagent.dev/")))
         print(f"ok: {kagent} kagent objects conform to {', '.join(args.crds)}", file=sys.stderr)
     return code
