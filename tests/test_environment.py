@@ -84,6 +84,8 @@ EXPECTED_REFERENCE_ERRORS = {("hand-written", "kagent.dev/v1alpha2/Agent/legacy/
 
 @pytest.mark.parametrize("case", SUCCESSFUL, ids=_ids(SUCCESSFUL))
 def test_output_conforms_to_kagent_crds(case, crds):
+    if case.name.startswith("v1-"):
+        pytest.skip("kagent 1.0 output: tests/test_kagent_v1.py checks it against the 1.0 CRDs")
     config, _ = load_case(case)
     objects = yamlio.load_all((case / "expected.yaml").read_bytes())
     external = _external(objects)
