@@ -20,6 +20,17 @@ MCPSERVER_API_VERSION = KMCP_API_VERSION
 # kagent 1.0: a new group, v1alpha3 only, no conversion from 0.x.
 KAGENT_V1_GROUP = "api.kagent.dev"
 KAGENT_V1ALPHA3 = "api.kagent.dev/v1alpha3"
+AGENTTEMPLATE_KIND = "AgentTemplate"
+HARNESS_KIND = "Harness"
+MODELPROVIDERCONFIG_KIND = "ModelProviderConfig"
+# The output targets of expand (AgentExpansion spec.target); the first is the default.
+TARGET_V0_10 = "kagent-0.10"
+TARGET_V1_0 = "kagent-1.0"
+TARGETS = (TARGET_V0_10, TARGET_V1_0)
+# On a RemoteMCPServer krmfn emits in an agent's namespace for a catalog server declared in another
+# (1.0 references are namespace-local): "<namespace>/<name>" of the catalog server it stands for.
+# The policy believes it only when the copy's URL equals the catalog's.
+ANNOTATION_CATALOG_SERVER = "krmfn.dev/catalog-server"
 
 # kagent (and the conformance checker) refuse a delegation chain deeper than this.
 MAX_DELEGATION_DEPTH = 10

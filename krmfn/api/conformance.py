@@ -10,14 +10,15 @@ from pydantic import AfterValidator, Field
 from ..runtime.typed import KrmModel
 from .common import Resource
 
-_EXTERNAL = re.compile(r"^(Secret|ConfigMap|ModelConfig|RemoteMCPServer|MCPServer|Agent|Service)/"
+_EXTERNAL = re.compile(r"^(Secret|ConfigMap|ModelConfig|RemoteMCPServer|MCPServer|Agent|Service|AgentTemplate|Harness)/"
                        r"(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(\*|[a-z0-9]([-.a-z0-9]*[a-z0-9])?)\Z")
 
 
 def external_reference(value: str) -> str:
     if not _EXTERNAL.match(value):
         raise ValueError(f"{value!r}: write KIND/NAMESPACE/NAME (NAMESPACE and NAME may be *), "
-                         "KIND one of Secret, ConfigMap, ModelConfig, RemoteMCPServer, MCPServer, Agent, Service")
+                         "KIND one of Secret, ConfigMap, ModelConfig, RemoteMCPServer, MCPServer, Agent, Service, "
+                         "AgentTemplate, Harness (kagent 1.0)")
     return value
 
 

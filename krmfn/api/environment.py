@@ -138,6 +138,8 @@ class Tier(KrmModel):
     foundry: Optional[k.FoundryConfig] = Field(
         None, description="provider Foundry (required; kagentVersion v0.10 only): kagent spec.foundry "
                           "(deployment, endpoint or endpointFrom, apiVersion)")
+    harness: Optional[Name] = Field(
+        None, description="kagent 1.0 only: the Harness the Agents of this tier run on (instead of spec.harness)")
 
 
 class Canary(KrmModel):
@@ -185,6 +187,10 @@ class ModelEnvironmentSpec(KrmModel):
         min_length=1, description="tier name -> provider, model, parameters and API key Secret reference")
     canaries: list[Canary] = Field(
         default_factory=list, description="agents moved to another tier in this environment only")
+    harness: Optional[Name] = Field(
+        None, description="kagent 1.0 only: the Harness (the platform team's, in each agent namespace) that "
+                          "api.kagent.dev Agents without one run on; a tier's harness overrides it. krmfn "
+                          "references it and never emits one")
 
     @property
     def is_v010(self) -> bool:

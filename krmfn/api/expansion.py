@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .agent import PromptMode
 from .common import Resource
+from ..constants import TARGET_V0_10, TARGET_V1_0
 from ..runtime.typed import KrmModel
 
 
@@ -16,6 +17,10 @@ class AgentExpansionSpec(KrmModel):
     prompt_mode: PromptMode = Field("Inline", alias="promptMode")
     runtime: Literal["python", "go"] = "python"
     keep_prompt_library: bool = Field(False, alias="keepPromptLibrary")
+    target: Literal["kagent-0.10", "kagent-1.0"] = Field(
+        TARGET_V0_10, description=f"the kagent the output is for: {TARGET_V0_10} (kagent.dev/v1alpha2 Agents, "
+                                  f"the default) or {TARGET_V1_0} (api.kagent.dev/v1alpha3 AgentTemplates and "
+                                  "Agents); the functions after expand follow from the objects they see")
 
 
 class AgentExpansion(Resource):

@@ -72,6 +72,9 @@ def check_references(objects: Iterable[Any], external: Iterable[tuple[str, str, 
         elif kind == "MCPServer":
             checker.mcp_server()
     out.extend(_delegation_graph(world))
+    from . import references_v1  # kagent 1.0: its own kinds and namespace-local rules
+
+    out.extend(references_v1.check(objs, world.external))
     return out
 
 

@@ -50,7 +50,7 @@ from ..api.environment import (
     Tier,
 )
 from .. import constants as k
-from ..constants import KAGENT_V1ALPHA2
+from ..constants import AGENTTEMPLATE_KIND, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3
 from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import WARNING, Result
@@ -304,6 +304,7 @@ class Environment:
         keep: list[int] = []
         unmanaged_configs: dict[tuple[str, str], dict] = {}
         agents: list[int] = []
+        v1_agents: list[int] = []  # api.kagent.dev Agents: the environment names their Harness
         for index, obj in enumerate(items):
             if _is_model_config(obj):
                 if _is_ours(obj):
@@ -311,6 +312,8 @@ class Environment:
                 unmanaged_configs[(meta_namespace(obj), meta_name(obj))] = obj
             elif _is_agent(obj):
                 agents.append(index)
+            elif KObject(obj).is_a(KAGENT_V1ALPHA3, "Agent"):
+                v1_agents.append(index)
             keep.append(index)
 
         plans: dict[int, Plan] = {}
@@ -321,13 +324,17 @@ class Environment:
                 plans[index] = plan
         self._canary_warnings(items, agents, canary_hits)
 
-        used: dict[tuple[str, str], None] = {}
+        used: dict[tuple[str, str, str], None] = {}  # (namespace, tier, ModelConfig apiVersion)
         for index, plan in plans.items():
             namespace = meta_namespace(items[index])
+            version = KObject(items[index]).api_version
             for tier in (plan.tier, plan.memory_tier, plan.summarizer_tier):
                 if tier is not None:
-                    used[(namespace, tier)] = None
-        for namespace, tier in used:
+                    used[(namespace, tier, version)] = None
+        harnesses = self._harnesses(items, v1_agents, plans)
+        for tier in sorted({t for _, t, version in used if version == KAGENT_V1ALPHA3}):
+            self._check_v1_tier(tier)
+        for namespace, tier, _ in used:
             clash = unmanaged_configs.get((namespace, model_config_name(tier)))
             if clash is not None:
                 self.error(clash, "metadata.name",
@@ -339,17 +346,57 @@ class Environment:
         if any(r.is_error for r in self.results):
             return  # the engine gives the input back
 
-        specs = {tier: _spec_of(self.spec.tiers[tier], self.spec.is_v010) for tier in {t for _, t in used}}
-        out = [self._apply(items[i], plans[i]) if i in plans else items[i] for i in keep]
-        out += [self._model_config(namespace, tier, specs[tier]) for namespace, tier in sorted(used)]
+        specs = {(tier, version): _spec_of(self.spec.tiers[tier], self.spec.is_v010 or version == KAGENT_V1ALPHA3)
+                 for _, tier, version in used}
+        out = [self._apply(items[i], plans[i]) if i in plans
+               else _with_harness(items[i], harnesses[i]) if i in harnesses else items[i] for i in keep]
+        out += [self._model_config(namespace, tier, specs[(tier, version)], version)
+                for namespace, tier, version in sorted(used)]
         self.rl.items = out
+
+    # -- kagent 1.0 ---------------------------------------------------------------------------------
+    def _harnesses(self, items: list[dict], v1_agents: list[int], plans: dict[int, Plan]) -> dict[int, str]:
+        """The Harness each api.kagent.dev Agent without one runs on: its template's tier's, else spec.harness."""
+        tiers = {(meta_namespace(items[i]), meta_name(items[i])): plan.tier for i, plan in plans.items()
+                 if KObject(items[i]).api_version == KAGENT_V1ALPHA3}
+        out: dict[int, str] = {}
+        for index in v1_agents:
+            obj = items[index]
+            spec = KObject(obj).spec
+            if "harness" in spec or "harnessRef" in spec:
+                continue  # the author's choice stands
+            template = as_dict(spec.get("templateRef")).get("name")
+            tier = tiers.get((meta_namespace(obj), template)) if isinstance(template, str) else None
+            harness = (self.spec.tiers[tier].harness if tier in self.spec.tiers else None) or self.spec.harness
+            if harness is None:
+                self.error(obj, "spec.harnessRef", f"a kagent 1.0 Agent needs a Harness and environment {self.name} "
+                           "names none: set spec.harness (or the tier's harness) in the ModelEnvironment")
+                continue
+            out[index] = harness
+        return out
+
+    def _check_v1_tier(self, tier: str) -> None:
+        """ModelConfig fields kagent 1.0 dropped: refused, never dropped silently."""
+        t = self.spec.tiers[tier]
+        gone = []
+        if t.tls is not None and (t.tls.ca_cert_secret is not None or t.tls.disable_system_cas):
+            gone.append(("tls", "caCertSecret and disableSystemCAs"))
+        if t.open_ai is not None and getattr(t.open_ai, "token_exchange", None) is not None:
+            gone.append(("openAI.tokenExchange", "tokenExchange"))
+        for field_name, what in gone:
+            self.error(self.raw, f"spec.tiers[{tier}].{field_name}",
+                       f"{what}: not in the kagent 1.0 ModelConfig (api.kagent.dev/v1alpha3), which a kagent 1.0 "
+                       f"agent of tier {tier!r} needs; remove it or give those agents another tier")
 
     # -- per Agent ----------------------------------------------------------------------------------
     def _plan(self, obj: dict, index: int, unmanaged: dict[tuple[str, str], dict],
               canary_hits: dict[int, list[str]]) -> Plan | None:
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         declarative = spec.get("declarative")
-        if spec.get("type", k.AGENT_TYPE_DECLARATIVE) != k.AGENT_TYPE_DECLARATIVE or not isinstance(declarative, dict):
+        if _is_template(obj):
+            # A kagent 1.0 AgentTemplate holds the model (spec.modelConfig.name); memory is the Harness's.
+            declarative = {"modelConfig": as_dict(spec.get("modelConfig")).get("name")}
+        elif spec.get("type", k.AGENT_TYPE_DECLARATIVE) != k.AGENT_TYPE_DECLARATIVE or not isinstance(declarative, dict):
             self._note_canaries(obj, index, canary_hits, managed=False)
             return None
         annotations = _annotations(obj)
@@ -358,7 +405,7 @@ class Environment:
         if requested is None:
             requested = self._tier_of(declarative.get("modelConfig"))
             if requested is None:
-                self._unmanaged_warning(obj, declarative.get("modelConfig"), "spec.declarative.modelConfig", unmanaged)
+                self._unmanaged_warning(obj, declarative.get("modelConfig"), _model_path(obj), unmanaged)
                 self._note_canaries(obj, index, canary_hits, managed=False)
                 return None
             plan.requested = requested
@@ -368,7 +415,7 @@ class Environment:
                                                   "(set it, or the kustomization's namespace:)")
             return None
         field = f"metadata.annotations[{ANNOTATION_MODEL_TIER}]" if plan.requested is None \
-            else "spec.declarative.modelConfig"
+            else _model_path(obj)
         plan.tier = self._resolve(obj, requested, field)
         canaries = self._note_canaries(obj, index, canary_hits, managed=True)
         if len(canaries) > 1:
@@ -471,8 +518,12 @@ class Environment:
         annotations = meta.get("annotations")
         if not isinstance(annotations, dict):
             annotations = meta["annotations"] = {}
-        declarative = out["spec"]["declarative"]
-        declarative["modelConfig"] = model_config_name(plan.tier)
+        if _is_template(out):
+            out["spec"]["modelConfig"] = {"name": model_config_name(plan.tier)}
+            declarative = {}
+        else:
+            declarative = out["spec"]["declarative"]
+            declarative["modelConfig"] = model_config_name(plan.tier)
         if plan.requested is not None:
             annotations[ANNOTATION_MODEL_TIER] = plan.requested
         if plan.memory_tier is not None:
@@ -488,12 +539,12 @@ class Environment:
             annotations.pop(ANNOTATION_CANARY, None)
         return out
 
-    def _model_config(self, namespace: str, tier: str, spec: dict[str, Any]) -> dict:
+    def _model_config(self, namespace: str, tier: str, spec: dict[str, Any], api_version: str) -> dict:
         meta = {"name": model_config_name(tier), "namespace": namespace,
                 "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_MODEL_TIER: tier},
                 "annotations": {ANNOTATION_ENVIRONMENT: self.name}}
         # One copy per namespace: the items must not share mutable parts.
-        return {"apiVersion": k.MODELCONFIG_API_VERSION, "kind": k.MODELCONFIG_KIND, "metadata": meta,
+        return {"apiVersion": api_version, "kind": k.MODELCONFIG_KIND, "metadata": meta,
                 "spec": copy.deepcopy(spec)}
 
 
@@ -516,11 +567,26 @@ def _labels(obj: dict) -> dict:
 
 
 def _is_agent(obj: dict) -> bool:
-    return KObject(obj).is_a(KAGENT_V1ALPHA2, "Agent")
+    """What carries a model: a 0.x Agent, or a kagent 1.0 AgentTemplate."""
+    return KObject(obj).is_a(KAGENT_V1ALPHA2, "Agent") or _is_template(obj)
+
+
+def _is_template(obj: dict) -> bool:
+    return KObject(obj).is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND)
+
+
+def _model_path(obj: dict) -> str:
+    return "spec.modelConfig.name" if _is_template(obj) else "spec.declarative.modelConfig"
+
+
+def _with_harness(obj: dict, harness: str) -> dict:
+    out = copy.deepcopy(obj)
+    out["spec"]["harnessRef"] = {"name": harness}
+    return out
 
 
 def _is_model_config(obj: dict) -> bool:
-    return KObject(obj).is_a(KAGENT_V1ALPHA2, "ModelConfig")
+    return KObject(obj).is_a(KAGENT_V1ALPHA2, "ModelConfig") or KObject(obj).is_a(KAGENT_V1ALPHA3, "ModelConfig")
 
 
 def _is_ours(obj: dict) -> bool:

@@ -12,7 +12,14 @@ from ..api.agent import AgentDescription
 from ..api.catalog import ToolCatalog
 from ..api.common import API_VERSION, meta_name, meta_namespace, source_of
 from ..api.expansion import AgentExpansion
-from ..constants import ANNOTATION_SERVERS_EMITTED, LOCAL_CONFIG_ANNOTATION, MAX_DELEGATION_DEPTH
+from ..constants import (
+    AGENTTEMPLATE_KIND,
+    ANNOTATION_SERVERS_EMITTED,
+    KAGENT_V1ALPHA3,
+    LOCAL_CONFIG_ANNOTATION,
+    MAX_DELEGATION_DEPTH,
+    TARGET_V1_0,
+)
 from ..expand import build
 from ..expand.catalog import Catalog, CatalogError
 from ..expand.prompts import (
@@ -47,6 +54,9 @@ class Expansion:
         self.known_agents: set[str] = set()  # every agent a delegate may name
         self.passthrough: list[dict] = []
         self.libraries: list[dict] = []
+        self.v1 = self.config.target == TARGET_V1_0
+        self.existing_templates: dict[str, str] = {}  # hand-written 1.0 AgentTemplates -> their description
+        self.descriptions_by_key: dict[str, str] = {}  # namespace/name -> spec.description
 
     def error(self, obj: dict, field: str, message: str) -> None:
         self.results.append(Result.about(obj, field, message))
@@ -55,7 +65,8 @@ class Expansion:
     def run(self) -> None:
         self._sort_inputs()
         agents = self._index_agents()
-        self.known_agents = set(agents) | self.existing_agents
+        self.known_agents = set(agents) | self.existing_agents | set(self.existing_templates)
+        self.descriptions_by_key = {key: desc.spec.description for key, (desc, _) in agents.items()}
         library = PromptLibrary(self.libraries)
         renderer = PromptRenderer() if self.descriptions else None
         callers = self._callers(agents)
@@ -64,7 +75,9 @@ class Expansion:
             emitted.extend(self._expand(desc, obj, library, renderer, callers))
         self._check_delegation_cycles(agents)
         for entry in self.catalog.servers.values():
-            if entry.emitted:
+            if entry.emitted and self.v1:
+                emitted.extend(self._servers_v1(entry))
+            elif entry.emitted:
                 emitted.append(build.server(entry.name, entry.namespace, entry.spec,
                                             source_of(entry.catalog), entry.users))
         self.rl.results.extend(self.results)
@@ -105,6 +118,10 @@ class Expansion:
             else:
                 if obj.get("apiVersion") == AGENT_API_VERSION and obj.get("kind") == "Agent":
                     self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
+                elif KObject(obj).is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND):
+                    description = KObject(obj).spec.get("description")
+                    self.existing_templates[f"{meta_namespace(obj)}/{meta_name(obj)}"] = (
+                        description if isinstance(description, str) else meta_name(obj))
                 self.passthrough.append(obj)
 
     def _credentials(self, obj: dict) -> bool:
@@ -148,8 +165,12 @@ class Expansion:
         before = _error_count(self.results)
         tools, variables_tools = self._tools(desc, obj)
         tools += self._delegates(desc, obj)
-        if len(tools) > 20:
-            self.error(obj, "spec.tools", f"{len(tools)} tool entries (servers plus delegates); kagent allows at most 20")
+        limit = 50 if self.v1 else 20
+        if len(tools) > limit:
+            self.error(obj, "spec.tools", f"{len(tools)} tool entries (servers plus delegates); "
+                       f"kagent allows at most {limit}")
+        if self.v1:
+            self._v1_limits(desc, obj)
         if desc.spec.deployment is not None:
             from ..kagent.models import DeclarativeDeploymentSpec  # its input schema
 
@@ -170,6 +191,15 @@ class Expansion:
             cm = build.prompt_config_map(name, namespace, text, prompt_digest, source)
             config_map = cm["metadata"]["name"]
             out.append(cm)
+        if self.v1:
+            from ..expand import build_v1
+
+            out.append(build_v1.agent_template(
+                desc, source, tools=tools, system_prompt=text if config_map is None else None,
+                system_prompt_config_map=config_map, prompt_digest=prompt_digest,
+                tool_risks=_risks(variables_tools)))
+            out.append(build_v1.agent(desc, source))
+            return out
         out.append(build.agent(
             desc, source, runtime=self.config.runtime, tools=tools,
             system_message=text if config_map is None else None,
@@ -222,7 +252,12 @@ class Expansion:
                 ok = False
             if not ok:
                 continue
-            if entry.namespace != namespace:
+            if self.v1:
+                bindings = self._bind_v1(entry, namespace, obj, path, grant)
+                if bindings is None:
+                    continue
+                tools.extend(bindings)
+            elif entry.namespace != namespace:
                 if entry.kind != "RemoteMCPServer":
                     self.error(obj, f"{path}.server", f"server {entry.key} is a kmcp MCPServer in another namespace; "
                                "kagent only resolves RemoteMCPServers across namespaces")
@@ -234,9 +269,10 @@ class Expansion:
                         "in spec.allowedNamespaces (krmfn cannot see it; declare it in a ToolCatalog "
                         "with external.allowedNamespaces to silence this)", severity=WARNING))
             entry.users.add(namespace)
-            tools.append(build.mcp_tool(entry.kind, entry.name,
-                                        entry.namespace if entry.namespace != namespace else None,
-                                        grant.allow, grant.require_approval))
+            if not self.v1:
+                tools.append(build.mcp_tool(entry.kind, entry.name,
+                                            entry.namespace if entry.namespace != namespace else None,
+                                            grant.allow, grant.require_approval))
             described.extend({"server": entry.key, "name": t, "risk": entry.risk(t),
                               "requireApproval": t in grant.require_approval} for t in grant.allow)
         return tools, described
@@ -257,7 +293,83 @@ class Expansion:
                            + (f"; did you mean {hint[0]!r}?" if hint else ""))
             else:
                 target_ns, target_name = key.split("/", 1)
-                out.append(build.agent_tool(target_name, target_ns if target_ns != namespace else None))
+                if not self.v1:
+                    out.append(build.agent_tool(target_name, target_ns if target_ns != namespace else None))
+                    continue
+                if target_ns != namespace:
+                    self.error(obj, f"spec.delegates[{index}]",
+                               f"delegate {key} is in another namespace: kagent 1.0 sub-agents are AgentTemplates "
+                               f"in the agent's own namespace ({namespace}), so target {TARGET_V1_0} cannot "
+                               "render it; move one of the two agents or drop the delegate")
+                    continue
+                description = self.descriptions_by_key.get(key) or self.existing_templates.get(key)
+                if description is None:
+                    self.error(obj, f"spec.delegates[{index}]",
+                               f"delegate {key} is a hand-written kagent.dev/v1alpha2 Agent: a kagent 1.0 "
+                               "sub-agent needs its AgentTemplate (describe it, or write one)")
+                    continue
+                from ..expand import build_v1
+
+                out.append(build_v1.sub_agent(target_name, description))
+        return out
+
+    # -- kagent 1.0 ----------------------------------------------------------------------------------
+    def _v1_limits(self, desc: AgentDescription, obj: dict) -> None:
+        """What a description asks for that kagent 1.0 has no home for: refused or said, never dropped."""
+        spec = desc.spec
+        if spec.byo is not None:
+            self.error(obj, "spec.byo", f"a byo agent has no AgentTemplate form in kagent 1.0 (target {TARGET_V1_0}): "
+                       "its image belongs in a Harness (spec.byo) the platform team owns")
+        lost = [(field, why) for field, value, why in (
+            ("spec.memory", spec.memory, "memory is the Harness's (spec.kagent.memory)"),
+            ("spec.deployment", spec.deployment, "replicas and resources are the Harness's and Substrate's"),
+            ("spec.skills", spec.skills, "an AgentTemplate has no A2A skill cards"),
+            ("spec.stream", spec.stream, "streaming is the ModelConfig's (spec.stream)"),
+        ) if value]
+        for field, why in lost:
+            self.results.append(Result.about(
+                obj, field, f"not rendered for target {TARGET_V1_0}: it has no per-agent home in kagent 1.0 ({why})",
+                severity=WARNING))
+
+    def _bind_v1(self, entry, namespace: str, obj: dict, path: str, grant) -> list[dict[str, Any]] | None:
+        """The 1.0 bindings of one grant: every reference is local to the agent's namespace."""
+        from ..expand import build_v1
+
+        if entry.kind != "RemoteMCPServer":
+            self.error(obj, f"{path}.server", f"server {entry.key} is a kmcp MCPServer: kagent 1.0 has no MCPServer "
+                       f"(target {TARGET_V1_0}); deploy the server yourself and declare it with remote.url")
+            return None
+        if entry.namespace != namespace:
+            if entry.spec is None or entry.spec.remote is None:
+                self.error(obj, f"{path}.server",
+                           f"server {entry.key} is in another namespace and krmfn does not know its URL: kagent 1.0 "
+                           f"references are local to the agent's namespace ({namespace}); declare it in a "
+                           "ToolCatalog with remote.url so krmfn emits a RemoteMCPServer there")
+                return None
+            clash = self.catalog.servers.get(f"{namespace}/{entry.name}")
+            if clash is not None:
+                self.error(obj, f"{path}.server",
+                           f"server {entry.key} needs a RemoteMCPServer {namespace}/{entry.name} for kagent 1.0, "
+                           "and the catalog has another server of that name there; rename one")
+                return None
+        return build_v1.mcp_tools(entry.name, grant.allow, grant.require_approval)
+
+    def _servers_v1(self, entry) -> list[dict]:
+        """A catalog server's RemoteMCPServers: in its own namespace, and a copy in each using namespace."""
+        from ..expand import build_v1
+
+        if entry.spec.mcp_server is not None:
+            servers = entry.catalog.get("spec", {}).get("servers", [])
+            index = next((i for i, s in enumerate(servers) if isinstance(s, dict) and s.get("name") == entry.name
+                          and (s.get("namespace") or meta_namespace(entry.catalog)) == entry.namespace), 0)
+            self.error(entry.catalog, f"spec.servers[{index}].mcpServer",
+                       f"server {entry.key} asks krmfn to deploy a kmcp MCPServer, which kagent 1.0 does not have "
+                       f"(target {TARGET_V1_0}); deploy it yourself and declare it with remote.url")
+            return []
+        source = source_of(entry.catalog)
+        out = [build_v1.remote_server(entry.name, entry.namespace, entry.spec, source)]
+        for namespace in sorted(entry.users - {entry.namespace}):
+            out.append(build_v1.remote_server(entry.name, namespace, entry.spec, source, stands_for=entry.key))
         return out
 
     def _prompt(self, desc: AgentDescription, obj: dict, library: PromptLibrary, renderer: PromptRenderer,

@@ -34,11 +34,13 @@ from ..constants import (
     ANNOTATION_TOOL_RISKS,
     API_VERSION,
     ASSUMED_RISK,
+    ANNOTATION_CATALOG_SERVER,
     KAGENT_V1ALPHA2,
+    KAGENT_V1ALPHA3,
     NAMESPACE_NAME_LABEL,
 )
 from ..expand.catalog import Catalog
-from ..reader import admits, read_agent
+from ..reader import admits, read_agent, templates_of
 from ..risk import RANK, RiskModel, builtin_kagent_tools, claimed_risks
 from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
@@ -62,6 +64,7 @@ class KnownServer:
     # spec.allowedNamespaces when the server is not in the render: "auto" (expand admits its
     # users), "All", a list of namespaces, or None (unknown)
     admits: Any = None
+    url: str = ""  # the catalog's remote.url, when it gives one
 
 
 @dataclass
@@ -95,6 +98,7 @@ class ServerUse:
     wildcard: bool  # empty or missing toolNames: every tool of the server
     named: int  # how many tools are named
     grants: list[Grant] = field(default_factory=list)  # named tools, or every catalog tool if wildcard
+    copied: bool = False  # 1.0: a local RemoteMCPServer copying this catalog server (no admission needed)
 
 
 @dataclass
@@ -172,14 +176,15 @@ class Checker:
     def _index(self) -> None:
         self._builtin()
         catalogs, agents, descriptions = [], [], []
+        self.templates = templates_of(self.items)
         for obj in self.items:
             ref = KObject(obj)
             key = f"{ref.namespace}/{ref.name}"
             if ref.is_a("v1", "Namespace"):
                 self.namespace_labels[ref.name] = ref.labels
-            elif ref.is_a(KAGENT_V1ALPHA2, "ModelConfig"):
+            elif ref.is_a(KAGENT_V1ALPHA2, "ModelConfig") or ref.is_a(KAGENT_V1ALPHA3, "ModelConfig"):
                 self.model_configs[key] = obj
-            elif ref.is_a(KAGENT_V1ALPHA2, "RemoteMCPServer"):
+            elif ref.is_a(KAGENT_V1ALPHA2, "RemoteMCPServer") or ref.is_a(KAGENT_V1ALPHA3, "RemoteMCPServer"):
                 self.remote_servers[key] = obj
             elif read_agent(obj) is not None:
                 agents.append(obj)
@@ -241,6 +246,8 @@ class Checker:
             server = self._server(entry.key)
             server.kinds.add(entry.kind)
             self.risks.add(entry.key, entry.tools)
+            if entry.spec.remote is not None:
+                server.url = entry.spec.remote.url
             if entry.spec.external is not None:
                 allowed = entry.spec.external.allowed_namespaces
                 admits = allowed if allowed else None
@@ -283,10 +290,15 @@ class Checker:
 
     # -- agents ----------------------------------------------------------------------------------
     def _agent_node(self, obj: dict) -> AgentNode | None:
-        agent = read_agent(obj)
+        agent = read_agent(obj, templates=self.templates)
         ref = KObject(obj)
         node = AgentNode(obj, "Agent", agent.name, agent.namespace, ref.labels, self.spec.environment,
                          agent.tools_path, models=list(agent.models))
+        if agent.unresolved:  # a 1.0 Agent whose tools are in a template the render does not hold
+            self.unverifiable(obj, "spec.templateRef.name", "tools",
+                              f"{agent.unresolved} is not in the render: its tools cannot be judged")
+        if agent.template is not None:
+            ref = KObject(agent.template)  # 1.0: the template carries the tools and what expand said of them
         claimed = claimed_risks(ref.metadata.get("annotations", {}).get(ANNOTATION_TOOL_RISKS)
                                 if isinstance(ref.metadata.get("annotations"), dict) else None)
         if claimed is None:
@@ -299,7 +311,8 @@ class Checker:
         return node
 
     def _agent_server_use(self, node: AgentNode, use, claimed: dict[str, dict[str, str]]) -> ServerUse:
-        key = use.key
+        key = self._stands_for(use.key)
+        copied = key != use.key
         kind = use.kind or use.written_kind or "MCPServer"
         server = self.servers.get(key)
         known, reason = True, ""
@@ -318,8 +331,8 @@ class Checker:
         names = list(use.tools or ())
         result = ServerUse(
             path=use.path, server_path=use.name_path, namespace_path=use.namespace_path,
-            names_path=use.names_path, key=key, namespace=use.namespace, kind=kind, known=known,
-            unknown_reason=reason, wildcard=not names, named=len(names))
+            names_path=use.names_path, key=key, namespace=key.split("/", 1)[0] if copied else use.namespace,
+            kind=kind, known=known, unknown_reason=reason, wildcard=not names, named=len(names), copied=copied)
         if names:
             result.grants = [Grant(f"{use.names_path}[{i}]", t, self.risk(key, t, claimed), t in use.approvals)
                              for i, t in enumerate(use.listed) if isinstance(t, str)]
@@ -327,6 +340,21 @@ class Checker:
             result.grants = [Grant(use.names_path, t, self.risk(key, t, claimed), False)
                              for t in sorted(self.risks.tools(key))]
         return result
+
+    def _stands_for(self, key: str) -> str:
+        """The catalog server a namespace-local kagent 1.0 RemoteMCPServer copies, else `key`.
+
+        Believed only when the copy's URL equals the catalog's: an annotation alone never moves a
+        server into a catalog (and so never lowers a risk).
+        """
+        copy = self.remote_servers.get(key)
+        if key in self.servers or copy is None:
+            return key
+        original = KObject(copy).annotations.get(ANNOTATION_CATALOG_SERVER)
+        server = self.servers.get(original) if isinstance(original, str) else None
+        if server is not None and server.url and KObject(copy).spec.get("url") == server.url:
+            return original
+        return key
 
     def _description_node(self, desc: AgentDescription, obj: dict) -> AgentNode:
         namespace = desc.metadata.namespace
@@ -582,7 +610,7 @@ class Checker:
                             f"namespaces are not allowed {scope} (allowed: {', '.join(cross.tool_servers) or 'none'})",
                             rule.severity)
             else:
-                admitted, how = self._server_admits(use.key, node.namespace)
+                admitted, how = (True, "") if use.copied else self._server_admits(use.key, node.namespace)
                 self._admission(rule, node, use.namespace_path, f"tool server {use.key}", admitted, how)
         for delegation in node.delegations:
             target_ns = delegation.target.split("/", 1)[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..constants import KAGENT_V1ALPHA2, KMCP_API_VERSION
+from ..constants import AGENTTEMPLATE_KIND, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3, KMCP_API_VERSION
 from ..runtime.kobject import KObject, as_dict, as_str, selector_matches
 
 
@@ -71,6 +71,8 @@ class AgentRead:
     model_config: str = ""  # the main model's ModelConfig name
     memory_model_config: str = ""
     body: dict = field(default_factory=dict)  # the declarative (or equivalent) section
+    template: dict | None = None  # 1.0: the AgentTemplate object the uses were read from
+    unresolved: str = ""  # 1.0: the template named but not given ("" when read in full)
 
     @property
     def key(self) -> str:
@@ -81,13 +83,29 @@ def is_agent(obj: Any) -> bool:
     return KObject(obj).api_version in READERS and KObject(obj).kind == "Agent"
 
 
-def read_agent(obj: Any, default_namespace: str = "") -> AgentRead | None:
-    """The uses of an Agent of any version krmfn reads, or None for anything else."""
+def read_agent(obj: Any, default_namespace: str = "", templates: dict | None = None) -> AgentRead | None:
+    """The uses of an Agent of any version krmfn reads, or None for anything else.
+
+    `templates` ((namespace, name) -> AgentTemplate, from `templates_of`) resolves a kagent 1.0
+    Agent's templateRef; the 0.x reader needs none.
+    """
     ref = KObject(obj)
     reader = READERS.get(ref.api_version)
     if reader is None or ref.kind != "Agent":
         return None
+    if ref.api_version == KAGENT_V1ALPHA3:
+        return reader(ref, default_namespace, templates)
     return reader(ref, default_namespace)
+
+
+def templates_of(items: Any) -> dict[tuple[str, str], dict]:
+    """The kagent 1.0 AgentTemplates among `items`, by (namespace, name): what 1.0 Agents pair with."""
+    out: dict[tuple[str, str], dict] = {}
+    for obj in items:
+        ref = KObject(obj)
+        if ref.is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND):
+            out.setdefault((ref.namespace, ref.name), obj)
+    return out
 
 
 def admits(target: Any, source_namespace: str, labels: dict[str, str], complete: bool) -> tuple[bool | None, str]:
@@ -112,9 +130,9 @@ def admits(target: Any, source_namespace: str, labels: dict[str, str], complete:
 
 
 def _readers() -> dict:
-    from . import v1alpha2
+    from . import v1alpha2, v1alpha3
 
-    return {KAGENT_V1ALPHA2: v1alpha2.read_agent}
+    return {KAGENT_V1ALPHA2: v1alpha2.read_agent, KAGENT_V1ALPHA3: v1alpha3.read_agent}
 
 
 READERS = _readers()

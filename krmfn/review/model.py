@@ -171,6 +171,12 @@ def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> Agent
     agent_type = spec.get("type") or "Declarative"
     declarative = _dict(spec.get("declarative"))
     annotations = _annotations(obj)
+    templates = None
+    if obj.get("apiVersion") == "api.kagent.dev/v1alpha3":  # kagent 1.0: what it does is its template's
+        declarative, template = _v1_body(obj, spec, namespace, by_key)
+        if template is not None:
+            annotations = {**_annotations(template), **annotations}
+            templates = {(namespace, _name(template)): template}
     risks = claimed_risks(annotations.get(ANNOTATION_TOOL_RISKS)) or {}
 
     prompt, prompt_source = _prompt(declarative, namespace, by_key)
@@ -181,7 +187,7 @@ def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> Agent
                     model_configs) if memory_config else None
     tools: dict[str, dict[str, Grant]] = {}
     tool_settings: dict[str, dict[str, Any]] = {}
-    read = read_agent(obj)
+    read = read_agent(obj, templates=templates)
     delegates = [d.key for d in read.delegations] if read is not None else []
     for use in read.tool_uses if read is not None else ():
         granted = tools.setdefault(use.key, {})
@@ -351,7 +357,20 @@ def _config(obj: dict, spec: dict, declarative: dict, deployment_spec: dict, pro
 
 
 def _is_kagent(obj: dict) -> bool:
-    return KObject(obj).group == KAGENT_GROUP
+    return KObject(obj).group in (KAGENT_GROUP, "api.kagent.dev")
+
+
+def _v1_body(obj: dict, spec: dict, namespace: str, by_key: dict) -> tuple[dict, dict | None]:
+    """A kagent 1.0 Agent's template in the 0.x shape the view reads (prompt, model), and the template."""
+    name = _dict(spec.get("templateRef")).get("name")
+    template = by_key.get(("AgentTemplate", namespace, name)) if isinstance(name, str) else None
+    body = _dict(spec.get("template")) or _dict(_dict(template).get("spec"))
+    source = _dict(body.get("systemPromptFrom"))
+    return {k: v for k, v in (
+        ("systemMessage", body.get("systemPrompt")),
+        ("systemMessageFrom", {"type": "ConfigMap", **source} if source else None),
+        ("modelConfig", _dict(body.get("modelConfig")).get("name")),
+        ("promptTemplate", body.get("promptTemplate"))) if v is not None}, template
 
 
 _dict, _list = as_dict, as_list

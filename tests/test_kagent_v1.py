@@ -1,0 +1,214 @@
+"""kagent 1.0 (`api.kagent.dev/v1alpha3`): one description, two targets.
+
+The 1.0 CRDs are ../shared/kagent-crds/v1.0 (the best stored pre-GA copies; see its SOURCE.md:
+no GA CRD file could be had, from a dependency or otherwise).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+
+from krmfn.conformance import validate
+from krmfn.conformance.crds import load_crds
+from krmfn.fn.policy import Checker
+from krmfn.api.policy import ToolPolicy
+from krmfn.runtime import yamlio
+from krmfn.runtime.typed import parse
+
+from golden import ROOT, load_case, run_function
+
+SHARED = ROOT.parent / "shared"
+V1_CRDS = SHARED / "kagent-crds" / "v1.0"
+FUNCTIONS = ROOT / "functions"
+V1_CASES = sorted(p for p in FUNCTIONS.glob("*/testdata/v1-*") if (p / "expected.yaml").exists())
+HARNESS_ENV = yamlio.load_one((FUNCTIONS / "environment/testdata/v1-templates/config.yaml").read_bytes(), "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def v1_crds():
+    return load_crds(str(V1_CRDS), label="v1.0")
+
+
+def _external(items: list[dict]) -> set[tuple[str, str, str]]:
+    """Secrets and Harnesses are the platform team's: declared external in every namespace used."""
+    namespaces = {i["metadata"].get("namespace", "") for i in items} - {""}
+    names = [("Secret", n) for n in ("anthropic-api-key", "openai-api-key", "grafana-token", "billing-api-token")]
+    names += [("Harness", n) for n in ("kagent-standard", "kagent-premium")]
+    return {(kind, ns, name) for kind, name in names for ns in namespaces}
+
+
+def _rendered(case: Path) -> list[dict]:
+    """A case's output; an expand case's goes through the environment, which names the Harness."""
+    items = yamlio.load_all((case / "expected.yaml").read_bytes())
+    if case.parent.parent.name == "expand":
+        outcome = run_function(copy.deepcopy(HARNESS_ENV), items)
+        assert outcome.code == 0, outcome.stderr
+        items = yamlio.load_all(outcome.output.encode())
+    return items
+
+
+def test_there_are_1_0_golden_cases():
+    assert {c.parent.parent.name for c in V1_CASES} >= {"expand", "environment"}
+
+
+@pytest.mark.parametrize("case", V1_CASES, ids=[f"{c.parent.parent.name}/{c.name}" for c in V1_CASES])
+def test_every_1_0_golden_output_conforms_to_the_1_0_crds(case, v1_crds):
+    items = _rendered(case)
+    assert any(i.get("apiVersion") == "api.kagent.dev/v1alpha3" for i in items)
+    problems = [r.line() for r in validate(items, v1_crds, external=_external(items)) if r.is_error]
+    assert problems == []
+
+
+def test_1_0_objects_fail_against_crds_that_do_not_serve_them():
+    items = _rendered(FUNCTIONS / "environment/testdata/v1-templates")
+    old = load_crds(str(SHARED / "kagent-crds" / "v0.10.0-rc3"))
+    assert any("not served" in r.message for r in validate(items, old, check_references=False))
+
+
+def _agent_template(items, name):
+    return next(i for i in items if i["kind"] == "AgentTemplate" and i["metadata"]["name"] == name)
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    (lambda items: items.remove(_agent_template(items, "helper")), 'AgentTemplate "helper" not found'),
+    (lambda items: [i["spec"].pop("harnessRef") for i in items if i["kind"] == "Agent"][:0],
+     "exactly one of harness or harnessRef"),
+    (lambda items: _agent_template(items, "helper")["spec"]["tools"][0]["mcp"].update(tools=[]),
+     "kagent grants every tool"),
+    (lambda items: _agent_template(items, "helper")["spec"]["tools"].append(
+        {"subAgent": {"name": "boss", "description": "b", "templateRef": {"name": "boss"}}}),
+     "sub-agent cycle: team-a/boss -> team-a/helper -> team-a/boss"),
+    (lambda items: _agent_template(items, "boss")["spec"].update(modelConfig={"name": "model-nope"}),
+     'ModelConfig "model-nope" not found in namespace team-a'),
+])
+def test_1_0_reference_checks_catch_each_broken_reference(breakage, expected, v1_crds):
+    items = _rendered(FUNCTIONS / "environment/testdata/v1-templates")
+    assert not [r for r in validate(items, v1_crds, external=_external(items)) if r.is_error]
+    breakage(items)
+    lines = [r.line() for r in validate(items, v1_crds, external=_external(items)) if r.is_error]
+    assert any(expected in line for line in lines), lines
+
+
+# --- policy verdicts are the same for both targets ---------------------------------------------------
+
+
+def _verdicts(items: list[dict], policy: dict) -> tuple[set, set]:
+    """(failing (rule, severity, agent)), (agent, catalog server, tool, risk, approved)) as the policy sees them."""
+    parsed, problems = parse(ToolPolicy, policy)
+    assert parsed is not None, problems
+    checker = Checker(parsed, policy, items)
+    results = checker.run()
+    failing = {(dict(r.tags).get("rule"), r.severity, r.resource.namespace, r.resource.name)
+               for r in results if dict(r.tags).get("rule")}
+    grants = {(n.key, use.key, g.tool, g.risk, g.approved) for n in checker.nodes if n.kind == "Agent"
+              for use in n.servers for g in use.grants}
+    return failing, grants
+
+
+def _render_stages(items: list[dict], *configs: dict) -> list[dict]:
+    for config in configs:
+        outcome = run_function(copy.deepcopy(config), copy.deepcopy(items))
+        assert outcome.code == 0, outcome.stderr
+        items = yamlio.load_all(outcome.output.encode())
+    return items
+
+
+STRICT = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolPolicy", "metadata": {"name": "strict"},
+          "spec": {"rules": [
+              {"name": "read-only", "allowedRisks": ["read"]},
+              {"name": "approve-writes", "requireApproval": ["write", "destructive"]},
+              {"name": "few-tools", "maxTools": 3},
+              {"name": "no-anthropic", "models": {"forbiddenProviders": ["Anthropic"]}},
+              {"name": "no-shared-servers", "crossNamespace": {"toolServers": [], "agents": []}}]}}
+
+
+def _overlay_inputs(overlay: Path, tmp_path: Path) -> list[dict]:
+    """The overlay's resources and patches, built by kubectl kustomize without its transformers."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    data = yamlio.load_one((overlay / "kustomization.yaml").read_bytes(), "kustomization.yaml")
+    data.pop("transformers")
+    data["resources"] = [os.path.relpath((overlay / r).resolve(), tmp_path) for r in data["resources"]]
+    (tmp_path / "kustomization.yaml").write_text(yamlio.dump(data))
+    proc = subprocess.run([kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(tmp_path)],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return yamlio.load_all(proc.stdout)
+
+
+@pytest.mark.e2e
+def test_policy_verdicts_are_the_same_for_the_prod_overlays_of_both_targets(tmp_path):
+    """The 1.0 overlay's descriptions (base/agents with the two changes kagent 1.0 forces), rendered
+    by overlays/prod's configs (0.10) and by overlays/prod-kagent-1.0's: the same verdicts."""
+    items = _overlay_inputs(ROOT / "overlays" / "prod-kagent-1.0", tmp_path)
+    verdicts = []
+    for name in ("prod", "prod-kagent-1.0"):
+        overlay = ROOT / "overlays" / name
+        config = {f: yamlio.load_one((overlay / f"{f}.yaml").read_bytes(), f) for f in ("expand", "environment", "policy")}
+        rendered = _render_stages(items, config["expand"], config["environment"])
+        assert {i["apiVersion"] for i in rendered if i["kind"] == "Agent"} == (
+            {"kagent.dev/v1alpha2"} if name == "prod" else {"api.kagent.dev/v1alpha3"})
+        verdicts.append([_verdicts(rendered, policy) for policy in (config["policy"], STRICT)])
+    assert verdicts[0] == verdicts[1]
+    (_, prod_grants), (strict_failing, _) = verdicts[0]
+    assert prod_grants and len({rule for rule, *_ in strict_failing}) >= 3  # not vacuous
+
+
+def test_the_1_0_overlay_differs_from_prod_only_where_it_says():
+    prod, v1 = ROOT / "overlays" / "prod", ROOT / "overlays" / "prod-kagent-1.0"
+    assert sorted(p.name for p in prod.iterdir()) == sorted(p.name for p in v1.iterdir())
+    for name in ("pipeline.yaml", "policy.yaml"):
+        assert (prod / name).read_bytes() == (v1 / name).read_bytes()
+    for name, added in (("expand.yaml", "target: kagent-1.0"), ("environment.yaml", "harness: kagent-standard")):
+        before, after = (prod / name).read_text().splitlines(), (v1 / name).read_text().splitlines()
+        extra = [line for line in after if line not in before]
+        assert len(after) == len(before) + 1 and len(extra) == 1 and extra[0].strip().startswith(added)
+
+
+# --- property: random descriptions, both targets ------------------------------------------------------
+
+from test_properties import BUILTIN_SERVER, apply, bounded, pipelines, tool_policies  # noqa: E402
+
+
+def _for_both_targets(case):
+    """What 1.0 can render of a random pipeline: same-namespace delegates, catalog servers, no CA bundles,
+    and no per-agent memory (its model is the Harness's in 1.0, so a models rule judges it there)."""
+    expansion, environment, items = copy.deepcopy(case)
+    for item in items:
+        if item["kind"] == "AgentDescription":
+            spec, ns = item["spec"], item["metadata"]["namespace"]
+            spec["delegates"] = [d for d in spec.get("delegates", []) if "/" not in d]
+            spec.pop("memory", None)
+            for grant in spec.get("tools", []):
+                if grant["server"] == BUILTIN_SERVER:
+                    grant["server"] = "kagent-tools"
+    for tier in environment["spec"]["tiers"].values():
+        tier.pop("tls", None)
+    environment["spec"]["harness"] = "kagent-standard"
+    return expansion, environment, items
+
+
+@bounded(40)
+@given(pipelines(), tool_policies())
+def test_policy_verdicts_are_the_same_for_both_targets_on_random_pipelines(case, policy):
+    expansion, environment, items = _for_both_targets(case)
+    seen = []
+    for target in ("kagent-0.10", "kagent-1.0"):
+        config = copy.deepcopy(expansion)
+        config["spec"]["target"] = target
+        code, expanded, lines = apply(config, items)
+        assert code == 0, lines
+        code, rendered, lines = apply(environment, expanded)
+        assert code == 0, lines
+        failing, grants = _verdicts(rendered, policy)
+        seen.append(({(rule, sev, ns, name) for rule, sev, ns, name in failing}, grants))
+    assert seen[0] == seen[1]
