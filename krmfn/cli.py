@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (e.g. `| head`); nothing left to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as err:  # a krmfn bug: one line, as the engine gives for a function's (never a traceback)
+        if os.environ.get("KRMFN_DEBUG", "") not in ("", "0", "false"):
+            raise
+        error(f"[error] internal error: {type(err).__name__}: {err} (set KRMFN_DEBUG=1 for a traceback)")
+        return 1
 
 
 def _dispatch(argv: list[str]) -> int:

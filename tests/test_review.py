@@ -15,6 +15,8 @@ import re
 import shutil
 import subprocess
 import sys
+
+import yaml
 from pathlib import Path
 
 import pytest
@@ -700,3 +702,33 @@ def test_a_failing_overlay_is_a_finding_and_the_others_are_still_reviewed(tmp_pa
     assert "[error] overlays/prod: the render failed at HEAD" in err
     code, md, _ = run_diff(capsys, ["--git", "HEAD~1..HEAD", "overlays/dev", "overlays/prod", "--format", "markdown"])
     assert code == 1 and ":x: **The render failed at `HEAD`**" in md
+
+
+@pytest.mark.parametrize("command", ["diff", "graph"])
+def test_non_string_names_in_a_render_are_read_not_a_traceback(command, tmp_path):
+    """Issue 19: a non-string modelConfig or tier annotation made krmfn diff and krmfn graph crash."""
+    agent = {"apiVersion": "kagent.dev/v1alpha2", "kind": "Agent",
+             "metadata": {"name": "a", "namespace": "n", "annotations": {"krmfn.dev/model-tier": 5}},
+             "spec": {"type": "Declarative", "declarative": {"modelConfig": 7, "systemMessage": "x"}}}
+    path = tmp_path / "render.yaml"
+    path.write_text(yaml.safe_dump(agent))
+    args = [str(path), str(path)] if command == "diff" else [str(path)]
+    proc = subprocess.run([sys.executable, "-m", "krmfn", command, *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_krmfn_bug_in_a_command_is_one_line(monkeypatch, capsys):
+    """The CLI's safety net: an unexpected exception is one `internal error` line and exit 1."""
+    import types
+
+    from krmfn import cli
+
+    broken = types.ModuleType("krmfn_broken_command")
+    broken.run = lambda argv: {}["no such key"]
+    monkeypatch.setitem(sys.modules, "krmfn_broken_command", broken)
+    monkeypatch.setitem(cli.COMMANDS, "broken", ("krmfn_broken_command", "run"))
+    monkeypatch.delenv("KRMFN_DEBUG", raising=False)
+    assert cli.main(["broken"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["[error] internal error: KeyError: 'no such key' (set KRMFN_DEBUG=1 for a traceback)"]

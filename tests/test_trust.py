@@ -238,3 +238,25 @@ def test_a_catalog_server_env_with_a_literal_credential_is_refused(tmp_path):
     proc = krmfn("run", str(ROOT / "functions/expand/example/expand.yaml"), write(tmp_path / "c.yaml", [catalog]))
     assert proc.returncode == 1 and "t0ps3cr3t" not in proc.stderr + proc.stdout
     assert "ToolCatalog/team/t spec.servers[0].mcpServer.env.API_TOKEN: literal credential refused" in proc.stderr, proc.stderr
+
+
+def test_errors_do_not_cascade_and_never_suggest_an_agent_to_itself(tmp_path):
+    """Issue 17: a description with a schema error made its delegators report it as missing, with a
+    did-you-mean of another agent; and an agent was offered itself as the delegate it misspelt."""
+    def description(name, **spec):
+        return {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription",
+                "metadata": {"name": name, "namespace": "team"},
+                "spec": {"description": "x", "prompt": {"text": "hi"}, "model": "standard", **spec}}
+
+    objects = [description("helper", bogus=1), description("helpers", delegates=["helper"]),
+               description("selfie", delegates=["selfi"]), description("k8s-reader"),
+               description("boss", delegates=["k8s-readr"])]
+    proc = krmfn("run", str(ROOT / "functions/expand/example/expand.yaml"), write(tmp_path / "a.yaml", objects))
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert any("team/helper spec.bogus: unknown field" in line for line in lines)
+    assert not any("team/helpers " in line for line in lines), lines  # no cascade from helper's error
+    [selfie] = [line for line in lines if "team/selfie " in line]
+    assert "did you mean" not in selfie, selfie
+    [boss] = [line for line in lines if "team/boss " in line]
+    assert "did you mean 'team/k8s-reader'?" in boss, boss

@@ -51,6 +51,7 @@ class Expansion:
         self.catalog = Catalog()
         self.descriptions: list[tuple[AgentDescription, dict]] = []
         self.existing_agents: set[str] = set()  # hand-written Agents in the input, namespace/name
+        self.unparsed_agents: set[str] = set()  # descriptions with schema errors, namespace/name
         self.known_agents: set[str] = set()  # every agent a delegate may name
         self.passthrough: list[dict] = []
         self.libraries: list[dict] = []
@@ -93,6 +94,8 @@ class Expansion:
             if api_version == API_VERSION and kind == "AgentDescription":
                 desc, problems = parse(AgentDescription, obj)
                 self.results.extend(problems)
+                if desc is None:  # reported on its own fields; its delegators must not call it missing
+                    self.unparsed_agents.add(f"{KObject(obj).namespace}/{KObject(obj).name}")
                 if desc is not None:
                     if desc.metadata.namespace is None:
                         self.error(obj, "metadata.namespace", "required: an agent lives in a namespace "
@@ -285,10 +288,16 @@ class Expansion:
             key = _qualify(target, namespace)
             if key == f"{namespace}/{desc.metadata.name}":
                 self.error(obj, f"spec.delegates[{index}]", "an agent cannot delegate to itself")
+            elif key in self.unparsed_agents:
+                continue  # that description's own error says what is wrong with it: no cascade
             elif key not in known:
                 import difflib
 
-                hint = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+                own = f"{namespace}/{desc.metadata.name}"  # never suggest an agent to itself
+                target_ns, target_name = key.split("/", 1)
+                # compare names within the target's namespace: a shared "team/" prefix is no likeness
+                names = sorted(k.split("/", 1)[1] for k in known - {own} if k.split("/", 1)[0] == target_ns)
+                hint = [f"{target_ns}/{n}" for n in difflib.get_close_matches(target_name, names, n=1, cutoff=0.6)]
                 self.error(obj, f"spec.delegates[{index}]", f"agent {key} does not exist"
                            + (f"; did you mean {hint[0]!r}?" if hint else ""))
             else:

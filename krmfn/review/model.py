@@ -180,8 +180,12 @@ def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> Agent
     risks = claimed_risks(annotations.get(ANNOTATION_TOOL_RISKS)) or {}
 
     prompt, prompt_source = _prompt(declarative, namespace, by_key)
-    model = _model(declarative.get("modelConfig"), namespace, annotations, model_configs) \
-        if declarative.get("modelConfig") else ModelView(None, annotations.get(ANNOTATION_MODEL_TIER))
+    # a render is untrusted input: a name or tier that is not a string is shown as written, never a crash
+    annotations = {k: v if isinstance(v, str) else str(v) for k, v in annotations.items()}
+    config_name = declarative.get("modelConfig")
+    config_name = None if config_name is None or config_name == "" else str(config_name)
+    model = _model(config_name, namespace, annotations, model_configs) \
+        if config_name else ModelView(None, annotations.get(ANNOTATION_MODEL_TIER))
     memory_config = _dict(declarative.get("memory")).get("modelConfig")
     memory = _model(str(memory_config), namespace, {ANNOTATION_MODEL_TIER: annotations.get(ANNOTATION_MEMORY_TIER)},
                     model_configs) if memory_config else None
