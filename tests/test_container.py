@@ -183,6 +183,21 @@ def kustomize_plain(directory: Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
 
 
+def kustomize_resources(target: str) -> list[dict]:
+    """What kustomize hands the target's first function: its resources with its patches applied (the
+    prod-kagent-1.0 overlay patches descriptions), built from a copy without the transformers."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="krmfn-plain-") as tmp:
+        for folder in ("base", "overlays"):
+            shutil.copytree(ROOT / folder, Path(tmp) / folder)
+        kustomization = Path(tmp) / target / "kustomization.yaml"
+        doc = yaml.safe_load(kustomization.read_text())
+        doc.pop("transformers", None)
+        kustomization.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return kustomize_plain(Path(tmp) / target)
+
+
 def resource_list(items: list[dict], config: dict) -> bytes:
     return yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items,
                            "functionConfig": config}, sort_keys=False).encode()
@@ -195,7 +210,7 @@ def test_image_runs_hardened_on_real_resource_lists(podman, target):
     krmfn give the same bytes and exit code."""
     configs = pipeline(target)
     assert configs, f"{target} runs no krmfn function"
-    items = kustomize_plain(ROOT / "base" / "agents")
+    items = kustomize_resources(target)
     for config in configs:
         stdin = resource_list(items, config)
         native = native_krmfn(stdin)
