@@ -185,7 +185,7 @@ def _for_both_targets(case):
     expansion, environment, items = copy.deepcopy(case)
     for item in items:
         if item["kind"] == "AgentDescription":
-            spec, ns = item["spec"], item["metadata"]["namespace"]
+            spec = item["spec"]
             spec["delegates"] = [d for d in spec.get("delegates", []) if "/" not in d]
             spec.pop("memory", None)
             for grant in spec.get("tools", []):
