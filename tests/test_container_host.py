@@ -29,10 +29,9 @@ def host_env() -> dict[str, str]:
 def host_state() -> dict:
     files = {}
     if HOST_CONF.is_dir():
-        for path in sorted(HOST_CONF.rglob("*")):
-            if path.is_file():
-                stat = path.stat()
-                files[str(path)] = (path.read_bytes(), stat.st_mtime_ns, stat.st_mode)
+        for path in sorted(HOST_CONF.rglob("*")):  # directories too: a new one is a change
+            stat = path.stat()
+            files[str(path)] = (path.read_bytes() if path.is_file() else None, stat.st_mtime_ns, stat.st_mode)
     images = None
     if HOST_STORAGE.exists():  # listing images would create the default storage: only when it exists
         proc = subprocess.run(["podman", "images", "--format", "json"], capture_output=True, env=host_env(),
@@ -52,9 +51,6 @@ def test_setup_and_container_runs_leave_the_host_podman_unchanged():
                           "/opt/krmfn/bin/python", IMAGE, "-c", "print('ran')"],
                          capture_output=True, text=True, env=host_env(), timeout=300)
     assert run.returncode == 0 and run.stdout == "ran\n", run.stderr
-    after = host_state()
-    assert after == before
-
     # ... and the image it ran is in krmfn's private storage.
     info = subprocess.run(["podman", "info", "--format", "json"], capture_output=True, timeout=120)
     assert info.returncode == 0, info.stderr.decode()
@@ -63,6 +59,8 @@ def test_setup_and_container_runs_leave_the_host_podman_unchanged():
     assert store["configFile"] == str(PODMAN_DIR / "storage.conf")
     exists = subprocess.run(["podman", "image", "exists", IMAGE], timeout=60)
     assert exists.returncode == 0
+    after = host_state()  # after every podman call of this test: none may touch the host
+    assert after == before
 
 
 def test_the_docker_shim_sets_the_private_configuration_itself():
