@@ -48,6 +48,21 @@ def labels_for(agent: str, extra: dict[str, str] | None = None) -> dict[str, str
     return labels
 
 
+def described_annotations(desc, source: str, prompt_digest: str | None,
+                          tool_risks: dict[str, dict[str, str]]) -> dict[str, str]:
+    """What every object rendered from a description says of it: its own annotations, where it came
+    from, its prompt's digest and the risks of the tools it grants (for reviewers)."""
+    annotations = carried_annotations(desc.metadata.annotations)
+    annotations[ANNOTATION_SOURCE] = source
+    if prompt_digest:
+        annotations[ANNOTATION_PROMPT_DIGEST] = prompt_digest
+    if tool_risks:
+        import json
+
+        annotations[ANNOTATION_TOOL_RISKS] = json.dumps(tool_risks, sort_keys=True, separators=(",", ":"))
+    return annotations
+
+
 def carried_annotations(annotations: dict[str, str]) -> dict[str, str]:
     return {k_: v for k_, v in annotations.items() if not k_.startswith(_LOCATION_PREFIXES)}
 
@@ -108,14 +123,7 @@ def agent(
 ) -> dict[str, Any]:
     spec = desc.spec
     name, namespace = desc.metadata.name, desc.metadata.namespace
-    annotations = carried_annotations(desc.metadata.annotations)
-    annotations[ANNOTATION_SOURCE] = source
-    if prompt_digest:
-        annotations[ANNOTATION_PROMPT_DIGEST] = prompt_digest
-    if tool_risks:
-        import json
-
-        annotations[ANNOTATION_TOOL_RISKS] = json.dumps(tool_risks, sort_keys=True, separators=(",", ":"))
+    annotations = described_annotations(desc, source, prompt_digest, tool_risks)
     if spec.byo is None:
         annotations[ANNOTATION_MODEL_TIER] = spec.model
         if spec.memory is not None:

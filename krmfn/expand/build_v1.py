@@ -8,7 +8,6 @@ The 0.10 field beside each 1.0 field is the table in functions/expand/README.md.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..api.agent import AgentDescription
@@ -19,15 +18,13 @@ from ..constants import (
     AGENTTEMPLATE_KIND,
     ANNOTATION_CATALOG_SERVER,
     ANNOTATION_MODEL_TIER,
-    ANNOTATION_PROMPT_DIGEST,
     ANNOTATION_SOURCE,
-    ANNOTATION_TOOL_RISKS,
     KAGENT_V1ALPHA3,
     LABEL_MANAGED_BY,
     MANAGED_BY,
     REMOTEMCPSERVER_KIND,
 )
-from .build import PROMPT_KEY, _value_ref, carried_annotations, labels_for, present
+from .build import PROMPT_KEY, _value_ref, carried_annotations, described_annotations, labels_for, present
 
 
 def _meta(desc: AgentDescription, annotations: dict[str, str]) -> dict[str, Any]:
@@ -39,12 +36,7 @@ def _meta(desc: AgentDescription, annotations: dict[str, str]) -> dict[str, Any]
 def agent_template(desc: AgentDescription, source: str, *, tools: list[dict[str, Any]],
                    system_prompt: str | None, system_prompt_config_map: str | None,
                    prompt_digest: str | None, tool_risks: dict[str, dict[str, str]]) -> dict[str, Any]:
-    annotations = carried_annotations(desc.metadata.annotations)
-    annotations[ANNOTATION_SOURCE] = source
-    if prompt_digest:
-        annotations[ANNOTATION_PROMPT_DIGEST] = prompt_digest
-    if tool_risks:
-        annotations[ANNOTATION_TOOL_RISKS] = json.dumps(tool_risks, sort_keys=True, separators=(",", ":"))
+    annotations = described_annotations(desc, source, prompt_digest, tool_risks)
     annotations[ANNOTATION_MODEL_TIER] = desc.spec.model
     spec = present(
         description=desc.spec.description,
