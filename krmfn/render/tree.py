@@ -14,41 +14,47 @@ def kustomization_file(directory: str) -> str | None:
                  if os.path.isfile(os.path.join(directory, name))), None)
 
 
-def reads(overlay: str) -> set[str]:
-    """The directories `overlay`'s kustomization reads: itself and the local kustomizations it references."""
+def references(directory: str) -> list[str]:
+    """The local paths `directory`'s kustomization names, normalised ([] when it has none or is
+    broken: the build reports a broken kustomization when it renders the overlay)."""
     from ..runtime import yamlio
 
+    path = kustomization_file(directory)
+    if path is None:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            document = yamlio.load_one(handle.read(), path)
+    except (OSError, yamlio.YamlError):
+        return []
+    if not isinstance(document, dict):
+        return []
+    out = []
+    for field in _REFERENCE_FIELDS:
+        named = document.get(field)
+        for reference in named if isinstance(named, list) else ():
+            # inline objects (transformers/generators) and remote bases are not local paths
+            if isinstance(reference, str) and "\n" not in reference and "://" not in reference:
+                out.append(os.path.normpath(os.path.join(directory, reference)))
+    return out
+
+
+def reads(overlay: str) -> set[str]:
+    """The directories `overlay`'s kustomization reads: itself and the local kustomizations it references."""
     seen: set[str] = set()
     todo = [os.path.normpath(overlay)]
     while todo:
         directory = todo.pop()
-        path = kustomization_file(directory)
-        if directory in seen or path is None:
+        if directory in seen or kustomization_file(directory) is None:
             continue
         seen.add(directory)
-        try:
-            with open(path, "rb") as handle:
-                document = yamlio.load_one(handle.read(), path)
-        except (OSError, yamlio.YamlError):
-            continue  # the build reports a broken kustomization when it renders the overlay
-        if not isinstance(document, dict):
-            continue
-        for field in _REFERENCE_FIELDS:
-            references = document.get(field)
-            for reference in references if isinstance(references, list) else ():
-                # inline objects (transformers/generators) and remote bases are not directories here
-                if isinstance(reference, str) and "\n" not in reference and "://" not in reference:
-                    target = os.path.normpath(os.path.join(directory, reference))
-                    if os.path.isdir(target):
-                        todo.append(target)
+        todo.extend(target for target in references(directory) if os.path.isdir(target))
     return seen
 
 
 def files(overlay: str) -> list[str]:
     """Every YAML file `overlay`'s kustomization may read: those in the directories it reads, and the
     files its kustomizations name elsewhere (a transformer config in a shared folder)."""
-    from ..runtime import yamlio
-
     found: set[str] = set()
     for directory in reads(overlay):
         try:
@@ -56,38 +62,16 @@ def files(overlay: str) -> list[str]:
         except OSError:
             continue
         found.update(os.path.join(directory, n) for n in names if n.endswith((".yaml", ".yml")))
-        path = kustomization_file(directory)
-        try:
-            with open(path, "rb") as handle:
-                document = yamlio.load_one(handle.read(), path)
-        except (OSError, yamlio.YamlError):
-            continue
-        for field in _REFERENCE_FIELDS:
-            references = document.get(field) if isinstance(document, dict) else None
-            for reference in references if isinstance(references, list) else ():
-                if isinstance(reference, str) and "\n" not in reference and "://" not in reference:
-                    target = os.path.normpath(os.path.join(directory, reference))
-                    if os.path.isfile(target):
-                        found.add(target)
+        found.update(target for target in references(directory) if os.path.isfile(target))
     return sorted(found)
 
 
 def unlisted_descriptions(overlay: str) -> list[str]:
     """AgentDescription files in a directory the build reads that its kustomization does not list:
     forgetting `resources:` drops an agent without a word from kustomize."""
-    from ..runtime import yamlio
-
     out = []
     for directory in sorted(reads(overlay)):
-        path = kustomization_file(directory)
-        try:
-            with open(path, "rb") as handle:
-                document = yamlio.load_one(handle.read(), path)
-        except (OSError, yamlio.YamlError):
-            continue
-        listed = {os.path.normpath(os.path.join(directory, r)) for field in _REFERENCE_FIELDS
-                  for r in (document.get(field) or [] if isinstance(document, dict) else [])
-                  if isinstance(r, str)}
+        listed = set(references(directory))
         for name in sorted(os.listdir(directory)):
             candidate = os.path.normpath(os.path.join(directory, name))
             if not name.endswith((".yaml", ".yml")) or name in _KUSTOMIZATION_NAMES or candidate in listed:
