@@ -23,17 +23,15 @@ def process(rl: ResourceList, config: Pipeline) -> None:
     if problems:
         return
     items = [item for index, item in enumerate(rl.items) if index not in consumed]
-    echoed = engine.clone(raw)  # the config as it goes back in the output (credentials redacted)
-    for index, stage_config in stages:
+    # An inline stage config holds no credential here: the engine refused any in the Pipeline's
+    # config before this ran, so the config goes back out as it came.
+    for _, stage_config in stages:
         stage = ResourceList(items=items, function_config=engine.clone(stage_config))
         code = engine.run(stage)
         rl.results.extend(stage.results)
-        if config.spec.stages[index].config is not None:
-            echoed["spec"]["stages"][index]["config"] = stage.function_config  # as the stage redacted it
         if code != 0:
             break  # the engine hands back the pipeline's input
         items = stage.items
-    rl.function_config = echoed
     rl.items = items
 
 
