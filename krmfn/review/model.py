@@ -32,7 +32,7 @@ from ..constants import (
     KAGENT_V1_GROUP,
 )
 from ..reader import read_agent
-from ..risk import claimed_risks
+from ..risk import builtin_floor, builtin_kagent_tools, claimed_risks, riskiest
 from ..runtime.kobject import KObject, as_dict, as_list
 
 KAGENT_GROUPS = (KAGENT_GROUP, KAGENT_V1_GROUP)
@@ -327,8 +327,6 @@ def _model(config_name: str, namespace: str, annotations: dict, model_configs: d
 def _risk(server: str, tool: str, claimed: dict[str, dict[str, str]]) -> str:
     """The risk model (`krmfn.risk`) as far as a render shows it: the built-in catalog is a floor
     that the Agent's own annotation cannot lower; what neither knows is unknown."""
-    from ..risk import builtin_floor, builtin_kagent_tools, riskiest
-
     own = claimed.get(server, {})
     if tool == ALL_TOOLS:
         catalog = dict(builtin_kagent_tools()[3]) if server.rsplit("/", 1)[-1] in BUILTIN_SERVER_NAMES else {}
