@@ -9,6 +9,10 @@ REV1...REV2 starts from the merge base (what a pull request changes); REV1.. com
 working tree. Every change is classified per agent (prompt, model, tools, approvals, delegates,
 skills, reach, settings, operational); see docs/review.md.
 
+With a review policy (`--review-policy FILE`, or with --git the repository's
+.krmfn/review-policy.yaml as it is at the OLD revision, never the new one), every finding names the
+owners who must approve it, and a summary lists them all (README: Review routing).
+
 Exit codes: 0 no gated finding; 1 error (bad input, unknown revision, failed render, usage);
 3 a class listed in --fail-on occurred.
 """
@@ -49,6 +53,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write the report to this file instead of stdout "
                                           "(for a GitHub job summary: >> \"$GITHUB_STEP_SUMMARY\")")
     p.add_argument("--kustomize", help="with --git: the kustomize `krmfn build` uses")
+    p.add_argument("--review-policy", metavar="FILE",
+                   help="route findings to their required reviewers by this ReviewPolicy (default with --git: "
+                        ".krmfn/review-policy.yaml at the old revision)")
+    p.add_argument("--no-review-policy", action="store_true", help="do not route findings to reviewers")
     p.add_argument("--allow-empty", action="store_true",
                    help="a review of renders without any kagent object is not an error")
     return p
@@ -59,7 +67,7 @@ def run(argv: list[str]) -> int:
         return _run(argv)
     except UsageError as err:
         return _fail(str(err))
-    except ValueError as err:  # SourceError and --fail-on problems: already one line
+    except ValueError as err:  # SourceError, PolicyError and --fail-on problems: already one line
         return _fail(str(err))
     except OSError as err:
         return _fail(f"{getattr(err, 'filename', None) or 'output'}: {err.strerror or err}")
@@ -74,18 +82,31 @@ def _run(argv: list[str]) -> int:
         from ..runtime import output
 
         output.check_writable_destination(args.output)  # before rendering, not after
-    pairs = _renders(args)
+    if args.review_policy and args.no_review_policy:
+        raise UsageError("krmfn diff: --review-policy and --no-review-policy exclude each other")
+    policy = None
+    if args.review_policy:
+        from ..review import routing as routing_module
+
+        policy = routing_module.load(args.review_policy)  # before rendering: a bad policy fails fast
+    pairs, policy, policy_changed = _renders(args, policy)
     reports = [changes.compare(old, new, name, old_label, new_label)
                for name, old, new, old_label, new_label, *_ in pairs]
     for report, pair in zip(reports, pairs):
         report.notes.extend(pair[5])
         report.failed = pair[6]
+    routing = None
+    if policy is not None:
+        from ..review import routing as routing_module
+
+        routing = routing_module.route(policy, reports, [routing_module.environment_names(name, old, new)
+                                                         for name, old, new, *_ in pairs], policy_changed)
     gate = None
     hits: list = []
     if gates:
         hits = changes.gated(reports, gates)
         gate = {"failOn": gates, "matched": hits, "exitCode": EXIT_GATED if hits else EXIT_OK}
-    text = _format(args, reports, gate, pairs)
+    text = _format(args, reports, gate, pairs, routing)
     from ..runtime import output
 
     if args.output:
@@ -107,8 +128,9 @@ def _run(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _renders(args) -> list[tuple]:
-    """(name, old Render, new Render, old label, new label, notes) per environment."""
+def _renders(args, policy) -> tuple[list[tuple], object, bool]:
+    """(name, old Render, new Render, old label, new label, notes, failed) per environment, the
+    review policy that applies and whether the range changes the policy file."""
     from ..review import sources
     from ..review.model import Render
 
@@ -124,7 +146,7 @@ def _renders(args) -> list[tuple]:
         before, after = sources.load(old), sources.load(new)
         sources.require_kagent([(old, before), (new, after)], args.allow_empty)
         name = after.environment or before.environment or "render"
-        return [(name, before, after, old, new, [], None)]
+        return [(name, before, after, old, new, [], None)], policy, False
     if not args.paths:
         raise UsageError("krmfn diff: --git needs at least one kustomization DIR (e.g. overlays/prod)")
     sources.RevisionRange.parse(args.git)  # a malformed range is a usage error before any directory check
@@ -135,6 +157,7 @@ def _renders(args) -> list[tuple]:
     with sources.GitRenderer(args.paths[0], args.kustomize) as git:
         span = git.span(args.git)
         old_commit, new_commit, old_label, new_label = span.old, span.new, span.old_label, span.new_label
+        policy, policy_changed = _git_policy(args, git, span, policy)
         for path in args.paths:
             name = os.path.normpath(path)
             notes = []
@@ -156,24 +179,38 @@ def _renders(args) -> list[tuple]:
             if new is None:
                 notes.append(f"{name} does not exist at {new_label}: everything in it is gone.")
             out.append((name, old or Render({}, {}, {}), new or Render({}, {}, {}), old_label, new_label, notes, None))
-    return out
+    return out, policy, policy_changed
 
 
-def _format(args, reports, gate, pairs) -> str:
+def _git_policy(args, git, span, policy):
+    """The policy of the OLD revision (the base a pull request targets: what the change itself
+    edits cannot exempt it), unless one was given; and whether the range changes that file."""
+    if args.no_review_policy:
+        return None, False
+    from ..review import routing
+
+    before = git.file_at(span.old, routing.DEFAULT_PATH)
+    changed = before != git.file_at(span.new, routing.DEFAULT_PATH)
+    if policy is None and before is not None:
+        policy = routing.parse(before, f"{routing.DEFAULT_PATH} at {span.old_label}")
+    return policy, changed and policy is not None
+
+
+def _format(args, reports, gate, pairs, routing=None) -> str:
     from ..review import render
 
     if args.format == "json":
-        return render.to_json(reports, gate)
+        return render.to_json(reports, gate, routing)
     if args.format == "markdown":
         graphs = None
         if args.graph:
             from ..review import mermaid
 
             graphs = {name: mermaid.graph_diff(old, new) for name, old, new, *_ in pairs}
-        return render.to_markdown(reports, gate, graphs)
+        return render.to_markdown(reports, gate, graphs, routing)
     colour = args.color == "always" or (
         args.color == "auto" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
-    return render.to_text(reports, colour=colour, gate=gate)
+    return render.to_text(reports, colour=colour, gate=gate, routing=routing)
 
 
 def _fail(message: str) -> int:

@@ -25,12 +25,20 @@ _CODE_SPAN = re.compile(r"`` (.+?) ``|`([^`]+)`")
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def to_json(reports: list[EnvironmentReport], gate: dict[str, Any] | None = None) -> str:
+def to_json(reports: list[EnvironmentReport], gate: dict[str, Any] | None = None, routing=None) -> str:
     import json
 
     doc: dict[str, Any] = {"krmfnReview": "v1", "environments": [r.to_json() for r in reports]}
     if gate is not None:
         doc["gate"] = gate
+    if routing is not None:  # the owners each finding needs, and all of them (krmfn review-gate reads it)
+        for report, environment in zip(reports, doc["environments"]):
+            for change, agent in zip(report.agents, environment["agents"]):
+                for finding, entry in zip(change.findings, agent["findings"]):
+                    entry["reviewers"] = routing.of(finding).to_json()
+            for obj, entry in zip(report.objects, environment["objects"]):
+                entry["reviewers"] = routing.of(obj).to_json()
+        doc["routing"] = routing.to_json()
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -38,7 +46,7 @@ def to_json(reports: list[EnvironmentReport], gate: dict[str, Any] | None = None
 
 
 def to_markdown(reports: list[EnvironmentReport], gate: dict[str, Any] | None = None,
-                graphs: dict[str, str] | None = None) -> str:
+                graphs: dict[str, str] | None = None, routing=None) -> str:
     out = ["## krmfn review", ""]
     out.append(overall_line(reports))
     out.append("")
@@ -46,8 +54,10 @@ def to_markdown(reports: list[EnvironmentReport], gate: dict[str, Any] | None = 
         out.append(f"> [!CAUTION]\n> `--fail-on {','.join(gate['failOn'])}`: "
                    f"{len(gate['matched'])} gated finding{'s' if len(gate['matched']) != 1 else ''}.")
         out.append("")
+    if routing is not None:
+        out.extend(_markdown_reviewers(routing))
     for report in reports:
-        out.extend(_markdown_environment(report, (graphs or {}).get(report.name)))
+        out.extend(_markdown_environment(report, (graphs or {}).get(report.name), routing))
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -65,7 +75,26 @@ def overall_line(reports: list[EnvironmentReport]) -> str:
     return text
 
 
-def _markdown_environment(report: EnvironmentReport, graph: str | None) -> list[str]:
+def _markdown_reviewers(routing) -> list[str]:
+    # code spans: a report posted as a comment must not ping every owner on every push
+    out = ["### Required reviewers", "", f"Review policy {_md_code(routing.policy.source)}."]
+    if routing.policy_changed:
+        out[-1] += " This change edits the review policy itself: its default owners must approve."
+    out.append("")
+    required = routing.required()
+    if not required:
+        return out + ["No finding needs a reviewer.", ""]
+    out += ["| Owner | Findings | Routes |", "| --- | ---: | --- |"]
+    out += [f"| {_md_code(r['owner'])} | {r['findings']} | {', '.join(_md_code(n) for n in r['routes'])} |"
+            for r in required]
+    return out + [""]
+
+
+def _reviewers_cell(assignment) -> str:
+    return _cell(", ".join(_md_code(o) for o in assignment.owners))
+
+
+def _markdown_environment(report: EnvironmentReport, graph: str | None, routing=None) -> list[str]:
     out = [f"### {_md_code(report.name)}: {_md_code(report.old_label)} → {_md_code(report.new_label)}", ""]
     for note in report.notes:
         out += [f"> {note}", ""]
@@ -84,9 +113,14 @@ def _markdown_environment(report: EnvironmentReport, graph: str | None) -> list[
     elif report.agents == []:
         out += ["No agent changes.", ""]
     for change in report.agents:
-        out += [f"#### {_md_code(change.agent)} ({change.status})", "", "| Change | Details |", "| --- | --- |"]
+        if routing is None:
+            out += [f"#### {_md_code(change.agent)} ({change.status})", "", "| Change | Details |", "| --- | --- |"]
+        else:
+            out += [f"#### {_md_code(change.agent)} ({change.status})", "", "| Change | Details | Reviewers |",
+                    "| --- | --- | --- |"]
         for finding in change.findings:
-            out.append(f"| {_md_class(finding.cls, finding.destructive)} | {_cell(finding.summary)} |")
+            row = f"| {_md_class(finding.cls, finding.destructive)} | {_cell(finding.summary)} |"
+            out.append(row if routing is None else f"{row} {_reviewers_cell(routing.of(finding))} |")
         out.append("")
         for finding in change.findings:
             if finding.diff:
@@ -94,12 +128,17 @@ def _markdown_environment(report: EnvironmentReport, graph: str | None) -> list[
                 out += [f"<details><summary>{title} of {change.agent}</summary>", "",
                         *_fence(finding.diff, "diff"), "", "</details>", ""]
     if report.objects:
-        out += ["#### Other objects", "", "| Change | Kind | Name | Fields |", "| --- | --- | --- | --- |"]
+        if routing is None:
+            out += ["#### Other objects", "", "| Change | Kind | Name | Fields |", "| --- | --- | --- | --- |"]
+        else:
+            out += ["#### Other objects", "", "| Change | Kind | Name | Fields | Reviewers |",
+                    "| --- | --- | --- | --- | --- |"]
         for obj in report.objects:
             fields = ", ".join(_md_code(f) for f in obj.fields[:MAX_FIELDS])
             if len(obj.fields) > MAX_FIELDS:
                 fields += f" and {len(obj.fields) - MAX_FIELDS} more"
-            out.append(f"| {obj.change} | {obj.kind} | {_cell(_md_code(obj.ref))} | {_cell(fields)} |")
+            row = f"| {obj.change} | {obj.kind} | {_cell(_md_code(obj.ref))} | {_cell(fields)} |"
+            out.append(row if routing is None else f"{row} {_reviewers_cell(routing.of(obj))} |")
         out.append("")
     if graph:
         out += ["<details><summary>Graph</summary>", "", *_fence(graph, "mermaid"), "", "</details>", ""]
@@ -139,7 +178,8 @@ CLASS_COLOURS = {
 }
 
 
-def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dict[str, Any] | None = None) -> str:
+def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dict[str, Any] | None = None,
+            routing=None) -> str:
     def paint(text: str, *names: str) -> str:
         if not colour or not names:
             return text
@@ -167,6 +207,8 @@ def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dic
                 mark = paint("!", "red", "bold") if finding.destructive else " "
                 label = paint(finding.cls.ljust(width), CLASS_COLOURS.get(finding.cls, "yellow"))
                 out.append(f"  {mark} {label}  {plain(finding.summary)}")
+                if routing is not None:
+                    out.append("      " + paint("reviewers: " + _text_assignment(routing.of(finding)), "blue"))
                 if finding.cls == "agent-added":  # a new agent: what it may do and what it is told
                     tools = finding.details.get("tools") or []
                     if tools:
@@ -183,9 +225,21 @@ def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dic
                 colour_name = {"added": "green", "removed": "red"}.get(obj.change, "yellow")
                 out.append(f"    {paint(obj.change.ljust(7), colour_name)}  {obj.kind} {obj.ref}"
                            + (f"  ({fields})" if fields else ""))
+                if routing is not None:
+                    out.append("      " + paint("reviewers: " + _text_assignment(routing.of(obj)), "blue"))
+    if routing is not None:
+        out += ["", paint(f"required reviewers (review policy {routing.policy.source}):", "bold")]
+        if routing.policy_changed:
+            out.append("   this change edits the review policy itself: its default owners must approve")
+        out += [f"   {r['owner']}: {_count(r['findings'], 'finding')} ({', '.join(r['routes'])})"
+                for r in routing.required()] or ["   none"]
     if gate is not None and gate.get("matched"):
         out += ["", paint(f"gated by --fail-on {','.join(gate['failOn'])}: {len(gate['matched'])} finding(s)", "red", "bold")]
     return "\n".join(out) + "\n"
+
+
+def _text_assignment(assignment) -> str:
+    return f"{', '.join(assignment.owners)} ({', '.join(assignment.routes)})"
 
 
 def _diff_line(line: str, paint) -> str:

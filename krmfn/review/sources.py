@@ -146,6 +146,17 @@ class GitRenderer:
             handle.write(rendered.manifests)
         return load(output)
 
+    def file_at(self, commit: str | None, path: str) -> bytes | None:
+        """`path` (from the top level) at `commit` (None: the working tree); None when it is not there."""
+        if commit is None:
+            full = os.path.join(self.top, path)
+            if not os.path.isfile(full):
+                return None
+            with open(full, "rb") as handle:
+                return handle.read()
+        proc = subprocess.run(["git", "cat-file", "blob", f"{commit}:{path}"], cwd=self.top, capture_output=True)
+        return proc.stdout if proc.returncode == 0 else None
+
     def span(self, text: str) -> "Span":
         """The commits and labels of a revision range (`A..B`, `A...B`, `A..`): one helper for
         `krmfn diff --git` and `krmfn graph --git`."""
