@@ -45,6 +45,9 @@ FILE_CLASSES = {
     "ModelEnvironment": ("model-changed", "effort-changed"),
 }
 RISK_NAMES = ("read", "write", "destructive", "unknown")
+# Findings that carry a tool's risk class, and those flagged when it is destructive (changes.py).
+RISKY_CLASSES = ("tool-granted", "tool-revoked", "approval-added", "approval-removed", "reach-changed")
+DESTRUCTIVE_CLASSES = ("tool-granted", "approval-removed", "reach-changed")
 
 
 class PolicyError(ValueError):
@@ -281,8 +284,9 @@ def file_owners(policy: Policy, kinds: dict[str, set[tuple[str, str]]]) -> tuple
     for kind, objects in kinds.items():
         scoped = kind == "AgentDescription"
         for cls in FILE_CLASSES.get(kind, ()):
-            for risk in RISK_NAMES:
-                probe = Finding(cls, "", "", {"risk": risk}, destructive=risk in ("destructive", "unknown"))
+            for risk in (RISK_NAMES if cls in RISKY_CLASSES else (None,)):
+                probe = Finding(cls, "", "", {"risk": risk} if risk else {},
+                                destructive=cls in DESTRUCTIVE_CLASSES and risk in ("destructive", "unknown"))
                 for namespace, name in (objects if scoped else {(None, None)}):
                     for r in policy.routes:
                         if applies(r, probe, None, namespace, name):
