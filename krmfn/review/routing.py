@@ -114,7 +114,7 @@ def parse(data: bytes, source: str) -> Policy:
     doc = docs[0]
     model, results = typed_parse(ReviewPolicy, doc)
     if model is None:
-        raise PolicyError([f"{r.line()} ({source})" for r in results])
+        raise PolicyError([f"{r.line()} ({source})" for r in _one_per_typo(results)])
     problems = []
     routes = []
     ids = known_ids()
@@ -137,6 +137,16 @@ def parse(data: bytes, source: str) -> Policy:
     return Policy(source, routes, owner_set(model.spec.default_owners), data)
 
 
+def _one_per_typo(results: list) -> list:
+    """A misspelt required field is one mistake: its "did you mean" line says it all."""
+    meant = set()
+    for r in results:
+        if "; did you mean '" in r.message:
+            parent = r.field.rpartition(".")[0]
+            meant.add(f"{parent}.{r.message.split(chr(39))[3]}".lstrip("."))
+    return [r for r in results if not (r.message == "required field is missing" and r.field in meant)]
+
+
 def owner_set(owners: Iterable[str]) -> tuple[str, ...]:
     """Owners once each (GitHub names are case-insensitive), in a stable order."""
     seen: dict[str, str] = {}
@@ -148,18 +158,23 @@ def owner_set(owners: Iterable[str]) -> tuple[str, ...]:
 # --- matching ----------------------------------------------------------------------------------
 
 
-def risks_of(finding: Finding) -> set[str]:
+def risks_of(finding: Finding, *, lost: bool = True) -> set[str]:
+    """The risk classes a finding is about (`unknown` read as `destructive`); `lost`: with the
+    reach a delegate no longer gives."""
     details = finding.details
     risks: set[str] = set()
     if "risk" in details:
         risks.add(details["risk"])
-    for key in ("tools", "gained", "lost"):
+    for key in ("tools", "gained", "lost") if lost else ("tools", "gained"):
         risks.update(entry.get("risk") for entry in details.get(key) or () if isinstance(entry, dict))
     risks.discard(None)
     return {"destructive" if risk == "unknown" else risk for risk in risks}
 
 
 def class_matches(class_id: str, finding: Finding) -> bool:
+    if class_id == "destructive-grant" and finding.cls in (*DESTRUCTIVE_CLASSES, "agent-added") \
+            and "destructive" in risks_of(finding, lost=False):
+        return True  # a tool of unknown risk counts as destructive (fail closed), flagged or not
     if class_id in GATES:
         return GATES[class_id](finding)
     return finding.cls == class_id
