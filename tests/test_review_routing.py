@@ -531,3 +531,51 @@ def test_codeowners_errors_are_one_line(tmp_path, capsys):
     assert code == 1 and err.count("\n") == 1 and "broken.yaml" in err
     code, _, err = codeowners(capsys, repo, "--check")
     assert code == 1 and "--check needs -o FILE" in err
+
+
+# --- the reusable workflow's gate step, run as GitHub runs it, against the stand-in -----------
+
+
+def test_workflow_gate_step_requests_and_then_passes(tmp_path):
+    import test_ci_assets as ci
+
+    inputs = ci.triggers(ci.workflow())["workflow_call"]["inputs"]
+    assert inputs["review-gate"] == {**inputs["review-gate"], "type": "boolean", "default": False}
+    step = ci.step("gate")
+    assert "inputs.review-gate" in step["if"] and "krmfn review-gate" in step["run"]
+    workspace = ci.repo_copy(tmp_path)
+    shutil.copytree(EXAMPLE_POLICY.parent, workspace / ".krmfn")
+    ci.git(workspace, "init", "--quiet", "--initial-branch=main")
+    ci.git(workspace, "add", "-A")
+    ci.git(workspace, "commit", "--quiet", "-m", "base")
+    base = ci.git(workspace, "rev-parse", "HEAD")
+    agent = workspace / "base" / "agents" / "k8s-readonly.yaml"
+    agent.write_text(agent.read_text().replace("    - k8s_get_events\n", "    - k8s_get_events\n    - k8s_delete_resource\n"))
+    ci.git(workspace, "commit", "--quiet", "-am", "grant a destructive tool")
+    head = ci.git(workspace, "rev-parse", "HEAD")
+    with FakeGitHub() as fake:
+        pr = fake.pulls[("acme/agents", 12)] = PullRequest(author="dev", head=head)
+        overrides = {"github.event.pull_request.base.sha": base, "github.sha": head,
+                     "github.event.pull_request.number": "12", "steps.render.outputs.overlays": "base",
+                     "steps.render.outputs.failed": "0", "secrets.review-token || github.token": fake.token,
+                     "GITHUB_API_URL": fake.url}
+        proc, runner = ci.run_step("gate", workspace, tmp_path, **overrides)
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert "::error title=krmfn review-gate::" in proc.stdout and "missing  @acme/security" in runner["summary"]
+        assert fake.token not in proc.stdout + proc.stderr + runner["summary"]
+        report = json.loads(Path(runner["env"]["REVIEW_JSON"]).read_text())
+        owners = [o["owner"] for o in report["routing"]["requiredOwners"]]
+        assert "@acme/security" in owners  # the destructive grant, by the base's policy
+        [post] = fake.posts()
+        assert set(post.body["team_reviewers"]) == {o.split("/")[1] for o in owners if "/" in o}
+        for owner in owners:  # every owner approves the head commit, teams through a member
+            login = f"member-of-{owner.split('/')[-1]}" if "/" in owner else owner[1:]
+            if "/" in owner:
+                fake.teams.setdefault(owner[1:], set()).add(login)
+            pr.review(login, "APPROVED")
+        proc, runner = ci.run_step("gate", workspace, tmp_path, **overrides)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"{len(owners)} of {len(owners)} required owners approved" in runner["summary"]
+        assert len(fake.posts()) == 1  # nobody asked twice
+        proc, _ = ci.run_step("gate", workspace, tmp_path, **{**overrides, "steps.render.outputs.failed": "1"})
+        assert proc.returncode == 1 and "not every overlay rendered" in proc.stdout
