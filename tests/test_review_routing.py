@@ -579,3 +579,33 @@ def test_workflow_gate_step_requests_and_then_passes(tmp_path):
         assert len(fake.posts()) == 1  # nobody asked twice
         proc, _ = ci.run_step("gate", workspace, tmp_path, **{**overrides, "steps.render.outputs.failed": "1"})
         assert proc.returncode == 1 and "not every overlay rendered" in proc.stdout
+
+
+# --- the README, as written --------------------------------------------------------------------
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_codeowners_commands_work_as_written(tmp_path):
+    repo = example_copy(tmp_path)
+    (repo / ".github").mkdir()
+    write = "krmfn codeowners base overlays .krmfn -o .github/CODEOWNERS           # write (or update) krmfn's block"
+    check = "krmfn codeowners base overlays .krmfn -o .github/CODEOWNERS --check   # CI: exit 1 when it is out of date"
+    assert write in README and check in README
+    command = lambda line: line.split("  #")[0].strip()  # noqa: E731
+    proc = support.shell(command(check), cwd=repo)
+    assert proc.returncode == 1 and "is out of date" in proc.stderr
+    assert support.shell(command(write), cwd=repo).returncode == 0
+    proc = support.shell(command(check), cwd=repo)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert (repo / ".github" / "CODEOWNERS").read_text() == (GOLDEN / "CODEOWNERS").read_text()
+
+
+def test_readme_error_line_is_what_krmfn_prints(tmp_path):
+    [line] = [l for l in README.splitlines() if l.startswith("[error] krmfn.dev/v1alpha1/ReviewPolicy/")]
+    repo = example_copy(tmp_path)
+    policy_file = repo / ".krmfn" / "review-policy.yaml"
+    policy_file.write_text(policy_file.read_text().replace("classes: [destructive-grant]", "classes: [destructive-grants]"))
+    case = CASES / "tool-granted"
+    proc = support.shell(f"krmfn diff {case}/old.yaml {case}/new.yaml --review-policy .krmfn/review-policy.yaml", cwd=repo)
+    assert proc.returncode == 1 and proc.stderr == line + "\n", proc.stderr
