@@ -609,3 +609,22 @@ def test_readme_error_line_is_what_krmfn_prints(tmp_path):
     case = CASES / "tool-granted"
     proc = support.shell(f"krmfn diff {case}/old.yaml {case}/new.yaml --review-policy .krmfn/review-policy.yaml", cwd=repo)
     assert proc.returncode == 1 and proc.stderr == line + "\n", proc.stderr
+
+
+def test_a_change_cannot_lower_the_risk_its_own_grant_is_routed_by(tmp_path, monkeypatch, capsys):
+    """The head re-classifies delete_pod as read (its catalog is part of the change) and grants it:
+    routed by the base render's class, destructive."""
+    def agent(name: str, risk: str, tools: list[str]) -> str:
+        return (f"---\napiVersion: kagent.dev/v1alpha2\nkind: Agent\nmetadata:\n  name: {name}\n  namespace: team\n"
+                f"  annotations:\n    krmfn.dev/tool-risks: '{{\"team/tools\":{{\"get_pods\":\"read\",\"delete_pod\":\"{risk}\"}}}}'\n"
+                f"spec:\n  declarative:\n    modelConfig: m\n    systemMessage: x\n    tools:\n    - type: McpServer\n"
+                f"      mcpServer: {{name: tools, kind: RemoteMCPServer, toolNames: {json.dumps(tools)}}}\n")
+    (tmp_path / "old.yaml").write_text(agent("ops", "destructive", ["delete_pod"]) + agent("helper", "destructive", ["get_pods"]))
+    (tmp_path / "new.yaml").write_text(agent("ops", "read", ["delete_pod"]) + agent("helper", "read", ["get_pods", "delete_pod"]))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = diff(capsys, "old.yaml", "new.yaml", "--format", "json", "--review-policy", str(POLICY))
+    assert code == 0, err
+    findings = {(a["agent"], f["class"]): f for a in json.loads(out)["environments"][0]["agents"] for f in a["findings"]}
+    grant = findings[("team/helper", "tool-granted")]
+    assert grant["risk"] == "read"  # what the head claims, shown as it is
+    assert grant["reviewers"]["routes"] == ["destructive", "write-or-worse"]  # routed as the base knew it

@@ -100,7 +100,8 @@ def _run(argv: list[str]) -> int:
         from ..review import routing as routing_module
 
         routing = routing_module.route(policy, reports, [routing_module.environment_names(name, old, new)
-                                                         for name, old, new, *_ in pairs], policy_changed)
+                                                         for name, old, new, *_ in pairs], policy_changed,
+                                       [routing_module.risk_floor(old) for _, old, *_ in pairs])
     gate = None
     hits: list = []
     if gates:

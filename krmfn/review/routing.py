@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Iterable
 
+from .model import ALL_TOOLS
 from .changes import CLASSES, GATE_ALIASES, GATES, OBJECT_GATES, EnvironmentReport, Finding, ObjectChange
 
 # The conventional place of the policy, relative to the repository's top level.
@@ -158,22 +159,50 @@ def owner_set(owners: Iterable[str]) -> tuple[str, ...]:
 # --- matching ----------------------------------------------------------------------------------
 
 
-def risks_of(finding: Finding, *, lost: bool = True) -> set[str]:
-    """The risk classes a finding is about (`unknown` read as `destructive`); `lost`: with the
-    reach a delegate no longer gives."""
+def risks_of(finding: Finding, *, lost: bool = True, floor: dict | None = None) -> set[str]:
+    """The risk classes a finding is about (`unknown` read as `destructive`), each at least what
+    the base render gave that tool (`floor`); `lost`: with the reach a delegate no longer gives."""
     details = finding.details
-    risks: set[str] = set()
-    if "risk" in details:
-        risks.add(details["risk"])
+    entries = [details] if "risk" in details else []
     for key in ("tools", "gained", "lost") if lost else ("tools", "gained"):
-        risks.update(entry.get("risk") for entry in details.get(key) or () if isinstance(entry, dict))
+        entries += [entry for entry in details.get(key) or () if isinstance(entry, dict)]
+    risks = {_floored(entry, floor or {}) for entry in entries}
     risks.discard(None)
     return {"destructive" if risk == "unknown" else risk for risk in risks}
 
 
-def class_matches(class_id: str, finding: Finding) -> bool:
+def _floored(entry: dict, floor: dict[tuple[str, str], str]) -> str | None:
+    from ..risk import riskiest
+
+    risk = entry.get("risk")
+    server, tool = entry.get("server"), entry.get("tool")
+    if tool == ALL_TOOLS:
+        base = riskiest(r for (s, _), r in floor.items() if s == server)
+    else:
+        base = floor.get((server, tool))
+    if risk == "unknown" or base == "unknown":
+        return "unknown"
+    return riskiest((risk, base)) or risk
+
+
+def risk_floor(render) -> dict[tuple[str, str], str]:
+    """(server, tool) -> the riskiest class the base render gives it: a change cannot route its own
+    grant as less risky by re-classifying the tool in the same change (a catalog it edits)."""
+    from ..risk import riskiest
+
+    floor: dict[tuple[str, str], str] = {}
+    for agent in render.agents.values():
+        for server, tools in agent.tools.items():
+            for tool, grant in tools.items():
+                key = (server, tool)
+                floor[key] = "unknown" if "unknown" in (grant.risk, floor.get(key)) else (
+                    riskiest((floor.get(key), grant.risk)) or grant.risk)
+    return floor
+
+
+def class_matches(class_id: str, finding: Finding, floor: dict | None = None) -> bool:
     if class_id == "destructive-grant" and finding.cls in (*DESTRUCTIVE_CLASSES, "agent-added") \
-            and "destructive" in risks_of(finding, lost=False):
+            and "destructive" in risks_of(finding, lost=False, floor=floor):
         return True  # a tool of unknown risk counts as destructive (fail closed), flagged or not
     if class_id in GATES:
         return GATES[class_id](finding)
@@ -187,16 +216,16 @@ def _agent_pattern(pattern: str, namespace: str, name: str) -> bool:
 
 
 def applies(route: Route, item: Finding | ObjectChange, environments: Iterable[str] | None,
-            namespace: str | None, name: str | None) -> bool:
+            namespace: str | None, name: str | None, floor: dict | None = None) -> bool:
     """Does `route` route `item`? None for environments, namespace or name: any (CODEOWNERS)."""
     if isinstance(item, ObjectChange):
         if not any(c in OBJECT_GATES for c in route.classes) or route.agents or route.risks:
             return False
     else:
-        if not any(class_matches(c, item) for c in route.classes):
+        if not any(class_matches(c, item, floor) for c in route.classes):
             return False
         wanted = {"destructive" if r == "unknown" else r for r in route.risks}
-        if wanted and not wanted & risks_of(item):
+        if wanted and not wanted & risks_of(item, floor=floor):
             return False
     if route.environments and environments is not None and not any(
             fnmatchcase(env, p) for env in environments for p in route.environments):
@@ -250,16 +279,18 @@ class Routing:
 
 
 def route(policy: Policy, reports: list[EnvironmentReport], environments: list[set[str]],
-          policy_changed: bool = False) -> Routing:
+          policy_changed: bool = False, floors: list[dict] | None = None) -> Routing:
     """Assign owners to every finding and object change; `environments[i]` are the names report i
-    answers to (its directory, the directory's last part, the renders' environment)."""
+    answers to (its directory, the directory's last part, the renders' environment), `floors[i]`
+    the risk floor of its base render (`risk_floor`)."""
     routing = Routing(policy, policy_changed=policy_changed)
-    for report, names in zip(reports, environments):
+    for index, (report, names) in enumerate(zip(reports, environments)):
+        floor = floors[index] if floors else None
         for change in report.agents:
             namespace, _, name = change.agent.partition("/")
-            for index, finding in enumerate(change.findings):
+            for position, finding in enumerate(change.findings):
                 _assign(routing, finding, names, namespace, name, report.name,
-                        f"{change.agent} {finding.cls} {index}")
+                        f"{change.agent} {finding.cls} {position}", floor)
         for obj in report.objects:
             _assign(routing, obj, names, obj.namespace, None, report.name, f"{obj.kind} {obj.ref}")
     if policy_changed:
@@ -267,9 +298,9 @@ def route(policy: Policy, reports: list[EnvironmentReport], environments: list[s
     return routing
 
 
-def _assign(routing: Routing, item, names, namespace, name, environment, subject) -> None:
+def _assign(routing: Routing, item, names, namespace, name, environment, subject, floor=None) -> None:
     policy = routing.policy
-    matched = [r for r in policy.routes if applies(r, item, names, namespace, name)]
+    matched = [r for r in policy.routes if applies(r, item, names, namespace, name, floor)]
     if matched:
         owners = owner_set(o for r in matched for o in r.owners)
         routes = tuple(r.name for r in matched)
