@@ -628,3 +628,21 @@ def test_a_change_cannot_lower_the_risk_its_own_grant_is_routed_by(tmp_path, mon
     grant = findings[("team/helper", "tool-granted")]
     assert grant["risk"] == "read"  # what the head claims, shown as it is
     assert grant["reviewers"]["routes"] == ["destructive", "write-or-worse"]  # routed as the base knew it
+
+
+def test_a_broken_base_policy_fails_closed_in_one_line(tmp_path, monkeypatch, capsys):
+    repo = tmp_path / "repo"
+    (repo / ".krmfn").mkdir(parents=True)
+    (repo / "env").mkdir()
+    (repo / "env" / "kustomization.yaml").write_text("resources: []\n")
+    (repo / ".krmfn" / "review-policy.yaml").write_text(GOOD.replace('owners: ["@acme/billing"]', "owners: [billing]"))
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "broken policy")
+    monkeypatch.chdir(repo)
+    code, out, err = diff(capsys, "--git", "HEAD..", "env")
+    assert (code, out) == (1, "") and err.count("\n") == 1, err
+    assert err.startswith("[error] krmfn.dev/v1alpha1/ReviewPolicy/review spec.routes[6].owners: ")
+    assert err.rstrip().endswith("(.krmfn/review-policy.yaml at HEAD)")
+    code, _, err = diff(capsys, "--git", "HEAD..", "env", "--review-policy", "x", "--no-review-policy")
+    assert code == 1 and "exclude each other" in err
