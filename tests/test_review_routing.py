@@ -646,3 +646,24 @@ def test_a_broken_base_policy_fails_closed_in_one_line(tmp_path, monkeypatch, ca
     assert err.rstrip().endswith("(.krmfn/review-policy.yaml at HEAD)")
     code, _, err = diff(capsys, "--git", "HEAD..", "env", "--review-policy", "x", "--no-review-policy")
     assert code == 1 and "exclude each other" in err
+
+
+@pytest.mark.parametrize("case", ROUTED_CASES)
+def test_markdown_reviewers_render_as_tables(case, monkeypatch, capsys):
+    from test_review import markdown_structure
+
+    monkeypatch.chdir(CASES / case)
+    _, markdown, _ = diff(capsys, "old.yaml", "new.yaml", "--format", "markdown", "--review-policy", str(POLICY))
+    _, out, _ = diff(capsys, "old.yaml", "new.yaml", "--format", "json", "--review-policy", str(POLICY))
+    doc = json.loads(out)
+    md = markdown_structure(markdown)
+    [summary] = [t for t in md["tables"] if t["header"] == ["Owner", "Findings", "Routes"]]
+    assert [(r[0], int(r[1])) for r in summary["rows"]] == [  # code spans: a posted comment pings nobody
+        (f"`{o['owner']}`", o["findings"]) for o in doc["routing"]["requiredOwners"]]
+    tables = [t for t in md["tables"] if t["header"] == ["Change", "Details", "Reviewers"]]
+    findings = [f for a in doc["environments"][0]["agents"] for f in a["findings"]]
+    assert [r[2] for t in tables for r in t["rows"]] == [", ".join(f"`{o}`" for o in f["reviewers"]["owners"])
+                                                         for f in findings]
+    objects = [t for t in md["tables"] if t["header"] == ["Change", "Kind", "Name", "Fields", "Reviewers"]]
+    assert [r[4] for t in objects for r in t["rows"]] == [
+        ", ".join(f"`{o}`" for o in obj["reviewers"]["owners"]) for obj in doc["environments"][0]["objects"]]
