@@ -25,7 +25,6 @@ from .common import Resource
 _USER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 OWNER = re.compile(rf"^@{_USER}(?:/[A-Za-z0-9][A-Za-z0-9_.-]{{0,99}})?\Z")
 _PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!._/-]+\Z")
-RISK_NAMES = ("read", "write", "destructive", "unknown")
 
 
 def _owners(values: list[str]) -> list[str]:
@@ -40,6 +39,12 @@ def _patterns(values: list[str]) -> list[str]:
         if not value or not _PATTERN.match(value):
             raise ValueError(f"[{index}] {value!r} is not a name or glob pattern (letters, digits, '-', '.', '/', '*', '?')")
     return values
+
+
+def _route_name(value: str) -> str:
+    if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z", value):
+        raise ValueError(f"{value!r} is not a route name: lowercase letters, digits and '-'")
+    return value
 
 
 class RouteMatch(KrmModel):
@@ -62,14 +67,8 @@ class Route(KrmModel):
     match: RouteMatch = Field(default_factory=RouteMatch)
     owners: list[str]
 
+    check_name = field_validator("name")(_route_name)
     check_owners = field_validator("owners")(_owners)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z", value):
-            raise ValueError(f"{value!r} is not a route name: lowercase letters, digits and '-'")
-        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> "Route":

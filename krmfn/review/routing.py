@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Iterable
 
+from ..constants import RISKS
 from .model import ALL_TOOLS
 from .changes import CLASSES, GATE_ALIASES, GATES, OBJECT_GATES, EnvironmentReport, Finding, ObjectChange
 
@@ -45,7 +46,7 @@ FILE_CLASSES = {
     "ToolPolicy": (*GRANT_CLASSES, "config-changed"),
     "ModelEnvironment": ("model-changed", "effort-changed"),
 }
-RISK_NAMES = ("read", "write", "destructive", "unknown")
+RISK_NAMES = (*RISKS, "unknown")  # what a review shows; a route's `risks` may name each
 # Findings that carry a tool's risk class, and those flagged when it is destructive (changes.py).
 RISKY_CLASSES = ("tool-granted", "tool-revoked", "approval-added", "approval-removed", "reach-changed")
 DESTRUCTIVE_CLASSES = ("tool-granted", "approval-removed", "reach-changed")
