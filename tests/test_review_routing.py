@@ -667,3 +667,12 @@ def test_markdown_reviewers_render_as_tables(case, monkeypatch, capsys):
     objects = [t for t in md["tables"] if t["header"] == ["Change", "Kind", "Name", "Fields", "Reviewers"]]
     assert [r[4] for t in objects for r in t["rows"]] == [
         ", ".join(f"`{o}`" for o in obj["reviewers"]["owners"]) for obj in doc["environments"][0]["objects"]]
+
+
+def test_gate_a_team_of_another_org_is_not_requested_but_still_required(github, tmp_path, capsys):
+    code, out, _ = gate(capsys, report(tmp_path, "@other-org/security"))
+    assert code == 3 and "@other-org/security: a team of another organisation: request it by hand" in out
+    assert github.posts() == []
+    github.teams["other-org/security"] = {"zoe"}
+    github.pulls[(REPO, NUMBER)].review("zoe", "APPROVED")
+    assert gate(capsys, report(tmp_path, "@other-org/security"))[0] == 0

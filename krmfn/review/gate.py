@@ -100,7 +100,7 @@ def decide(github: GitHub, repo: str, number: int, owners: list[str], *, request
                 if slug in asked_teams and team_org == org:
                     status.detail = "review requested" + _stale_note(status.detail)
                 elif team_org != org:
-                    status.detail += f"; cannot be requested on a repository of {org}"
+                    status.detail = f"a team of another organisation: request it by hand{_stale_note(status.detail)}"
                 else:
                     teams.append(slug)
                     status.detail = "review requested now" + _stale_note(status.detail)
