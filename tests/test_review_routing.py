@@ -676,3 +676,14 @@ def test_gate_a_team_of_another_org_is_not_requested_but_still_required(github, 
     github.teams["other-org/security"] = {"zoe"}
     github.pulls[(REPO, NUMBER)].review("zoe", "APPROVED")
     assert gate(capsys, report(tmp_path, "@other-org/security"))[0] == 0
+
+
+@pytest.mark.parametrize("url,line", [
+    ("http://api.github.example", "GITHUB_API_URL: plain http only on loopback (the token would travel in clear)"),
+    ("ftp://user:hunter2@example.com", "GITHUB_API_URL is not an http(s) URL"),
+])
+def test_gate_refuses_an_api_url_that_would_leak_the_token(url, line, github, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_API_URL", url)
+    code, out, err = gate(capsys, report(tmp_path, "@alice"))
+    assert (code, out, err) == (1, "", f"[error] {line}\n")
+    assert github.requests == []

@@ -33,8 +33,10 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 class GitHub:
     def __init__(self, api_url: str, token: str, timeout: float = 30.0):
         parts = urllib.parse.urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise GitHubError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise GitHubError("GITHUB_API_URL is not an http(s) URL")  # not shown: it may hold credentials
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+            raise GitHubError("GITHUB_API_URL: plain http only on loopback (the token would travel in clear)")
         self.base = api_url.rstrip("/")
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self._token = token
