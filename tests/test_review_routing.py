@@ -687,3 +687,13 @@ def test_gate_refuses_an_api_url_that_would_leak_the_token(url, line, github, tm
     code, out, err = gate(capsys, report(tmp_path, "@alice"))
     assert (code, out, err) == (1, "", f"[error] {line}\n")
     assert github.requests == []
+
+
+def test_imports_stay_lazy():
+    import sys
+
+    code = ("import sys, krmfn.cli, krmfn.commands.codeowners, krmfn.commands.review_gate, krmfn.review.routing, "
+            "krmfn.review.gate, krmfn.review.github; print(sorted(m for m in ('pydantic', 'yaml', 'jinja2', "
+            "'krmfn.api.review', 'krmfn.commands.diff') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
