@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 class PullRequest:
     author: str
     head: str
+    merge: str = "m" * 40  # merge_commit_sha: the test merge Actions checks out
     reviews: list[dict] = field(default_factory=list)  # oldest first
     requested_users: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
@@ -105,7 +106,7 @@ class FakeGitHub:
             rest = segments[5:]
             if not rest and method == "GET":
                 return self._send(handler, 200, {"number": int(segments[4]), "user": {"login": pr.author},
-                                                 "head": {"sha": pr.head}})
+                                                 "head": {"sha": pr.head}, "merge_commit_sha": pr.merge})
             if rest == ["requested_reviewers"] and method == "GET":
                 return self._send(handler, 200, {"users": [{"login": u} for u in pr.requested_users],
                                                  "teams": [{"slug": t} for t in pr.requested_teams]})

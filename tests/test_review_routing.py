@@ -234,6 +234,8 @@ def test_git_uses_the_base_policy_and_routes_a_policy_change(pr_repo, monkeypatc
     doc = json.loads(out)
     assert doc["routing"]["policy"] == ".krmfn/review-policy.yaml at merge-base(main, pr)"
     assert doc["routing"]["policyChanged"] is True
+    assert doc["routing"]["revisions"] == {"old": git(pr_repo, "merge-base", "main", "pr").strip(),
+                                           "new": git(pr_repo, "rev-parse", "pr").strip()}
     owners = {o["owner"]: o["routes"] for o in doc["routing"]["requiredOwners"]}
     assert "@mallory" not in owners
     assert "destructive" in owners["@acme/security"]
@@ -266,10 +268,10 @@ def test_git_without_a_policy_at_the_base_is_unchanged(pr_repo, tmp_path, monkey
 REPO, NUMBER, HEAD = "acme/agents", 7, "c0ffee" * 6 + "abcd"
 
 
-def report(tmp_path: Path, *owners: str, **extra) -> Path:
-    path = tmp_path / "review.json"
+def report(tmp_path: Path, *owners: str, reviewed: str | None = HEAD, name: str = "review.json", **extra) -> Path:
+    path = tmp_path / name
     doc = {"krmfnReview": "v1", "environments": [{"name": "overlays/prod", **extra}],
-           "routing": {"policy": "p", "policyChanged": False,
+           "routing": {"policy": "p", "policyChanged": False, "revisions": {"old": "b" * 40, "new": reviewed},
                        "requiredOwners": [{"owner": o, "routes": ["r"], "findings": 1} for o in owners]}}
     path.write_text(json.dumps(doc))
     return path
@@ -384,7 +386,7 @@ def test_gate_stale_and_dismissed_approvals_do_not_count(github, tmp_path, capsy
 
 def test_gate_refuses_what_it_cannot_decide(github, tmp_path, capsys):
     cases = [
-        (report(tmp_path, "@a", renderFailed=[{"at": "HEAD", "lines": []}]), "failed to render"),
+        (report(tmp_path, "@a", name="failed.json", renderFailed=[{"at": "HEAD", "lines": []}]), "failed to render"),
     ]
     no_routing = tmp_path / "plain.json"
     no_routing.write_text(json.dumps({"krmfnReview": "v1", "environments": []}))
@@ -393,10 +395,18 @@ def test_gate_refuses_what_it_cannot_decide(github, tmp_path, capsys):
     not_json.write_text("## krmfn review\n")
     cases.append((not_json, "not JSON"))
     cases.append((tmp_path / "absent.json", "No such file or directory"))
+    cases.append((report(tmp_path, "@a", reviewed=None, name="no-commit.json"), "the report names no commit it reviewed"))
     for path, message in cases:
         code, out, err = gate(capsys, path)
         assert (code, out) == (1, "") and err.count("\n") == 1 and message in err and str(path) in err, err
     assert github.requests == []  # refused before asking GitHub anything
+    github.pulls[(REPO, NUMBER)].review("a", "APPROVED")
+    code, out, err = gate(capsys, report(tmp_path, "@a", reviewed="1" * 40))  # a report of an older push
+    assert (code, out) == (1, "") and err == (f"[error] the report reviewed commit 111111111111, but {REPO}#{NUMBER} "
+                                              f"is at {HEAD[:12]} (merge mmmmmmmmmmmm): review the pull request's "
+                                              "current change\n")
+    assert github.posts() == []
+    assert gate(capsys, report(tmp_path, "@a", reviewed="m" * 40))[0] == 0  # the test merge of the head: fine
 
 
 def test_gate_network_and_http_errors_are_one_line_without_the_token(github, tmp_path, capsys, monkeypatch):

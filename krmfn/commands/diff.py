@@ -89,7 +89,7 @@ def _run(argv: list[str]) -> int:
         from ..review import routing as routing_module
 
         policy = routing_module.load(args.review_policy)  # before rendering: a bad policy fails fast
-    pairs, policy, policy_changed = _renders(args, policy)
+    pairs, policy, policy_changed, revisions = _renders(args, policy)
     reports = [changes.compare(old, new, name, old_label, new_label)
                for name, old, new, old_label, new_label, *_ in pairs]
     for report, pair in zip(reports, pairs):
@@ -102,6 +102,7 @@ def _run(argv: list[str]) -> int:
         routing = routing_module.route(policy, reports, [routing_module.environment_names(name, old, new)
                                                          for name, old, new, *_ in pairs], policy_changed,
                                        [routing_module.risk_floor(old) for _, old, *_ in pairs])
+        routing.revisions = revisions
     gate = None
     hits: list = []
     if gates:
@@ -129,9 +130,9 @@ def _run(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _renders(args, policy) -> tuple[list[tuple], object, bool]:
+def _renders(args, policy) -> tuple[list[tuple], object, bool, dict | None]:
     """(name, old Render, new Render, old label, new label, notes, failed) per environment, the
-    review policy that applies and whether the range changes the policy file."""
+    review policy that applies, whether the range changes the policy file, and (--git) the commits."""
     from ..review import sources
     from ..review.model import Render
 
@@ -147,7 +148,7 @@ def _renders(args, policy) -> tuple[list[tuple], object, bool]:
         before, after = sources.load(old), sources.load(new)
         sources.require_kagent([(old, before), (new, after)], args.allow_empty)
         name = after.environment or before.environment or "render"
-        return [(name, before, after, old, new, [], None)], policy, False
+        return [(name, before, after, old, new, [], None)], policy, False, None
     if not args.paths:
         raise UsageError("krmfn diff: --git needs at least one kustomization DIR (e.g. overlays/prod)")
     sources.RevisionRange.parse(args.git)  # a malformed range is a usage error before any directory check
@@ -180,7 +181,7 @@ def _renders(args, policy) -> tuple[list[tuple], object, bool]:
             if new is None:
                 notes.append(f"{name} does not exist at {new_label}: everything in it is gone.")
             out.append((name, old or Render({}, {}, {}), new or Render({}, {}, {}), old_label, new_label, notes, None))
-    return out, policy, policy_changed
+    return out, policy, policy_changed, {"old": old_commit, "new": new_commit}
 
 
 def _git_policy(args, git, span, policy):

@@ -73,12 +73,12 @@ def _run(argv: list[str]) -> int:
         raise gate.ReportError(f"{args.report}: {err.strerror or err}") from None
     except ValueError:
         raise gate.ReportError(f"{args.report}: not JSON (expected `krmfn diff --format json`)") from None
-    owners = gate.required_owners(report, args.report)
+    owners, reviewed = gate.required_owners(report, args.report)
     token = os.environ.get("GITHUB_TOKEN", "")
     if not token:
         raise UsageError("krmfn review-gate: GITHUB_TOKEN is not set")
     github = GitHub(os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL, token)
-    outcome = gate.decide(github, args.repo, int(args.pr), owners, request=not args.no_request,
+    outcome = gate.decide(github, args.repo, int(args.pr), owners, reviewed, request=not args.no_request,
                           accept_stale=args.accept_stale_approvals)
     approved = len(owners) - len(outcome.missing)
     lines = [f"krmfn review-gate: {outcome.pr} at {outcome.head[:12]}: {approved} of {len(owners)} "

@@ -42,8 +42,9 @@ class Outcome:
         return [o for o in self.owners if not o.approved]
 
 
-def required_owners(report: Any, path: str) -> list[str]:
-    """The owners a `krmfn diff --format json` report requires; refuses what cannot be decided on."""
+def required_owners(report: Any, path: str) -> tuple[list[str], str]:
+    """The owners a `krmfn diff --git ... --format json` report requires, and the commit it reviewed;
+    refuses what cannot be decided on."""
     from ..api.review import OWNER
 
     if not isinstance(report, dict) or report.get("krmfnReview") != "v1":
@@ -62,10 +63,14 @@ def required_owners(report: Any, path: str) -> list[str]:
         if not isinstance(owner, str) or not OWNER.match(owner):
             raise ReportError(f"{path}: routing.requiredOwners[{index}].owner is not @user or @org/team")
         owners.append(owner)
-    return owners
+    new = (routing.get("revisions") or {}).get("new") if isinstance(routing.get("revisions"), dict) else None
+    if not isinstance(new, str) or not new:
+        raise ReportError(f"{path}: the report names no commit it reviewed: make it with "
+                          "`krmfn diff --git BASE..HEAD` (HEAD a commit, not the working tree)")
+    return owners, new
 
 
-def decide(github: GitHub, repo: str, number: int, owners: list[str], *, request: bool = True,
+def decide(github: GitHub, repo: str, number: int, owners: list[str], reviewed: str, *, request: bool = True,
            accept_stale: bool = False) -> Outcome:
     base = f"/repos/{repo}/pulls/{number}"
     pr = github.call("GET", base)
@@ -74,6 +79,9 @@ def decide(github: GitHub, repo: str, number: int, owners: list[str], *, request
         head = pr["head"]["sha"]
     except (TypeError, KeyError, AttributeError):
         raise GitHubError(f"GitHub API GET {base}: not a pull request") from None
+    if reviewed not in (head, pr.get("merge_commit_sha")):  # a stale report must not pass a newer change
+        raise ReportError(f"the report reviewed commit {reviewed[:12]}, but {repo}#{number} is at {head[:12]}"
+                          f" (merge {str(pr.get('merge_commit_sha'))[:12]}): review the pull request's current change")
     asked = github.call("GET", f"{base}/requested_reviewers") or {}
     asked_users = {u.get("login", "").lower() for u in asked.get("users") or ()}
     asked_teams = {t.get("slug", "").lower() for t in asked.get("teams") or ()}

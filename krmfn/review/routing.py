@@ -257,6 +257,7 @@ class Routing:
     # (owner, route, environment, subject) of every requirement, for the summary
     needs: list[tuple[str, str, str, str]] = field(default_factory=list)
     policy_changed: bool = False
+    revisions: dict[str, str | None] | None = None  # with --git: the commits compared (the gate checks them)
 
     def of(self, item: Finding | ObjectChange) -> Assignment | None:
         return self.assignments.get(id(item))
@@ -275,8 +276,11 @@ class Routing:
                  "findings": len(e["findings"])} for _, e in sorted(by_owner.items())]
 
     def to_json(self) -> dict[str, Any]:
-        return {"policy": self.policy.source, "policyChanged": self.policy_changed,
-                "requiredOwners": self.required()}
+        out: dict[str, Any] = {"policy": self.policy.source, "policyChanged": self.policy_changed}
+        if self.revisions is not None:
+            out["revisions"] = self.revisions
+        out["requiredOwners"] = self.required()
+        return out
 
 
 def route(policy: Policy, reports: list[EnvironmentReport], environments: list[set[str]],
