@@ -232,7 +232,7 @@ def test_git_uses_the_base_policy_and_routes_a_policy_change(pr_repo, monkeypatc
     code, out, err = diff(capsys, "--git", "main...pr", "base", "--format", "json")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["routing"]["policy"] == ".krmfn/review-policy.yaml at merge-base(main, pr)"
+    assert doc["routing"]["policy"] == ".krmfn/review-policy.yaml at main"
     assert doc["routing"]["policyChanged"] is True
     assert doc["routing"]["revisions"] == {"old": git(pr_repo, "merge-base", "main", "pr").strip(),
                                            "new": git(pr_repo, "rev-parse", "pr").strip()}
@@ -245,6 +245,29 @@ def test_git_uses_the_base_policy_and_routes_a_policy_change(pr_repo, monkeypatc
     assert "@acme/security" in grant["reviewers"]["owners"]
     code, out, _ = diff(capsys, "--git", "main...pr", "base", "--format", "markdown")
     assert "This change edits the review policy itself" in out and "`@acme/security`" in out
+
+
+def test_three_dots_apply_the_base_branch_policy_of_now(pr_repo, tmp_path, monkeypatch, capsys):
+    """main tightened its policy after the pull request branched: `main...pr` (from the merge base)
+    is still routed by main's current policy, and the pull request did not change the policy."""
+    work = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(pr_repo), str(work)], check=True)
+    git(work, "checkout", "--quiet", "-B", "main", "origin/main")
+    git(work, "checkout", "--quiet", "-B", "pr", "origin/pr")
+    git(work, "checkout", "--quiet", "main")
+    policy_file = work / ".krmfn" / "review-policy.yaml"
+    policy_file.write_text(policy_file.read_text().replace('owners: ["@acme/security"]', 'owners: ["@acme/ciso"]'))
+    git(work, "commit", "--quiet", "-am", "destructive grants need the CISO now")
+    git(work, "checkout", "--quiet", "pr")
+    git(work, "checkout", "--quiet", "main~1", "--", ".krmfn/review-policy.yaml")  # the pr leaves the policy alone
+    git(work, "commit", "--quiet", "-m", "undo the policy edit")
+    monkeypatch.chdir(work)
+    code, out, err = diff(capsys, "--git", "main...pr", "base", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    owners = {o["owner"] for o in doc["routing"]["requiredOwners"]}
+    assert "@acme/ciso" in owners and "@acme/security" not in owners
+    assert doc["routing"]["policyChanged"] is False
 
 
 def test_git_without_a_policy_at_the_base_is_unchanged(pr_repo, tmp_path, monkeypatch, capsys):

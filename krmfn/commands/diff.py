@@ -10,7 +10,7 @@ working tree. Every change is classified per agent (prompt, model, tools, approv
 skills, reach, settings, operational); see docs/review.md.
 
 With a review policy (`--review-policy FILE`, or with --git the repository's
-.krmfn/review-policy.yaml as it is at the OLD revision, never the new one), every finding names the
+.krmfn/review-policy.yaml as it is at REV1, never at REV2), every finding names the
 owners who must approve it, and a summary lists them all (README: Review routing).
 
 Exit codes: 0 no gated finding; 1 error (bad input, unknown revision, failed render, usage);
@@ -185,16 +185,18 @@ def _renders(args, policy) -> tuple[list[tuple], object, bool, dict | None]:
 
 
 def _git_policy(args, git, span, policy):
-    """The policy of the OLD revision (the base a pull request targets: what the change itself
-    edits cannot exempt it), unless one was given; and whether the range changes that file."""
+    """The policy of the base, REV1 itself (the branch a pull request targets, also with `...`:
+    its current policy, not the merge base's; what the change edits cannot exempt it), unless one
+    was given; and whether the range itself changes that file."""
     if args.no_review_policy:
         return None, False
-    from ..review import routing
+    from ..review import routing, sources
 
-    before = git.file_at(span.old, routing.DEFAULT_PATH)
-    changed = before != git.file_at(span.new, routing.DEFAULT_PATH)
-    if policy is None and before is not None:
-        policy = routing.parse(before, f"{routing.DEFAULT_PATH} at {span.old_label}")
+    base = sources.RevisionRange.parse(args.git).old
+    applied = git.file_at(git.commit(base), routing.DEFAULT_PATH)
+    changed = git.file_at(span.old, routing.DEFAULT_PATH) != git.file_at(span.new, routing.DEFAULT_PATH)
+    if policy is None and applied is not None:
+        policy = routing.parse(applied, f"{routing.DEFAULT_PATH} at {base}")
     return policy, changed and policy is not None
 
 
