@@ -82,9 +82,10 @@ def decide(github: GitHub, repo: str, number: int, owners: list[str], reviewed: 
     if reviewed not in (head, pr.get("merge_commit_sha")):  # a stale report must not pass a newer change
         raise ReportError(f"the report reviewed commit {reviewed[:12]}, but {repo}#{number} is at {head[:12]}"
                           f" (merge {str(pr.get('merge_commit_sha'))[:12]}): review the pull request's current change")
-    asked = github.call("GET", f"{base}/requested_reviewers") or {}
-    asked_users = {u.get("login", "").lower() for u in asked.get("users") or ()}
-    asked_teams = {t.get("slug", "").lower() for t in asked.get("teams") or ()}
+    asked = github.call("GET", f"{base}/requested_reviewers")
+    asked = asked if isinstance(asked, dict) else {}
+    asked_users = {str(u.get("login", "")).lower() for u in asked.get("users") or () if isinstance(u, dict)}
+    asked_teams = {str(t.get("slug", "")).lower() for t in asked.get("teams") or () if isinstance(t, dict)}
     standing = _standing(github.pages(f"{base}/reviews?per_page=100"))
     org = repo.split("/")[0].lower()
     memberships: dict[tuple[str, str], bool] = {}
