@@ -17,6 +17,8 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn render-changed [--overlays GLOB]... [FILE...]   build the overlays FILEs can change (pre-commit)
        krmfn diff OLD NEW | --git A..B DIR...   agent-aware review of a change (text, Markdown, JSON)
        krmfn graph RENDER | --git REV DIR     Mermaid graph of agents, models, tools and delegation
+       krmfn drift OVERLAY --live FILE | --kubectl   what the cluster runs against the render (exit 3: drift)
+       krmfn blame OVERLAY AGENT | --digest D OVERLAY   the commit behind each prompt line, or a digest
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
        krmfn new agent NAME -n NS     scaffold a description and its prompt, listed in base/agents
@@ -39,6 +41,8 @@ COMMANDS = {
     "container-run": ("krmfn.commands.build", "container_run"),
     "diff": ("krmfn.commands.diff", "run"),
     "graph": ("krmfn.commands.graph", "run"),
+    "drift": ("krmfn.commands.drift", "run"),
+    "blame": ("krmfn.commands.blame", "run"),
     "tools": ("krmfn.commands.tools", "run"),
     "show": ("krmfn.commands.show", "run"),
     "new": ("krmfn.commands.new", "run"),
