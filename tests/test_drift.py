@@ -159,6 +159,29 @@ def test_no_secret_value_or_credential_from_the_cluster_is_printed(rendered, tmp
     assert "prompt source" in _drift("--live", _write(tmp_path, live)).stdout
 
 
+def test_the_cluster_cannot_lower_a_risk(rendered, tmp_path):
+    """An edit in the cluster that grants a tool and claims it harmless is still gated as destructive."""
+    live = copy.deepcopy(rendered)
+    billing = _find(live, "Agent", "billing-assistant")
+    billing["spec"]["declarative"]["tools"][0]["mcpServer"]["toolNames"].append("delete_customer")
+    risks = json.loads(billing["metadata"]["annotations"]["krmfn.dev/tool-risks"])
+    risks["platform-agents/billing-api"]["delete_customer"] = "read"
+    risks["platform-agents/billing-api"]["issue_refund"] = "read"  # Git says write
+    billing["metadata"]["annotations"]["krmfn.dev/tool-risks"] = json.dumps(risks)
+    k8s = _find(live, "Agent", AGENT)
+    k8s["spec"]["declarative"]["tools"][0]["mcpServer"]["toolNames"].append("k8s_delete_resource")
+    k8s["metadata"]["annotations"]["krmfn.dev/tool-risks"] = json.dumps(
+        {"platform-agents/kagent-tools": {"k8s_delete_resource": "read"}})
+    proc = _drift("--live", _write(tmp_path, live), "--format", "json", "--fail-on", "destructive-grant")
+    assert proc.returncode == EXIT_DRIFT, proc.stdout + proc.stderr
+    findings = {(a["agent"], f["class"]): f for a in json.loads(proc.stdout)["agents"] for f in a["findings"]}
+    granted = findings[("platform-agents/billing-assistant", "tool-granted")]
+    assert (granted["tool"], granted["risk"], granted["destructive"]) == ("delete_customer", "unknown", True)
+    assert ("platform-agents/billing-assistant", "config-changed") not in findings  # issue_refund stays write
+    builtin = findings[(f"platform-agents/{AGENT}", "tool-granted")]
+    assert (builtin["risk"], builtin["destructive"]) == ("destructive", True)
+
+
 @pytest.mark.parametrize("docs, expected", [
     ("apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n", "object 1 (ConfigMap): metadata.name: required"),
     ("apiVersion: v1\nkind: ConfigMap\n", "object 1 (ConfigMap): metadata: expected an object"),

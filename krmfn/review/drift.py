@@ -14,6 +14,10 @@ changed in the cluster, not in Git"). What the API server adds is not drift:
 * a live object the render does not hold is reported ("not in Git") only when it carries krmfn's
   `app.kubernetes.io/managed-by: krmfn` label; anything else in the cluster is someone else's.
 
+The cluster never classifies a tool: a live Agent's `krmfn.dev/tool-risks` annotation is replaced
+by the render's (the built-in catalog stays the floor), and a tool granted in the cluster that Git
+cannot classify is `unknown` and gated as destructive.
+
 Nothing secret is shown: a live Secret's values are never read (each becomes `<redacted>`), and a
 credential-looking value in any live object is redacted before it is compared or printed.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..constants import ANNOTATION_ENVIRONMENT, LABEL_MANAGED_BY, MANAGED_BY
+from ..constants import ANNOTATION_ENVIRONMENT, ANNOTATION_TOOL_RISKS, LABEL_MANAGED_BY, MANAGED_BY
 from ..runtime.kobject import KObject, as_dict
 from . import changes
 from .model import Render
@@ -168,20 +172,26 @@ def drift(overlay: str, rendered: Iterable[dict], live: Iterable[dict]) -> Drift
         key = identity(obj)
         if key in want:
             obj = compared(obj, want[key], key[1])
-        elif not ours(obj) and key[1] not in ("ConfigMap", "Secret"):
+        if key[1] in ("Agent", "AgentTemplate"):
+            obj = _risks_from_git(obj, want.get(key))
+        if key not in want and not ours(obj) and key[1] not in ("ConfigMap", "Secret"):
             continue  # someone else's (a ConfigMap or Secret stays: an Agent's prompt may name it)
         live_view.append(obj)
     live_render = Render.from_objects(live_view)
     report = changes.compare(git_render, live_render, overlay, GIT, CLUSTER)
-    managed_live = {identity(obj) for obj in live_view if ours(obj)}
+    managed_live = {identity(obj)[1:] for obj in live_view if ours(obj)}
     # a live object or Agent that is not krmfn's is not "not in Git": it was never meant to be
-    report.objects = [o for o in report.objects if o.change != "added" or
-                      any(k[1:] == (o.kind, o.namespace, o.name) for k in managed_live)]
+    report.objects = [o for o in report.objects if o.change != "added" or (o.kind, o.namespace, o.name) in managed_live]
     agents = {(KObject(o).namespace, KObject(o).name) for o in live_view
               if ours(o) and o.get("kind") in ("Agent", "AgentTemplate")}
     report.agents = [c for c in report.agents if c.status != "added" or tuple(c.agent.split("/", 1)) in agents]
     for change in report.agents:
         for finding in change.findings:
+            # what the cluster grants and Git cannot classify counts as the worst (fail closed)
+            if finding.cls in UNKNOWN_FAILS_CLOSED and finding.details.get("risk") == "unknown":
+                finding.destructive = True
+            if finding.cls == "agent-added" and any(t.get("risk") == "unknown" for t in finding.details.get("tools", ())):
+                finding.destructive = True
             finding.summary = worded(finding)
             if finding.diff is not None:  # the prompt diff's sides, by name
                 finding.diff = "\n".join(_sides(line) for line in finding.diff.split("\n"))
@@ -194,6 +204,24 @@ def _sides(line: str) -> str:
     if line.startswith("+++ new/"):
         return "+++ cluster/" + line[len("+++ new/"):]
     return line
+
+
+UNKNOWN_FAILS_CLOSED = ("tool-granted", "approval-removed")
+
+
+def _risks_from_git(obj: dict, rendered: dict | None) -> dict:
+    """The live object with the render's tool-risks annotation (or none): the cluster's own copy is
+    not trusted to classify a tool, so an edit there can never lower a risk (unknown stays unknown)."""
+    meta = dict(as_dict(obj.get("metadata")))
+    annotations = {k: v for k, v in as_dict(meta.get("annotations")).items() if k != ANNOTATION_TOOL_RISKS}
+    claimed = as_dict(KObject(rendered).metadata.get("annotations")).get(ANNOTATION_TOOL_RISKS) if rendered else None
+    if claimed is not None:
+        annotations[ANNOTATION_TOOL_RISKS] = claimed
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    return {**obj, "metadata": meta}
 
 
 def worded(finding: changes.Finding) -> str:
