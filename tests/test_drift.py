@@ -106,6 +106,19 @@ def test_a_prompt_and_a_tool_changed_in_the_cluster_are_named_by_class(rendered,
     assert _drift("--live", _write(tmp_path, live), "--fail-on", "").returncode == 0
 
 
+def test_kagent_1_0_prompt_drift_in_the_agent_template(tmp_path):
+    overlay = "overlays/prod-kagent-1.0"
+    proc = module("build", overlay)
+    assert proc.returncode == 0, proc.stderr
+    live = [d for d in yamlio.load_all(proc.stdout) if d]
+    assert module("drift", overlay, "--live", _write(tmp_path, live)).returncode == 0
+    template = _find(live, "AgentTemplate", "supervisor")
+    template["spec"]["systemPrompt"] += "Answer in French.\n"
+    report = json.loads(module("drift", overlay, "--live", _write(tmp_path, live), "--format", "json").stdout)
+    assert {a["agent"]: [f["class"] for f in a["findings"]] for a in report["agents"]} == \
+        {"platform-agents/supervisor": ["prompt-changed"]}
+
+
 def test_a_behaviour_field_the_render_leaves_out_is_still_compared(rendered, tmp_path):
     """requireApproval is absent from the render for this agent; adding it in the cluster is drift,
     and a prompt source added beside the inline prompt too."""

@@ -236,7 +236,13 @@ def _read_lines(path: str) -> list[str]:
 
 
 def _locate(template_lines: list[str], file_lines: list[str]) -> dict[int, int]:
-    """Template line -> file line, for a template written inline in a YAML file (one forward pass)."""
+    """Template line -> file line, for a template written inline in a YAML file: each line at the
+    first file line after the previous one with the same text (an index, so n log n, not n * m)."""
+    import bisect
+
+    where: dict[str, list[int]] = {}
+    for index, line in enumerate(file_lines):
+        where.setdefault(line.strip(), []).append(index)
     out: dict[int, int] = {}
     at = 0
     for number, line in enumerate(template_lines, 1):
@@ -246,11 +252,11 @@ def _locate(template_lines: list[str], file_lines: list[str]) -> dict[int, int]:
                 out[number] = at + 1
                 at += 1
             continue
-        for index in range(at, len(file_lines)):
-            if file_lines[index].strip() == wanted:
-                out[number] = index + 1
-                at = index + 1
-                break
+        positions = where.get(wanted, [])
+        found = bisect.bisect_left(positions, at)
+        if found < len(positions):
+            out[number] = positions[found] + 1
+            at = positions[found] + 1
     return out
 
 
