@@ -3,7 +3,8 @@
 The unmarked tests feed `--live` files made from the real render of overlays/prod (what the API
 server adds is added by hand there, and named so); the `cluster` tests apply the render to the
 cluster tier's real kube-apiserver with kubectl, edit an Agent with kubectl, and read it back both
-through `kubectl get -o yaml` and through `--kubectl`.
+through `kubectl get -o yaml` and through `--kubectl`; a server with kagent v0.10's CRDs defaults
+fields the render leaves out, and that is not drift.
 """
 
 from __future__ import annotations
@@ -307,3 +308,45 @@ def test_cluster_deleted_agent_is_not_applied(cluster, tmp_path):
         path = tmp_path / "restore.yaml"
         path.write_text(yamlio.dump_all([d for d in yamlio.load_all(module("build", OVERLAY).stdout) if d]))
         cluster.kubectl("apply", "--server-side", "--field-manager=krmfn", "-f", str(path))
+
+
+STAGING = "overlays/staging"  # OpenAI models: v0.10's CRDs default their openAI.apiFormat
+
+
+@pytest.fixture(scope="module")
+def staging_rendered() -> list[dict]:
+    proc = module("build", STAGING)
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yamlio.load_all(proc.stdout) if d]
+
+
+@pytest.fixture(scope="module")
+def defaulting_cluster(tmp_path_factory, staging_rendered):
+    """An API server with kagent v0.10's CRDs, which default fields the (v0.9.12) render leaves out."""
+    from cluster_tools import api_server, install_crds
+
+    with api_server(tmp_path_factory.mktemp("drift-apiserver-v010")) as srv:
+        install_crds(srv, "v0.10.0-rc3")
+        path = tmp_path_factory.mktemp("drift-apply-v010") / "render.yaml"
+        path.write_text(yamlio.dump_all(staging_rendered))
+        srv.kubectl("apply", "--server-side", "--field-manager=krmfn", "-f", str(path))
+        yield srv
+
+
+@pytest.mark.cluster
+def test_cluster_crd_defaults_are_not_drift(defaulting_cluster, staging_rendered, tmp_path):
+    from krmfn.review.model import flatten
+
+    live_path = _live_from_kubectl(defaulting_cluster, tmp_path)
+    stored = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d
+              for d in yamlio.load_one(Path(live_path).read_text(), "live")["items"]}
+    defaulted = sorted(f"{kind} {name}: {path}" for (kind, ns, name), obj in stored.items()
+                       for want in [next((r for r in staging_rendered if (r["kind"], r["metadata"].get("namespace"),
+                                                                  r["metadata"]["name"]) == (kind, ns, name)), None)]
+                       if want is not None and kind != "Namespace"
+                       for path in set(flatten(obj.get("spec", {}))) - set(flatten(want.get("spec", {}))))
+    assert defaulted, "the v0.10 CRDs should have defaulted fields the render leaves out"
+    proc = module("drift", STAGING, "--live", live_path)
+    assert proc.returncode == 0, "\n".join(defaulted[:10]) + "\n" + proc.stdout + proc.stderr
+    proc = module("drift", STAGING, "--kubectl", env={**shell_env(), "KUBECONFIG": str(defaulting_cluster.kubeconfig)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
