@@ -50,6 +50,9 @@ def run(argv: list[str]) -> int:
     except (UsageError, ValueError) as err:
         print(f"[error] {err}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as err:  # git missing, a file that vanished
+        print(f"[error] {getattr(err, 'filename', None) or 'krmfn blame'}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _run(argv: list[str]) -> int:

@@ -39,7 +39,7 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _ANY = "[]"  # a path step for "every list element"
 # Behaviour fields krmfn manages, per kind: compared even where the render leaves them out.
 _AGENT_TOOL = ("mcpServer", "agent", "toolNames", "requireApproval")
-MANAGED_EXTRA: dict[str, tuple[tuple[str, ...], ...]] = {
+MANAGED_EXTRA: dict[str, frozenset[tuple[str, ...]]] = {kind: frozenset(paths) for kind, paths in {
     "Agent": (
         ("spec", "type"), ("spec", "byo"), ("spec", "skills"), ("spec", "template"), ("spec", "templateRef"),
         *(("spec", "declarative", f) for f in ("systemMessage", "systemMessageFrom", "promptTemplate",
@@ -56,7 +56,7 @@ MANAGED_EXTRA: dict[str, tuple[tuple[str, ...], ...]] = {
                                                "defaultHeaders")),
     "RemoteMCPServer": tuple(("spec", f) for f in ("url", "headersFrom", "protocol")),
     "MCPServer": tuple(("spec", "deployment", f) for f in ("image", "cmd", "args", "env")),
-}
+}.items()}
 STATUS = {"added": "not in Git", "removed": "not applied", "changed": "drifted"}
 
 
@@ -107,6 +107,8 @@ def without_server_fields(obj: dict) -> dict:
 
 
 def _redact_credentials(obj: dict) -> dict:
+    """Like `secrets.redacted`, but a credential inside a text (a prompt) loses only itself, so the
+    rest of the text can still be compared and shown."""
     from ..runtime import secrets
 
     found = secrets.scan(obj)
@@ -130,7 +132,7 @@ def _redact_credentials(obj: dict) -> dict:
 def compared(live: Any, rendered: Any, kind: str, path: tuple[str, ...] = ()) -> Any:
     """`live` cut down to what the drift rule compares against `rendered` (see the module doc)."""
     if isinstance(live, dict) and isinstance(rendered, dict):
-        extra = MANAGED_EXTRA.get(kind, ())
+        extra = MANAGED_EXTRA.get(kind, frozenset())
         out = {}
         for key, value in live.items():
             here = path + (str(key),)
