@@ -51,6 +51,13 @@ def repo(tmp_path_factory):
     shutil.copytree(ROOT / OVERLAY, repo / OVERLAY)
     edit(repo / "base/agents/billing-assistant.yaml", "    file: billing-assistant.md\n",
          "    text: |\n      You are {{ vars.company }}'s billing assistant.\n\n      Never share one customer's data.\n")
+    patched = repo / "overlays" / "patched"  # prompts as ConfigMaps, and a variable set by a patch
+    shutil.copytree(repo / OVERLAY, patched)
+    edit(patched / "expand.yaml", "promptMode: Inline", "promptMode: ConfigMap")
+    edit(patched / "kustomization.yaml", "transformers:", "patches:\n"
+         "- target: {group: krmfn.dev, kind: AgentDescription, name: k8s-readonly}\n"
+         "  patch: |-\n    - op: replace\n      path: /spec/prompt/vars/team\n      value: night-shift\n"
+         "transformers:")
     git(repo, "init", "--quiet", "--initial-branch=main")
     git(repo, "add", ".")
     git(repo, "commit", "--quiet", "-m", "agents")
@@ -122,6 +129,19 @@ def test_an_inline_prompt_is_blamed_in_its_description(repo):
                       ["base/agents/billing-assistant.yaml spec.prompt.vars.company"]),
                      ("", 13, []), ("Never share one customer's data.", 14, [])]
     assert all(row["commit"]["author"] == "Alice Example" for row in report["lines"])
+
+
+def test_a_configmap_prompt_and_a_patched_variable(repo):
+    repo, _ = repo
+    report = blame_json(repo, "overlays/patched", "k8s-readonly")
+    first = report["lines"][0]
+    assert first["text"].startswith("You are k8s-readonly, the night-shift team's")
+    team = next(v for v in first["variables"] if v["variable"] == "team")
+    assert team["setIn"] == ("a patch of the build (overlays/patched/kustomization.yaml or a base it reads); "
+                             f"{DESCRIPTION} spec.prompt.vars.team says otherwise")
+    environment = next(v for v in first["variables"] if v["variable"] == "environment")
+    assert environment["setIn"] == "overlays/patched/expand.yaml spec.environment"
+    assert report["lines"][2]["commit"]["author"] == "Bob Builder"
 
 
 def test_digest_finds_the_commit_that_rendered_it(repo):

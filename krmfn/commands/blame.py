@@ -125,7 +125,8 @@ def _blame(overlay: str, agent_name: str, kustomize: str | None, fmt: str) -> st
         for expression in line.expressions:
             variable = provenance.variable_of(expression, trace.source.text)
             variables.append({"expression": expression, "variable": variable,
-                              "setIn": provenance.origin(variable, prompt_vars, description_file, expand_file)})
+                              "setIn": _set_in(variable, trace.variables, prompt_vars, description_file,
+                                               expand_file, top, overlay)})
         rows.append({"line": line.number, "text": line.text, "file": template_file, "fileLine": file_line,
                      "commit": commit, "variables": variables})
     if fmt == "json":
@@ -145,6 +146,31 @@ def _blame(overlay: str, agent_name: str, kustomize: str | None, fmt: str) -> st
         for variable in row["variables"]:
             out.append(f"{'':46}↳ {{{{ {variable['expression']} }}}}: {variable['variable']} from {variable['setIn']}")
     return "\n".join(out) + "\n"
+
+
+def _set_in(variable: str, actual: dict, prompt_vars: dict, description_file: str, expand_file: str | None,
+            top: str, overlay: str) -> str:
+    """Where a variable was set; when the file there holds another value, the overlay patched it."""
+    from ..expand import provenance
+    from ..render import tree
+
+    where = provenance.origin(variable, prompt_vars, description_file, expand_file)
+    parts = variable.split(".")
+    name = parts[1] if parts[0] == "vars" and len(parts) > 1 else parts[0]
+    written: object = _MISSING
+    if where.startswith(f"{description_file} spec.prompt.vars."):
+        written, value = prompt_vars.get(name, _MISSING), (actual.get("vars") or {}).get(name, _MISSING)
+    elif name == "environment" and expand_file:
+        config = next((d for d in _docs(os.path.join(top, expand_file)) if d.get("kind") == "AgentExpansion"), {})
+        written, value = (config.get("spec") or {}).get("environment", _MISSING), actual.get("environment")
+    if written is not _MISSING and written != value:
+        kustomization = tree.kustomization_file(overlay)
+        return (f"a patch of the build ({os.path.relpath(os.path.realpath(kustomization), top) if kustomization else overlay}"
+                f" or a base it reads); {where} says otherwise")
+    return where
+
+
+_MISSING = object()
 
 
 def _rendered_agent(overlay: str, wanted: str, kustomize: str | None):
