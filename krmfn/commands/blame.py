@@ -313,8 +313,7 @@ def _git_blame(top: str, path: str) -> dict[int, dict]:
             current[words[0]] = line.partition(" ")[2]
     from datetime import datetime, timezone
 
-    mainline = _git(top, "rev-list", "--first-parent", "HEAD").split() if commits else []
-    on_mainline = set(mainline)
+    history = _History(top)
     for sha, commit in commits.items():
         commit["date"] = datetime.fromtimestamp(int(commit.get("author-time", "0")), timezone.utc).strftime("%Y-%m-%d")
         commit["author"] = commit.pop("author", "")
@@ -322,27 +321,55 @@ def _git_blame(top: str, path: str) -> dict[int, dict]:
         if sha == NOT_COMMITTED:
             commit.update(short="-", author="not committed yet", date="", pullRequest=None)
             continue
-        commit["pullRequest"] = _pull_request(top, sha, commit.get("summary", ""), mainline, on_mainline)
+        commit["pullRequest"] = _pull_request(top, sha, commit.get("summary", ""), history)
     return out
 
 
-def _pull_request(top: str, sha: str, summary: str, mainline: list[str] | None = None,
-                  on_mainline: set[str] | None = None) -> int | None:
-    """The PR number of a commit's message, else of the merge that brought it into HEAD's first-parent
-    history (a commit of that history itself was not merged by any)."""
+def _pull_request(top: str, sha: str, summary: str, history: "_History | None" = None) -> int | None:
+    """The PR number of a commit's subject, else of the merge that brought it into HEAD's
+    first-parent history (a commit of that history itself was merged by none)."""
     found = _PR.search(summary)
     if found:
         return int(next(g for g in found.groups() if g))
-    if mainline is None:
-        mainline = _git(top, "rev-list", "--first-parent", "HEAD").split()
-    if sha in (on_mainline if on_mainline is not None else set(mainline)):
-        return None
-    descendants = set(_git(top, "rev-list", "--ancestry-path", f"{sha}..HEAD").split())
-    merge = next((c for c in reversed(mainline) if c in descendants), None)
-    if merge is None:
-        return None
-    found = _PR.search(_git(top, "log", "-1", "--format=%s", merge))
+    history = history or _History(top)
+    merge = history.merged_by(sha)
+    found = _PR.search(history.subjects.get(merge, "")) if merge else None
     return int(next(g for g in found.groups() if g)) if found else None
+
+
+class _History:
+    """HEAD's history, read once (one `git log`): which first-parent merge brought in each commit.
+    Each commit is assigned once, oldest merge first, so this is linear in the history."""
+
+    def __init__(self, top: str):
+        self.top = top
+        self._owner: dict[str, str] | None = None
+        self.subjects: dict[str, str] = {}
+
+    def merged_by(self, sha: str) -> str | None:
+        if self._owner is None:
+            self._owner = self._assign()
+        return self._owner.get(sha)
+
+    def _assign(self) -> dict[str, str]:
+        parents: dict[str, list[str]] = {}
+        for line in _git(self.top, "log", "--format=%H %P%x1f%s", "HEAD").splitlines():
+            ids, _, subject = line.partition("\x1f")
+            commit, *its_parents = ids.split()
+            parents[commit] = its_parents
+            self.subjects[commit] = subject
+        mainline = _git(self.top, "rev-list", "--first-parent", "HEAD").split()
+        on_mainline = set(mainline)
+        owner: dict[str, str] = {}
+        for merge in reversed(mainline):
+            todo = list(parents.get(merge, [])[1:])
+            while todo:
+                commit = todo.pop()
+                if commit in on_mainline or commit in owner:
+                    continue
+                owner[commit] = merge
+                todo.extend(parents.get(commit, []))
+        return owner
 
 
 # --- digest --------------------------------------------------------------------------------------
@@ -382,9 +409,10 @@ def _find_digest(overlay: str, wanted: str, max_commits: int, kustomize: str | N
     newest = run[0][0]
     # the run reached the oldest commit looked at: the digest may be older still
     open_ended = run[-1][0] is commits[-1] and len(commits) == max_commits
+    history = _History(top)
     for commit in (introduced, newest):
         commit["short"] = commit["hash"][:8]
-        commit["pullRequest"] = _pull_request(top, commit["hash"], commit["summary"])
+        commit["pullRequest"] = _pull_request(top, commit["hash"], commit["summary"], history)
     if fmt == "json":
         import json
 
