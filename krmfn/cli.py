@@ -19,6 +19,8 @@ usage: krmfn                          run as a KRM function (ResourceList on std
        krmfn graph RENDER | --git REV DIR     Mermaid graph of agents, models, tools and delegation
        krmfn review-gate --repo O/R --pr N --report FILE   request the required reviewers, fail until they approved
        krmfn codeowners [PATH ...] [-o FILE [--check]]     CODEOWNERS lines for the files that hold grants
+       krmfn drift OVERLAY --live FILE | --kubectl   what the cluster runs against the render (exit 3: drift)
+       krmfn blame OVERLAY AGENT | --digest D OVERLAY   the commit behind each prompt line, or a digest
        krmfn legacy CONFIG_FILE       legacy kustomize exec plugin mode (YAML stream in and out)
        krmfn install-plugins [DIR]    install legacy exec plugins into KUSTOMIZE_PLUGIN_HOME
        krmfn new agent NAME -n NS     scaffold a description and its prompt, listed in base/agents
@@ -43,6 +45,8 @@ COMMANDS = {
     "graph": ("krmfn.commands.graph", "run"),
     "review-gate": ("krmfn.commands.review_gate", "run"),
     "codeowners": ("krmfn.commands.codeowners", "run"),
+    "drift": ("krmfn.commands.drift", "run"),
+    "blame": ("krmfn.commands.blame", "run"),
     "tools": ("krmfn.commands.tools", "run"),
     "show": ("krmfn.commands.show", "run"),
     "new": ("krmfn.commands.new", "run"),

@@ -177,6 +177,11 @@ class PromptRenderer:
         except PromptError as err:
             raise PromptError(_scrub(str(err), variables)) from None
 
+    def _parts(self, template, variables: dict[str, Any]):
+        """The rendered pieces in order: the one place `krmfn.expand.provenance` hooks into to learn
+        which template line each piece came from (the output is the same either way)."""
+        return template.generate(variables)
+
     def _render(self, source: PromptSource, variables: dict[str, Any]) -> str:
         import time
 
@@ -195,7 +200,7 @@ class PromptRenderer:
         try:
             with _deadline(self._remaining), _memory_budget(RENDER_MEMORY_BYTES):
                 size, parts = 0, []
-                for part in env.get_template(name).generate(variables):
+                for part in self._parts(env.get_template(name), variables):
                     size += len(part)
                     if size > MAX_RENDERED_BYTES:
                         raise SecurityError(f"the rendered prompt is larger than {MAX_RENDERED_BYTES // 1024} KiB")
