@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..runtime.typed import KrmModel
 from .common import Name, Resource, TierName
@@ -46,9 +46,47 @@ class Prompt(KrmModel):
 class ToolGrant(KrmModel):
     """The tools an agent may use on one server: an explicit allow-list, never a wildcard."""
 
-    server: str = Field(min_length=1, description="catalog server: NAME or NAMESPACE/NAME")
+    server: str = Field(min_length=1, description="catalog server: NAME or NAMESPACE/NAME, optionally @VERSION")
     allow: list[str] = Field(description="exact tool names; empty or '*' is refused")
     require_approval: list[str] = Field(default_factory=list, alias="requireApproval")
+    # a pin: this agent keeps this version of a versioned server whatever the environment rolls out
+    version: str | None = None
+
+    @field_validator("server")
+    @classmethod
+    def _pinned_server(cls, value: str) -> str:
+        from .catalog import version_text
+
+        server, at, pinned = value.partition("@")
+        if at and not (server and pinned):
+            raise ValueError(f"{value!r}: write NAME@VERSION (or NAMESPACE/NAME@VERSION)")
+        if pinned:
+            version_text(pinned)
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        from .catalog import version_text
+
+        return None if value is None else version_text(value)
+
+    @model_validator(mode="after")
+    def _one_pin(self) -> "ToolGrant":
+        pinned = self.server.partition("@")[2]
+        if pinned and self.version is not None and pinned != self.version:
+            raise ValueError(f"server {self.server!r} pins {pinned} and version pins {self.version}: pin once")
+        return self
+
+    @property
+    def server_name(self) -> str:
+        """The server reference without its pin."""
+        return self.server.partition("@")[0]
+
+    @property
+    def pin(self) -> str | None:
+        """The version this grant pins (`server: NAME@VERSION` or `version:`), if any."""
+        return self.server.partition("@")[2] or self.version
 
 
 class Skill(KrmModel):
