@@ -78,10 +78,11 @@ class ServerEntry:
     def risk(self, tool: str) -> str | None:
         return riskiest((builtin_floor(tool), self.tools.get(tool))) if tool in self.tools else None
 
-    def unknown_tool(self, tool: str) -> str:
+    def unknown_tool(self, tool: str, how: str = "") -> str:
+        """`how`: why the agent gets this version (its pin, the rollout, the default)."""
         hint = difflib.get_close_matches(tool, self.tools, n=1, cutoff=0.6)
         text = (f"tool {tool!r} is not in version {self.version} of server {self.family}" if self.version is not None
-                else f"tool {tool!r} is not in the catalog of server {self.key}")
+                else f"tool {tool!r} is not in the catalog of server {self.key}") + (f" ({how})" if how else "")
         return text + (f"; did you mean {hint[0]!r}?" if hint else "")
 
 

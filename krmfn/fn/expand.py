@@ -269,7 +269,7 @@ class Expansion:
                     self.error(obj, f"{path}.allow[{t_index}]", f"wildcard {tool!r} is not allowed: name each tool")
                     ok = False
                 elif entry.risk(tool) is None:
-                    self.error(obj, f"{path}.allow[{t_index}]", entry.unknown_tool(tool) + (f" ({how})" if how else ""))
+                    self.error(obj, f"{path}.allow[{t_index}]", entry.unknown_tool(tool, how))
                     ok = False
                 elif tool in seen_tools:
                     self.error(obj, f"{path}.allow[{t_index}]", f"tool {tool!r} is listed twice")
