@@ -120,7 +120,8 @@ class Catalog:
 
     def _versions(self, entry: ServerEntry, path: str, problems: list) -> list[ServerEntry] | None:
         """A versioned server's entry per version, each under its own name (None: a name collides)."""
-        out = []
+        out: list[ServerEntry] = []
+        mine: dict[str, ServerEntry] = {}  # this server's versions by key: a collision among them
         for index, release in enumerate(entry.spec.versions):
             name = version_name(entry.name, release.version)
             where = f"{path}.versions[{index}].version"
@@ -131,7 +132,7 @@ class Catalog:
             version = ServerEntry(name, entry.namespace, entry.kind, _tools(release.tools_from, release.tools),
                                   spec=entry.spec, catalog=entry.catalog, emit=entry.emit, version=release.version,
                                   family=entry.key, release=release)
-            clash = self.servers.get(version.key) or next((v for v in out if v.key == version.key), None)
+            clash = self.servers.get(version.key) or mine.get(version.key)
             if clash is not None or version.key == entry.key:
                 other = (f"version {clash.version} of {clash.family}" if clash is not None and clash.version is not None
                          else f"server {version.key}")
@@ -140,6 +141,7 @@ class Catalog:
                 return None
             merge(entry.tools, version.tools)  # an unselected grant may get any version: riskiest wins
             entry.versions[release.version] = version
+            mine[version.key] = version
             out.append(version)
         return out
 
