@@ -191,3 +191,21 @@ def test_tools_lists_each_version_with_its_own_tools():
     text = support.installed("tools", "base/agents", "--server", "billing-api").stdout.splitlines()
     assert any(l.startswith("platform-agents/billing-api@1.5.0 ") and "list_refunds" in l and "default version" in l
                for l in text), text
+
+
+def test_versioned_output_is_deterministic_across_hash_seeds_and_item_order(tmp_path):
+    import random
+
+    case = ROOT / "functions" / "expand" / "testdata" / "versioned-servers"
+    items = yamlio.load_all((case / "input.yaml").read_bytes(), "input.yaml")
+    outputs = set()
+    for seed in (1, 7920, 15839, 23758):
+        shuffled = list(items)
+        random.Random(seed).shuffle(shuffled)
+        (tmp_path / "input.yaml").write_text(yamlio.dump_all(shuffled))
+        proc = support.module("run", str(case / "config.yaml"), str(tmp_path / "input.yaml"),
+                              env={"PYTHONHASHSEED": str(seed)})
+        assert proc.returncode == 0, proc.stderr
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
+    assert outputs.pop() == (case / "expected.yaml").read_text()
