@@ -209,3 +209,24 @@ def test_versioned_output_is_deterministic_across_hash_seeds_and_item_order(tmp_
         outputs.add(proc.stdout)
     assert len(outputs) == 1
     assert outputs.pop() == (case / "expected.yaml").read_text()
+
+
+@pytest.mark.parametrize("grant,line", [
+    ({"server": "billing-api@"}, "spec.tools[0].server: 'billing-api@': write NAME@VERSION (or NAMESPACE/NAME@VERSION)"),
+    ({"server": "billing-api@1.4.2", "version": "1.5.0"},
+     "spec.tools[0]: server 'billing-api@1.4.2' pins 1.4.2 and version pins 1.5.0: pin once"),
+    ({"server": "billing-api", "version": "latest!"}, "spec.tools[0].version: 'latest!' is not a version"),
+])
+def test_a_malformed_pin_is_one_line(grant, line):
+    catalog = yamlio.load_one((ROOT / "base" / "agents" / "catalog.yaml").read_bytes(), "catalog.yaml")
+    catalog["metadata"]["namespace"] = "platform-agents"
+    description = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription",
+                   "metadata": {"name": "a", "namespace": "platform-agents"},
+                   "spec": {"description": "d", "prompt": {"text": "hi"}, "tools": [{**grant, "allow": ["get_invoice"]}]}}
+    config = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentExpansion", "metadata": {"name": "expand"}}
+    code, rl = support.in_process(config, [catalog, description])
+    from krmfn.runtime import engine
+
+    lines = engine.error_lines(rl.results)
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith(f"[error] krmfn.dev/v1alpha1/AgentDescription/platform-agents/a {line}"), lines

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..runtime.typed import KrmModel
+from .catalog import version_text
 from .common import Name, Resource, TierName
 from .selectors import AgentReference
 
@@ -43,6 +44,19 @@ class Prompt(KrmModel):
         return self
 
 
+def _pinned_server(value: str) -> str:
+    server, at, pinned = value.partition("@")
+    if at and not (server and pinned):
+        raise ValueError(f"{value!r}: write NAME@VERSION (or NAMESPACE/NAME@VERSION)")
+    if pinned:
+        version_text(pinned)
+    return value
+
+
+def _optional_version(value: str | None) -> str | None:
+    return None if value is None else version_text(value)
+
+
 class ToolGrant(KrmModel):
     """The tools an agent may use on one server: an explicit allow-list, never a wildcard."""
 
@@ -52,24 +66,8 @@ class ToolGrant(KrmModel):
     # a pin: this agent keeps this version of a versioned server whatever the environment rolls out
     version: str | None = None
 
-    @field_validator("server")
-    @classmethod
-    def _pinned_server(cls, value: str) -> str:
-        from .catalog import version_text
-
-        server, at, pinned = value.partition("@")
-        if at and not (server and pinned):
-            raise ValueError(f"{value!r}: write NAME@VERSION (or NAMESPACE/NAME@VERSION)")
-        if pinned:
-            version_text(pinned)
-        return value
-
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str | None) -> str | None:
-        from .catalog import version_text
-
-        return None if value is None else version_text(value)
+    check_server = field_validator("server")(_pinned_server)
+    check_version = field_validator("version")(_optional_version)
 
     @model_validator(mode="after")
     def _one_pin(self) -> "ToolGrant":
