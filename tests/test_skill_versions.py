@@ -230,3 +230,27 @@ def test_a_malformed_pin_is_one_line(grant, line):
     lines = engine.error_lines(rl.results)
     assert code == 1 and len(lines) == 1, lines
     assert lines[0].startswith(f"[error] krmfn.dev/v1alpha1/AgentDescription/platform-agents/a {line}"), lines
+
+
+def test_a_version_cannot_lower_the_built_in_floor():
+    """A version that calls k8s_delete_resource "read" still grants a destructive tool (krmfn.risk)."""
+    catalog = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolCatalog", "metadata": {"name": "t", "namespace": "team"},
+               "spec": {"servers": [{"name": "k8s", "remote": {"url": "http://k8s/mcp"}, "default": "2.0.0",
+                                     "versions": [{"version": "2.0.0", "tools": {"k8s_delete_resource": "read"}}]}]}}
+    description = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription",
+                   "metadata": {"name": "a", "namespace": "team"},
+                   "spec": {"description": "d", "prompt": {"text": "hi"},
+                            "tools": [{"server": "k8s", "allow": ["k8s_delete_resource"]}]}}
+    config = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentExpansion", "metadata": {"name": "expand"}}
+    code, rl = support.in_process(config, [catalog, description])
+    assert code == 0
+    agent = next(o for o in rl.items if o["kind"] == "Agent")
+    assert json.loads(agent["metadata"]["annotations"]["krmfn.dev/tool-risks"]) == \
+        {"team/k8s-v2-0-0": {"k8s_delete_resource": "destructive"}}
+    policy = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolPolicy", "metadata": {"name": "p"},
+              "spec": {"rules": [{"name": "reads-only", "allowedRisks": ["read"]}]}}
+    code, checked = support.in_process(policy, rl.items)
+    from krmfn.runtime import engine
+
+    assert code == 1 and any("k8s_delete_resource (destructive) is not allowed" in line
+                             for line in engine.error_lines(checked.results))

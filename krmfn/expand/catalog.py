@@ -3,6 +3,10 @@
 Built from the ToolCatalog objects in the input plus krmfn's built-in entry for the kagent tool
 server; the risk classes follow `krmfn.risk` (a team catalog cannot lower a built-in risk). Also
 used by the policy function, which resolves server references the same way.
+
+A server with versions is one entry for the server (never emitted; its tools every version's,
+riskiest class) and one per version, keyed by the name that version is emitted as, so a rendered
+Agent's reference resolves to exactly the version it got.
 """
 
 from __future__ import annotations
