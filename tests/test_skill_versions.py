@@ -69,6 +69,8 @@ def test_the_next_rollout_step_is_one_skill_version_change_in_staging_only(repo)
     assert code == 3  # the gate trips
     by_env = findings(doc)
     assert by_env["overlays/dev"] == {} and by_env["overlays/prod"] == {}, by_env
+    # the supervisor reaches the same tools through promql-agent: no reach change for it
+    assert list(by_env["overlays/staging"]) == ["observability/promql-agent"], by_env
     [finding] = by_env["overlays/staging"]["observability/promql-agent"]
     assert finding["class"] == "skill-version-changed"
     assert (finding["server"], finding["oldVersion"], finding["newVersion"]) == ("observability/grafana-mcp", "0.4.0", "0.5.0")

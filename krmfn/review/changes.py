@@ -157,7 +157,7 @@ def agent_findings(old: AgentView, new: AgentView, old_versions: dict | None = N
     for delegate in sorted(set(old.delegates) - set(new.delegates)):
         yield Finding("delegate-removed", key, f"no longer delegates to {code(delegate)}", {"delegate": delegate})
     yield from skills_findings(key, old.skills, new.skills)
-    yield from reach_findings(key, old, new)
+    yield from reach_findings(key, old, new, _family(old_versions or {}), _family(new_versions or {}))
     config = changed_values(old.config, new.config)
     for server in sorted(set(old.tool_settings) & set(new.tool_settings)):
         for path, change in changed_values(old.tool_settings[server], new.tool_settings[server]).items():
@@ -285,6 +285,11 @@ def server_versions(render: Render) -> dict[str, ServerVersion]:
     return out
 
 
+def _family(versions: dict[str, ServerVersion]) -> Callable[[str], str]:
+    """Server object -> the catalog server it is a version of (itself when it is no version)."""
+    return lambda server: versions[server].server if server in versions else server
+
+
 def by_catalog_server(old: AgentView, new: AgentView, old_versions: dict[str, ServerVersion],
                       new_versions: dict[str, ServerVersion]):
     """The two views with each version's grants under its catalog server, so a version change is
@@ -369,10 +374,15 @@ def skills_findings(key: str, old: dict[str, Any], new: dict[str, Any]) -> Itera
     yield Finding("skills-changed", key, "; ".join(pieces), {"added": added, "removed": removed, "changed": changed})
 
 
-def reach_findings(key: str, old: AgentView, new: AgentView) -> Iterable[Finding]:
-    """What the agent can get done through delegates, beyond its own grants' changes."""
-    gained = [(k, r) for k, r in sorted(new.reach.items()) if r.via and k not in old.reach]
-    lost = [(k, r) for k, r in sorted(old.reach.items()) if r.via and k not in new.reach]
+def reach_findings(key: str, old: AgentView, new: AgentView, old_family: Callable[[str], str] = str,
+                   new_family: Callable[[str], str] = str) -> Iterable[Finding]:
+    """What the agent can get done through delegates, beyond its own grants' changes. A tool is
+    the same tool in another version of its server (`*_family`: server object -> catalog server):
+    that change is the delegate's skill-version-changed finding."""
+    before = {(old_family(s), t) for s, t in old.reach}
+    after = {(new_family(s), t) for s, t in new.reach}
+    gained = [(k, r) for k, r in sorted(new.reach.items()) if r.via and (new_family(k[0]), k[1]) not in before]
+    lost = [(k, r) for k, r in sorted(old.reach.items()) if r.via and (old_family(k[0]), k[1]) not in after]
     if not (gained or lost):
         return
     pieces = []
