@@ -31,6 +31,9 @@ TARGETS = (TARGET_V0_10, TARGET_V1_0)
 # (1.0 references are namespace-local): "<namespace>/<name>" of the catalog server it stands for.
 # The policy believes it only when the copy's URL equals the catalog's.
 ANNOTATION_CATALOG_SERVER = "krmfn.dev/catalog-server"
+# On the object krmfn emits for one version of a versioned catalog server:
+# "<namespace>/<server>@<version>" (the server's object itself is named `<server>-v<version>`).
+ANNOTATION_SERVER_VERSION = "krmfn.dev/server-version"
 
 # kagent (and the conformance checker) refuse a delegation chain deeper than this.
 MAX_DELEGATION_DEPTH = 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,15 +66,57 @@ ALLOWED_AGENT_DIFFERENCES = {
 }
 
 
+# What a version's own object says of it: another version rolled out differs in these.
+ALLOWED_VERSION_DIFFERENCES = {".metadata.annotations.krmfn.dev/server-version",
+                               ".metadata.annotations.krmfn.dev/tool-risks", ".spec.url", ".spec.deployment.image"}
+
+
+def _rollouts(environment: str) -> dict:
+    path = ROOT / "overlays" / environment / "expand.yaml"
+    config = yamlio.load_one(path.read_bytes(), str(path))
+    return config["spec"].get("serverVersions", {})
+
+
+def _unversioned(render: bytes, servers: set[str]) -> bytes:
+    """The render with the version suffix of `servers`' objects (and references to them) taken off."""
+    for server in sorted(servers):
+        render = re.sub(rb"\b(" + re.escape(server.encode()) + rb")-v[0-9a-z-]+", rb"\1", render)
+    return render
+
+
 @pytest.mark.parametrize("a,b", [("dev", "staging"), ("staging", "prod"), ("dev", "prod")])
 def test_environments_differ_only_in_models_replicas_and_what_overlays_state(renders, a, b):
-    left, right = _by_key(renders[f"overlays/{a}"]), _by_key(renders[f"overlays/{b}"])
+    rolled = {server.rsplit("/", 1)[-1] for server, _ in set(_rollouts(a).items()) ^ set(_rollouts(b).items())}
+    left = _by_key(_unversioned(renders[f"overlays/{a}"], rolled))
+    right = _by_key(_unversioned(renders[f"overlays/{b}"], rolled))
     for key in sorted(set(left) | set(right)):
         if key[0] == "ModelConfig":
             continue  # the point of an environment
         assert key in left and key in right, f"{key} is only in one of {a}, {b}"
-        extra = set(_leaves(left[key], right[key])) - ALLOWED_AGENT_DIFFERENCES
+        allowed = ALLOWED_AGENT_DIFFERENCES | (ALLOWED_VERSION_DIFFERENCES if key[2] in rolled else set())
+        extra = set(_leaves(left[key], right[key])) - allowed
         assert not extra, f"{key}: {a} and {b} differ in {sorted(extra)}"
+
+
+def test_dev_rolls_a_skill_version_out_and_a_pin_holds_everywhere(renders):
+    """overlays/dev runs grafana-mcp 0.5.0, the others the catalog's default 0.4.0; billing-assistant
+    pins billing-api 1.4.2 in every environment, though the catalog's default is 1.5.0."""
+    for environment in ENVIRONMENTS:
+        objects = _by_key(renders[f"overlays/{environment}"])
+        grafana = "0.5.0" if environment == "dev" else "0.4.0"
+        slug = grafana.replace(".", "-")
+        server = objects[("RemoteMCPServer", "observability", f"grafana-mcp-v{slug}")]
+        assert server["metadata"]["annotations"]["krmfn.dev/server-version"] == f"observability/grafana-mcp@{grafana}"
+        assert server["spec"]["url"] == f"http://grafana-mcp-{slug}.observability.svc.cluster.local:8000/mcp"
+        promql = objects[("Agent", "observability", "promql-agent")]
+        assert promql["spec"]["declarative"]["tools"][0]["mcpServer"]["name"] == f"grafana-mcp-v{slug}"
+        billing = objects[("Agent", "platform-agents", "billing-assistant")]
+        assert billing["spec"]["declarative"]["tools"][0]["mcpServer"]["name"] == "billing-api-v1-4-2"
+        assert objects[("MCPServer", "platform-agents", "billing-api-v1-4-2")]["spec"]["deployment"]["image"] \
+            == "registry.example.com/acme/billing-mcp:1.4.2"
+        # one object per version in use: no agent gets 1.5.0 or the other grafana version
+        names = {k[2] for k in objects if k[0] in ("RemoteMCPServer", "MCPServer")}
+        assert names == {"kagent-tools", f"grafana-mcp-v{slug}", "billing-api-v1-4-2"}, names
 
 
 def test_models_per_environment(renders):

@@ -40,6 +40,7 @@ EXPECTED = {
     "approvals": {"team/ops": ["approval-added", "approval-removed"]},
     "delegates": {"team/lead": ["delegate-added", "delegate-removed"]},
     "skills-changed": {"team/helper": ["skills-changed"]},
+    "skill-version-changed": {"platform-agents/refunds": ["skill-version-changed"]},
     "reach-changed": {"team/fixer": ["tool-granted"], "team/lead": ["reach-changed"]},
     "operational": {"team/helper": ["operational"]},
     "agent-added-removed": {"team/janitor": ["agent-added"], "team/legacy": ["agent-removed"]},

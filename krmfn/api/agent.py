@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..runtime.typed import KrmModel
+from .catalog import version_text
 from .common import Name, Resource, TierName
 from .selectors import AgentReference
 
@@ -43,12 +44,47 @@ class Prompt(KrmModel):
         return self
 
 
+def _pinned_server(value: str) -> str:
+    server, at, pinned = value.partition("@")
+    if at and not (server and pinned):
+        raise ValueError(f"{value!r}: write NAME@VERSION (or NAMESPACE/NAME@VERSION)")
+    if pinned:
+        version_text(pinned)
+    return value
+
+
+def _optional_version(value: str | None) -> str | None:
+    return None if value is None else version_text(value)
+
+
 class ToolGrant(KrmModel):
     """The tools an agent may use on one server: an explicit allow-list, never a wildcard."""
 
-    server: str = Field(min_length=1, description="catalog server: NAME or NAMESPACE/NAME")
+    server: str = Field(min_length=1, description="catalog server: NAME or NAMESPACE/NAME, optionally @VERSION")
     allow: list[str] = Field(description="exact tool names; empty or '*' is refused")
     require_approval: list[str] = Field(default_factory=list, alias="requireApproval")
+    # a pin: this agent keeps this version of a versioned server whatever the environment rolls out
+    version: str | None = None
+
+    check_server = field_validator("server")(_pinned_server)
+    check_version = field_validator("version")(_optional_version)
+
+    @model_validator(mode="after")
+    def _one_pin(self) -> "ToolGrant":
+        pinned = self.server.partition("@")[2]
+        if pinned and self.version is not None and pinned != self.version:
+            raise ValueError(f"server {self.server!r} pins {pinned} and version pins {self.version}: pin once")
+        return self
+
+    @property
+    def server_name(self) -> str:
+        """The server reference without its pin."""
+        return self.server.partition("@")[0]
+
+    @property
+    def pin(self) -> str | None:
+        """The version this grant pins (`server: NAME@VERSION` or `version:`), if any."""
+        return self.server.partition("@")[2] or self.version
 
 
 class Skill(KrmModel):

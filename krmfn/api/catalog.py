@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..runtime.typed import KrmModel
 from .common import Name, Resource
 
 Risk = Literal["read", "write", "destructive"]
 from ..constants import RISKS  # noqa: E402
+
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$")
 
 
 class RemoteServer(KrmModel):
@@ -44,6 +47,40 @@ class ExternalServer(KrmModel):
     allowed_namespaces: list[str] | Literal["All"] = Field(default_factory=list, alias="allowedNamespaces")
 
 
+def version_text(value: str) -> str:
+    """A version as written in a catalog, a pin or a rollout: letters, digits, '.', '-', '_', '+'."""
+    if not isinstance(value, str) or not VERSION.match(value):
+        raise ValueError(f"{value!r} is not a version: letters, digits, '.', '-', '_' and '+', "
+                         "starting with a letter or digit, at most 40 characters (e.g. 1.4.2)")
+    return value
+
+
+class ServerVersion(KrmModel):
+    """One release of a server: its own image (mcpServer) or URL (remote) and its own tools.
+
+    Each version lists every tool it offers (a new version may add, remove or re-classify tools),
+    so the catalog's diff of a release is the review of what the release changes.
+    """
+
+    version: str
+    image: str | None = None
+    url: str | None = None
+    tools: dict[str, Risk] = Field(default_factory=dict)
+    tools_from: Literal["kagent-tool-server"] | None = Field(None, alias="toolsFrom")
+
+    check_version = field_validator("version")(version_text)
+
+    @model_validator(mode="after")
+    def _has_tools(self) -> "ServerVersion":
+        if not self.tools and not self.tools_from:
+            raise ValueError(f"version {self.version}: list its tools (tools: {{name: read|write|destructive}}) "
+                             "or set toolsFrom")
+        for name, value in (("image", self.image), ("url", self.url)):
+            if value is not None and not value:
+                raise ValueError(f"version {self.version}: {name} is empty")
+        return self
+
+
 class CatalogServer(KrmModel):
     name: Name
     namespace: Name | None = None
@@ -54,6 +91,8 @@ class CatalogServer(KrmModel):
     mcp_server: McpServerDeployment | None = Field(None, alias="mcpServer")
     external: ExternalServer | None = None
     allowed_namespaces: list[Name] | Literal["All"] | None = Field(None, alias="allowedNamespaces")
+    versions: list[ServerVersion] = Field(default_factory=list)
+    default: str | None = None  # the version an agent gets when neither a pin nor a rollout selects one
 
     @model_validator(mode="after")
     def _one_way_to_reach(self) -> "CatalogServer":
@@ -61,9 +100,38 @@ class CatalogServer(KrmModel):
         if len(given) != 1:
             raise ValueError("set exactly one of remote, mcpServer or external"
                              + (f" (found {', '.join(given)})" if given else ""))
+        if self.versions:
+            return self._check_versions()
+        if self.default is not None:
+            raise ValueError("default names a version, and the server lists no versions")
         if not self.tools and not self.tools_from:
             raise ValueError("list the server's tools (tools: {name: read|write|destructive}) or set toolsFrom")
         return self
+
+    def _check_versions(self) -> "CatalogServer":
+        if self.external is not None:
+            raise ValueError("an external server has no versions krmfn could emit: drop versions, "
+                             "or declare the server with remote or mcpServer")
+        if self.tools or self.tools_from:
+            raise ValueError("a server with versions lists its tools per version (versions[].tools), "
+                             "not beside them")
+        seen: set[str] = set()
+        for version in self.versions:
+            if version.version in seen:
+                raise ValueError(f"version {version.version} is listed twice")
+            seen.add(version.version)
+            if version.image is not None and self.mcp_server is None:
+                raise ValueError(f"version {version.version}: image is for an mcpServer server; "
+                                 "a remote server's version sets url")
+            if version.url is not None and self.remote is None:
+                raise ValueError(f"version {version.version}: url is for a remote server; "
+                                 "an mcpServer server's version sets image")
+        if self.default is not None and self.default not in seen:
+            raise ValueError(f"default {self.default!r} is not one of the versions ({', '.join(sorted(seen))})")
+        return self
+
+    def version(self, version: str) -> ServerVersion | None:
+        return next((v for v in self.versions if v.version == version), None)
 
 
 class ToolCatalogSpec(KrmModel):

@@ -21,6 +21,9 @@ class AgentExpansionSpec(KrmModel):
         TARGET_V0_10, description=f"the kagent the output is for: {TARGET_V0_10} (kagent.dev/v1alpha2 Agents, "
                                   f"the default) or {TARGET_V1_0} (api.kagent.dev/v1alpha3 AgentTemplates and "
                                   "Agents); the functions after expand follow from the objects they see")
+    # the rollout: catalog server (NAME or NAMESPACE/NAME) -> the version this environment's agents
+    # get unless they pin one; one line per server in the overlay's own config, one review each
+    server_versions: dict[str, str] = Field(default_factory=dict, alias="serverVersions")
 
 
 class AgentExpansion(Resource):

@@ -2,8 +2,10 @@
 
 Lists krmfn's built-in catalog of the kagent tool server and every ToolCatalog in the YAML files
 under PATH (default: the current directory), with the risk the policy and the review use
-(`krmfn.risk`: the riskiest class any catalog gives, the built-in catalog a floor). Filter with
---server (NAME or NAMESPACE/NAME, globs allowed) and --risk; --format json for scripts.
+(`krmfn.risk`: the riskiest class any catalog gives, the built-in catalog a floor). A server with
+versions is listed per version (`NAMESPACE/NAME@VERSION`, its own tools and classes; the catalog's
+default marked). Filter with --server (NAME, NAMESPACE/NAME or NAME@VERSION, globs allowed) and
+--risk; --format json for scripts.
 Exit codes: 0 listed; 1 error (a catalog that does not parse, or nothing matched).
 """
 
@@ -45,9 +47,10 @@ def run(argv: list[str]) -> int:
     if args.format == "json":
         output.write_stdout(json.dumps(rows, indent=2) + "\n")
     else:
-        width = max(len(r["server"]) for r in rows)
+        width = max(len(_shown(r)) for r in rows)
         lines = [f"{'SERVER':<{width}}  {'RISK':<11}  TOOL  (SOURCE)"]
-        lines += [f"{r['server']:<{width}}  {r['risk']:<11}  {r['tool']}  ({r['source']})" for r in rows]
+        lines += [f"{_shown(r):<{width}}  {r['risk']:<11}  {r['tool']}  ({r['source']}"
+                  + (", default version" if r.get("default") else "") + ")" for r in rows]
         output.write_stdout("\n".join(lines) + "\n")
     return 0
 
@@ -87,10 +90,30 @@ def catalog_rows(paths: list[str]) -> tuple[list[dict], list[str]]:
     rows = []
     for key in sorted(catalog.servers):
         entry = catalog.servers[key]
-        for tool in sorted(entry.tools):
-            rows.append({"server": key, "kind": entry.kind, "tool": tool, "risk": entry.risk(tool),
-                         "source": sources[key]})
+        if entry.version is not None:
+            continue  # listed under its server, below
+        if not entry.versions:
+            for tool in sorted(entry.tools):
+                rows.append({"server": key, "kind": entry.kind, "tool": tool, "risk": entry.risk(tool),
+                             "source": sources[key]})
+        for version in sorted(entry.versions, key=_version_order):
+            release = entry.versions[version]
+            for tool in sorted(release.tools):
+                rows.append({"server": key, "version": version, "default": entry.spec.default == version,
+                             "object": release.name, "kind": entry.kind, "tool": tool,
+                             "risk": release.risk(tool), "source": sources[key]})
     return rows, problems
+
+
+def _version_order(version: str) -> list:
+    """1.10.0 after 1.9.0: numbers compare as numbers."""
+    import re
+
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", version) if part]
+
+
+def _shown(row: dict) -> str:
+    return f"{row['server']}@{row['version']}" if "version" in row else row["server"]
 
 
 def _catalog_files(path: str) -> list[str]:
@@ -115,8 +138,10 @@ def _catalog_files(path: str) -> list[str]:
 
 
 def _selected(row: dict, servers: list[str], risks: list[str]) -> bool:
-    name = row["server"].split("/", 1)[1]
-    if servers and not any(fnmatchcase(row["server"], s) or fnmatchcase(name, s) for s in servers):
+    names = [row["server"], row["server"].split("/", 1)[1]]
+    if "version" in row:
+        names += [f"{n}@{row['version']}" for n in names]
+    if servers and not any(fnmatchcase(n, s) for n in names for s in servers):
         return False
     return not risks or row["risk"] in risks
 

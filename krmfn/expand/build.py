@@ -26,6 +26,7 @@ from ..api.common import (
 from ..constants import (
     AGENT_API_VERSION,
     AGENT_KIND,
+    ANNOTATION_SERVER_VERSION,
     KAGENT_GROUP,
     MCPSERVER_API_VERSION,
     MCPSERVER_KIND,
@@ -190,16 +191,33 @@ def agent_tool(name: str, namespace: str | None) -> dict[str, Any]:
     return {"type": "Agent", "agent": present(apiGroup=KAGENT_GROUP, kind="Agent", name=name, namespace=namespace)}
 
 
-def server(entry_name: str, namespace: str, spec: CatalogServer, source: str, users: set[str]) -> dict[str, Any]:
-    """The RemoteMCPServer or kmcp MCPServer a catalog entry asks krmfn to create."""
-    meta = _meta(entry_name, namespace, {LABEL_MANAGED_BY: MANAGED_BY}, {ANNOTATION_SOURCE: source})
+def version_annotations(source: str, version: tuple | None) -> dict[str, str]:
+    """A server object's annotations; a version's also say which version it is and every tool it
+    offers (for reviewers: what a version change adds, removes or re-classifies)."""
+    annotations = {ANNOTATION_SOURCE: source}
+    if version is not None:
+        import json
+
+        family, release, tools = version
+        annotations[ANNOTATION_SERVER_VERSION] = f"{family}@{release.version}"
+        annotations[ANNOTATION_TOOL_RISKS] = json.dumps({family: tools}, sort_keys=True, separators=(",", ":"))
+    return annotations
+
+
+def server(entry_name: str, namespace: str, spec: CatalogServer, source: str, users: set[str],
+           version: tuple | None = None) -> dict[str, Any]:
+    """The RemoteMCPServer or kmcp MCPServer a catalog entry asks krmfn to create; `version`:
+    (server key, its versions[] item, tool -> risk) when it is one version of a versioned server."""
+    release = version[1] if version is not None else None
+    meta = _meta(entry_name, namespace, {LABEL_MANAGED_BY: MANAGED_BY}, version_annotations(source, version))
     description = spec.description or f"{entry_name} tool server"
     if spec.remote is not None:
         remote = spec.remote
         allowed = spec.allowed_namespaces if spec.allowed_namespaces is not None else (users - {namespace})
         return {"apiVersion": REMOTEMCPSERVER_API_VERSION, "kind": REMOTEMCPSERVER_KIND, "metadata": meta,
                 "spec": present(
-                    description=description, url=remote.url, protocol=remote.protocol, timeout=remote.timeout,
+                    description=description, url=(release and release.url) or remote.url, protocol=remote.protocol,
+                    timeout=remote.timeout,
                     sseReadTimeout=remote.sse_read_timeout, terminateOnClose=remote.terminate_on_close,
                     headersFrom=[_value_ref(h) for h in remote.headers_from] or None,
                     allowedNamespaces=allowed_namespaces(allowed),
@@ -212,7 +230,7 @@ def server(entry_name: str, namespace: str, spec: CatalogServer, source: str, us
     else:
         transport["httpTransport"] = present(targetPort=deploy.port, path=deploy.http_path)
     deployment = present(
-        image=deploy.image, cmd=deploy.cmd, args=deploy.args or None, port=deploy.port,
+        image=(release and release.image) or deploy.image, cmd=deploy.cmd, args=deploy.args or None, port=deploy.port,
         replicas=1,  # the CRD default, written so Git equals what the API server stores
         env=deploy.env or None, secretRefs=[{"name": s} for s in deploy.secret_refs] or None,
     )

@@ -24,7 +24,8 @@ from ..constants import (
     MANAGED_BY,
     REMOTEMCPSERVER_KIND,
 )
-from .build import PROMPT_KEY, _value_ref, carried_annotations, described_annotations, labels_for, present
+from .build import (PROMPT_KEY, _value_ref, carried_annotations, described_annotations, labels_for, present,
+                    version_annotations)
 
 
 def _meta(desc: AgentDescription, annotations: dict[str, str]) -> dict[str, Any]:
@@ -76,9 +77,10 @@ def sub_agent(name: str, description: str) -> dict[str, Any]:
 
 
 def remote_server(name: str, namespace: str, spec: CatalogServer, source: str,
-                  stands_for: str | None = None) -> dict[str, Any]:
-    """A catalog server's RemoteMCPServer in `namespace`; `stands_for`: the catalog server it copies."""
-    annotations = {ANNOTATION_SOURCE: source}
+                  stands_for: str | None = None, version: tuple | None = None) -> dict[str, Any]:
+    """A catalog server's RemoteMCPServer in `namespace`; `stands_for`: the catalog server it copies;
+    `version`: as for build.server (a version's URL, under a name of its own: immutable per version)."""
+    annotations = version_annotations(source, version)
     if stands_for:
         annotations[ANNOTATION_CATALOG_SERVER] = stands_for
     remote = spec.remote
@@ -87,7 +89,9 @@ def remote_server(name: str, namespace: str, spec: CatalogServer, source: str,
             "metadata": {"name": name, "namespace": namespace, "labels": {LABEL_MANAGED_BY: MANAGED_BY},
                          "annotations": annotations},
             "spec": present(
-                description=spec.description or f"{name} tool server", url=remote.url, protocol=remote.protocol,
+                description=spec.description or f"{name} tool server",
+                url=(version[1].url if version is not None and version[1].url else None) or remote.url,
+                protocol=remote.protocol,
                 timeout=remote.timeout, sseReadTimeout=remote.sse_read_timeout,
                 terminateOnClose=remote.terminate_on_close,
                 headersFrom=[_value_ref(h) for h in remote.headers_from] or None)}

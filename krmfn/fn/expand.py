@@ -58,6 +58,7 @@ class Expansion:
         self.v1 = self.config.target == TARGET_V1_0
         self.existing_templates: dict[str, str] = {}  # hand-written 1.0 AgentTemplates -> their description
         self.descriptions_by_key: dict[str, str] = {}  # namespace/name -> spec.description
+        self.rollouts: dict[str, str] = {}  # catalog server key -> the version spec.serverVersions rolls out
 
     def error(self, obj: dict, field: str, message: str) -> None:
         self.results.append(Result.about(obj, field, message))
@@ -65,6 +66,7 @@ class Expansion:
     # -- the pipeline ----------------------------------------------------------------------------
     def run(self) -> None:
         self._sort_inputs()
+        self._rollouts()
         agents = self._index_agents()
         self.known_agents = set(agents) | self.existing_agents | set(self.existing_templates)
         self.descriptions_by_key = {key: desc.spec.description for key, (desc, _) in agents.items()}
@@ -78,9 +80,9 @@ class Expansion:
         for entry in self.catalog.servers.values():
             if entry.emitted and self.v1:
                 emitted.extend(self._servers_v1(entry))
-            elif entry.emitted:
+            elif entry.emitted and (entry.version is None or entry.users):  # a version: only where in use
                 emitted.append(build.server(entry.name, entry.namespace, entry.spec,
-                                            source_of(entry.catalog), entry.users))
+                                            source_of(entry.catalog), entry.users, version=_version_of(entry)))
         self.rl.results.extend(self.results)
         if any(r.is_error for r in self.results):
             return  # the engine gives the input back
@@ -126,6 +128,28 @@ class Expansion:
                     self.existing_templates[f"{meta_namespace(obj)}/{meta_name(obj)}"] = (
                         description if isinstance(description, str) else meta_name(obj))
                 self.passthrough.append(obj)
+
+    def _rollouts(self) -> None:
+        """spec.serverVersions, each checked against the catalog: a typo must not leave an
+        environment on the old version unnoticed."""
+        config = self.rl.function_config or {}
+        for reference, version in self.config.server_versions.items():
+            field = f"spec.serverVersions.{reference}"
+            try:
+                entry = self.catalog.resolve(reference, "")
+            except CatalogError as err:
+                self.error(config, field, str(err))
+                continue
+            if not entry.versions:
+                self.error(config, field, f"server {entry.key} lists no versions to roll out")
+            elif version not in entry.versions:
+                self.error(config, field, f"server {entry.key} has no version {version} "
+                           f"(versions: {', '.join(sorted(entry.versions))})")
+            elif self.rollouts.get(entry.key, version) != version:
+                self.error(config, field, f"server {entry.key} is rolled out twice, "
+                           f"to {self.rollouts[entry.key]} and {version}")
+            else:
+                self.rollouts[entry.key] = version
 
     def _credentials(self, obj: dict) -> bool:
         """Refuse every literal credential in a description or catalog (its description, env, headers
@@ -219,15 +243,21 @@ class Expansion:
         seen_servers: set[str] = set()
         for index, grant in enumerate(desc.spec.tools):
             path = f"spec.tools[{index}]"
+            pin_path = f"{path}.version" if grant.version is not None else f"{path}.server"
             try:
-                entry = self.catalog.resolve(grant.server, namespace)
+                family = self.catalog.resolve(grant.server_name, namespace)
             except CatalogError as err:
                 self.error(obj, f"{path}.server", str(err))
                 continue
-            if entry.key in seen_servers:
-                self.error(obj, f"{path}.server", f"server {entry.key} is listed twice; merge the two entries")
+            try:
+                entry, how = self.catalog.select(family, grant.pin, self.rollouts)
+            except CatalogError as err:
+                self.error(obj, pin_path if grant.pin else f"{path}.server", str(err))
                 continue
-            seen_servers.add(entry.key)
+            if family.key in seen_servers:
+                self.error(obj, f"{path}.server", f"server {family.key} is listed twice; merge the two entries")
+                continue
+            seen_servers.add(family.key)
             if not grant.allow:
                 self.error(obj, f"{path}.allow", "empty allow-list: kagent would grant every tool of the server; "
                            "name each tool")
@@ -239,7 +269,7 @@ class Expansion:
                     self.error(obj, f"{path}.allow[{t_index}]", f"wildcard {tool!r} is not allowed: name each tool")
                     ok = False
                 elif entry.risk(tool) is None:
-                    self.error(obj, f"{path}.allow[{t_index}]", entry.unknown_tool(tool))
+                    self.error(obj, f"{path}.allow[{t_index}]", entry.unknown_tool(tool, how))
                     ok = False
                 elif tool in seen_tools:
                     self.error(obj, f"{path}.allow[{t_index}]", f"tool {tool!r} is listed twice")
@@ -262,13 +292,13 @@ class Expansion:
                 tools.extend(bindings)
             elif entry.namespace != namespace:
                 if entry.kind != "RemoteMCPServer":
-                    self.error(obj, f"{path}.server", f"server {entry.key} is a kmcp MCPServer in another namespace; "
+                    self.error(obj, f"{path}.server", f"server {entry.label} is a kmcp MCPServer in another namespace; "
                                "kagent only resolves RemoteMCPServers across namespaces")
                     continue
                 if entry.allows_namespace(namespace) is None and not entry.emitted:
                     self.results.append(Result.about(
                         obj, f"{path}.server",
-                        f"server {entry.key} is in another namespace: it must admit namespace {namespace} "
+                        f"server {entry.label} is in another namespace: it must admit namespace {namespace} "
                         "in spec.allowedNamespaces (krmfn cannot see it; declare it in a ToolCatalog "
                         "with external.allowedNamespaces to silence this)", severity=WARNING))
             entry.users.add(namespace)
@@ -345,13 +375,13 @@ class Expansion:
         from ..expand import build_v1
 
         if entry.kind != "RemoteMCPServer":
-            self.error(obj, f"{path}.server", f"server {entry.key} is a kmcp MCPServer: kagent 1.0 has no MCPServer "
+            self.error(obj, f"{path}.server", f"server {entry.label} is a kmcp MCPServer: kagent 1.0 has no MCPServer "
                        f"(target {TARGET_V1_0}); deploy the server yourself and declare it with remote.url")
             return None
         if entry.namespace != namespace:
             if entry.spec is None or entry.spec.remote is None:
                 self.error(obj, f"{path}.server",
-                           f"server {entry.key} is in another namespace and krmfn does not know its URL: kagent 1.0 "
+                           f"server {entry.label} is in another namespace and krmfn does not know its URL: kagent 1.0 "
                            f"references are local to the agent's namespace ({namespace}); declare it in a "
                            "ToolCatalog with remote.url so krmfn emits a RemoteMCPServer there")
                 return None
@@ -367,18 +397,22 @@ class Expansion:
         """A catalog server's RemoteMCPServers: in its own namespace, and a copy in each using namespace."""
         from ..expand import build_v1
 
+        if entry.version is not None and not entry.users:
+            return []  # a version is emitted only where it is in use
         if entry.spec.mcp_server is not None:
             servers = entry.catalog.get("spec", {}).get("servers", [])
-            index = next((i for i, s in enumerate(servers) if isinstance(s, dict) and s.get("name") == entry.name
+            index = next((i for i, s in enumerate(servers) if isinstance(s, dict) and s.get("name") == entry.spec.name
                           and (s.get("namespace") or meta_namespace(entry.catalog)) == entry.namespace), 0)
             self.error(entry.catalog, f"spec.servers[{index}].mcpServer",
-                       f"server {entry.key} asks krmfn to deploy a kmcp MCPServer, which kagent 1.0 does not have "
+                       f"server {entry.label} asks krmfn to deploy a kmcp MCPServer, which kagent 1.0 does not have "
                        f"(target {TARGET_V1_0}); deploy it yourself and declare it with remote.url")
             return []
         source = source_of(entry.catalog)
-        out = [build_v1.remote_server(entry.name, entry.namespace, entry.spec, source)]
+        version = _version_of(entry)
+        out = [build_v1.remote_server(entry.name, entry.namespace, entry.spec, source, version=version)]
         for namespace in sorted(entry.users - {entry.namespace}):
-            out.append(build_v1.remote_server(entry.name, namespace, entry.spec, source, stands_for=entry.key))
+            out.append(build_v1.remote_server(entry.name, namespace, entry.spec, source, stands_for=entry.key,
+                                              version=version))
         return out
 
     def _prompt(self, desc: AgentDescription, obj: dict, library: PromptLibrary, renderer: PromptRenderer,
@@ -466,6 +500,13 @@ def _header_problems(catalog: ToolCatalog, obj: dict) -> list[Result]:
 
             problems += parse(ValueRef, header, subject=obj, at=f"spec.servers[{index}].remote.headersFrom[{h_index}]")[1]
     return problems
+
+
+def _version_of(entry):
+    """(family key, version, tools) of a version's entry, None for a server without versions."""
+    if entry.version is None:
+        return None
+    return entry.family, entry.release, {t: entry.risk(t) for t in sorted(entry.tools)}
 
 
 def _risks(tools: list[dict[str, Any]]) -> dict[str, dict[str, str]]:

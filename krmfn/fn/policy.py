@@ -64,7 +64,8 @@ class KnownServer:
     # spec.allowedNamespaces when the server is not in the render: "auto" (expand admits its
     # users), "All", a list of namespaces, or None (unknown)
     admits: Any = None
-    url: str = ""  # the catalog's remote.url, when it gives one
+    url: str = ""  # the catalog's remote.url (a version's own url), when it gives one
+    versions: dict[str, str] = field(default_factory=dict)  # a versioned server: version -> its object's key
 
 
 @dataclass
@@ -246,8 +247,9 @@ class Checker:
             server = self._server(entry.key)
             server.kinds.add(entry.kind)
             self.risks.add(entry.key, entry.tools)
-            if entry.spec.remote is not None:
-                server.url = entry.spec.remote.url
+            if entry.url:
+                server.url = entry.url
+            server.versions.update({v: e.key for v, e in entry.versions.items()})
             if entry.spec.external is not None:
                 allowed = entry.spec.external.allowed_namespaces
                 admits = allowed if allowed else None
@@ -282,6 +284,17 @@ class Checker:
         if matches:
             return None, f"server {reference!r} is ambiguous: write one of {', '.join(matches)}"
         return None, self._unknown_server(reference)
+
+    def _version(self, key: str, pin: str | None) -> tuple[str | None, str]:
+        """The server a description's grant gets: a pin's version, else the server itself, whose
+        classes are the riskiest any version gives (the policy cannot know the environment's rollout)."""
+        if pin is None:
+            return key, ""
+        versions = self.servers[key].versions
+        if pin in versions:
+            return versions[pin], ""
+        return None, (f"server {key} has no version {pin}" + (f" (versions: {', '.join(sorted(versions))})"
+                                                              if versions else " (it lists no versions)"))
 
     def _unknown_server(self, reference: str) -> str:
         names = sorted(self.servers) + sorted({k.split("/", 1)[1] for k in self.servers})
@@ -362,10 +375,16 @@ class Checker:
                          self.spec.environment, "spec.tools", tier=None if desc.spec.byo else desc.spec.model)
         for index, grant in enumerate(desc.spec.tools):
             base = f"spec.tools[{index}]"
-            key, reason = self.resolve(grant.server, namespace)
-            known = key is not None
+            key, reason = self.resolve(grant.server_name, namespace)
+            if key is not None and grant.pin is not None:
+                resolved = key
+                key, reason = self._version(key, grant.pin)
+                if key is None:  # an unknown version is an unknown server: its tools count as destructive
+                    key = f"{resolved}@{grant.pin}"
+                    reason = reason or f"server {key} is not in any catalog"
+            known = key is not None and not reason
             if key is None:
-                key = grant.server if "/" in grant.server else f"{namespace}/{grant.server}"
+                key = grant.server_name if "/" in grant.server_name else f"{namespace}/{grant.server_name}"
             server = self.servers.get(key)
             kind = sorted(server.kinds)[0] if server is not None and server.kinds else "RemoteMCPServer"
             approval = set(grant.require_approval)

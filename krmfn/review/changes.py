@@ -11,15 +11,19 @@ strips or colours them).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
+from ..constants import (ANNOTATION_CATALOG_SERVER, ANNOTATION_SERVER_VERSION, ANNOTATION_TOOL_RISKS,
+                         MCPSERVER_KIND, REMOTEMCPSERVER_KIND)
+from ..risk import claimed_risks
+from ..runtime.kobject import KObject
 from .model import ALL_TOOLS, AgentView, Grant, ModelView, Render
 
 CLASSES = (
     "agent-added", "agent-removed",
     "prompt-changed", "model-changed",
-    "tool-granted", "tool-revoked", "approval-added", "approval-removed",
+    "tool-granted", "tool-revoked", "approval-added", "approval-removed", "skill-version-changed",
     "delegate-added", "delegate-removed", "skills-changed", "reach-changed",
     "config-changed", "operational",
 )
@@ -123,6 +127,7 @@ class EnvironmentReport:
 def compare(old: Render, new: Render, name: str, old_label: str, new_label: str) -> EnvironmentReport:
     changes: list[AgentChange] = []
     unchanged = 0
+    old_versions, new_versions = server_versions(old), server_versions(new)
     for key in sorted(set(old.agents) | set(new.agents)):
         before, after = old.agents.get(key), new.agents.get(key)
         if before is None:
@@ -130,7 +135,8 @@ def compare(old: Render, new: Render, name: str, old_label: str, new_label: str)
         elif after is None:
             changes.append(AgentChange(key, "removed", [agent_removed(before)]))
         else:
-            findings = sorted(agent_findings(before, after), key=lambda f: CLASS_ORDER[f.cls])
+            findings = sorted(agent_findings(before, after, old_versions, new_versions),
+                              key=lambda f: CLASS_ORDER[f.cls])
             if findings:
                 changes.append(AgentChange(key, "changed", findings))
             else:
@@ -138,22 +144,25 @@ def compare(old: Render, new: Render, name: str, old_label: str, new_label: str)
     return EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new), unchanged)
 
 
-def agent_findings(old: AgentView, new: AgentView) -> Iterable[Finding]:
+def agent_findings(old: AgentView, new: AgentView, old_versions: dict | None = None,
+                   new_versions: dict | None = None) -> Iterable[Finding]:
     key = new.key
+    old, new, versions = by_catalog_server(old, new, old_versions or {}, new_versions or {})
     yield from prompt_findings(key, old, new)
     yield from model_findings(key, old.model, new.model, old.memory, new.memory)
     yield from tool_findings(key, old, new)
+    yield from skill_version_findings(key, old, new, versions)
     for delegate in sorted(set(new.delegates) - set(old.delegates)):
         yield Finding("delegate-added", key, f"may now delegate to {code(delegate)}", {"delegate": delegate})
     for delegate in sorted(set(old.delegates) - set(new.delegates)):
         yield Finding("delegate-removed", key, f"no longer delegates to {code(delegate)}", {"delegate": delegate})
     yield from skills_findings(key, old.skills, new.skills)
-    yield from reach_findings(key, old, new)
+    yield from reach_findings(key, old, new, _family(old_versions or {}), _family(new_versions or {}))
     config = changed_values(old.config, new.config)
     for server in sorted(set(old.tool_settings) & set(new.tool_settings)):
         for path, change in changed_values(old.tool_settings[server], new.tool_settings[server]).items():
             config[f"tools {server} {path}"] = change
-    for server in sorted(set(old.tools) & set(new.tools)):
+    for server in sorted(set(old.tools) & set(new.tools) - set(versions)):  # a version's: in its finding
         for tool in sorted(set(old.tools[server]) & set(new.tools[server])):
             before, after = old.tools[server][tool].risk, new.tools[server][tool].risk
             if before != after:
@@ -247,6 +256,113 @@ def tool_findings(key: str, old: AgentView, new: AgentView) -> Iterable[Finding]
                               grant_json(after[tool]), destructive=after[tool].risk == "destructive")
 
 
+@dataclass(frozen=True)
+class ServerVersion:
+    """What a render says of one object krmfn emitted for a version of a catalog server."""
+
+    server: str  # the catalog server, namespace/name
+    version: str | None  # None: the server as it was before it listed versions
+    tools: dict[str, str] | None  # every tool the version offers, with its class (None: not said)
+
+
+def server_versions(render: Render) -> dict[str, ServerVersion]:
+    """Server object (namespace/name) -> the catalog server and version it is, from the
+    `krmfn.dev/server-version` annotation expand writes on it; a kagent 1.0 copy of a server
+    without versions by its `krmfn.dev/catalog-server`. Descriptive only: what a render says of
+    its servers never lowers a tool's risk (the grants' own classes are compared as before)."""
+    out: dict[str, ServerVersion] = {}
+    for (kind, namespace, name), obj in render.objects.items():
+        if kind not in (REMOTEMCPSERVER_KIND, MCPSERVER_KIND):
+            continue
+        annotations = KObject(obj).annotations
+        written = annotations.get(ANNOTATION_SERVER_VERSION)
+        if isinstance(written, str) and "@" in written:
+            server, version = written.rsplit("@", 1)
+            tools = (claimed_risks(annotations.get(ANNOTATION_TOOL_RISKS)) or {}).get(server)
+            out[f"{namespace}/{name}"] = ServerVersion(server, version, tools)
+        elif isinstance(annotations.get(ANNOTATION_CATALOG_SERVER), str):
+            out[f"{namespace}/{name}"] = ServerVersion(annotations[ANNOTATION_CATALOG_SERVER], None, None)
+    return out
+
+
+def _family(versions: dict[str, ServerVersion]) -> Callable[[str], str]:
+    """Server object -> the catalog server it is a version of (itself when it is no version)."""
+    return lambda server: versions[server].server if server in versions else server
+
+
+def by_catalog_server(old: AgentView, new: AgentView, old_versions: dict[str, ServerVersion],
+                      new_versions: dict[str, ServerVersion]):
+    """The two views with each version's grants under its catalog server, so a version change is
+    one finding rather than every tool revoked on one object and granted on another; and, per
+    catalog server whose version differs, (old, new) ServerVersion (None: no version)."""
+    def regroup(view: AgentView, versions: dict[str, ServerVersion], other: set[str]):
+        tools: dict[str, dict] = {}
+        used: dict[str, ServerVersion] = {}
+        for key in sorted(view.tools):
+            info = versions.get(key)
+            if info is not None and (info.version is not None or info.server in other):
+                tools.setdefault(info.server, {}).update(view.tools[key])
+                used[info.server] = info
+            else:
+                tools.setdefault(key, {}).update(view.tools[key])
+        return tools, used
+
+    def families(view: AgentView, versions: dict[str, ServerVersion]) -> set[str]:
+        return {versions[k].server for k in view.tools if k in versions and versions[k].version is not None}
+
+    old_families, new_families = families(old, old_versions), families(new, new_versions)
+    if not (old_families or new_families):
+        return old, new, {}
+    old_tools, old_used = regroup(old, old_versions, new_families)
+    new_tools, new_used = regroup(new, new_versions, old_families)
+    changed = {}
+    for server in sorted(old_families | new_families):
+        if server not in old_tools or server not in new_tools:
+            continue  # the grant itself came or went: tool-granted / tool-revoked say so
+        before = old_used.get(server) or ServerVersion(server, None, None)
+        after = new_used.get(server) or ServerVersion(server, None, None)
+        if before.version != after.version:
+            changed[server] = (before, after)
+    return replace(old, tools=old_tools), replace(new, tools=new_tools), changed
+
+
+def skill_version_findings(key: str, old: AgentView, new: AgentView,
+                           versions: dict[str, tuple[ServerVersion, ServerVersion]]) -> Iterable[Finding]:
+    """A server (skill) version change: the tools the version adds or removes, and every class that
+    changed, for the agent's grants (a rise to destructive is flagged) and the server's other tools."""
+    for server, (before, after) in sorted(versions.items()):
+        added = removed = []
+        risks: list[dict[str, Any]] = []
+        granted_old, granted_new = old.tools.get(server, {}), new.tools.get(server, {})
+        if before.tools is not None and after.tools is not None:
+            added = sorted(set(after.tools) - set(before.tools))
+            removed = sorted(set(before.tools) - set(after.tools))
+            risks += [{"tool": t, "old": before.tools[t], "new": after.tools[t], "granted": t in granted_new}
+                      for t in sorted(set(before.tools) & set(after.tools))
+                      if before.tools[t] != after.tools[t] and t not in granted_new]
+        risks += [{"tool": t, "old": granted_old[t].risk, "new": granted_new[t].risk, "granted": True}
+                  for t in sorted(set(granted_old) & set(granted_new)) if granted_old[t].risk != granted_new[t].risk]
+        risks.sort(key=lambda r: r["tool"])
+        rose_to_destructive = [r for r in risks if r["granted"] and r["new"] == "destructive"
+                               and r["old"] != "destructive"]
+        pieces = [f"{code(server)} {before.version or '(no version)'} → {after.version or '(no version)'}"]
+        tools_of = after.tools or {}
+        if added:
+            pieces.append("adds " + ", ".join(f"{code(t)} ({tools_of.get(t, 'unknown')})" for t in added[:MAX_LISTED])
+                          + _more(len(added)))
+        if removed:
+            pieces.append("removes " + ", ".join(code(t) for t in removed[:MAX_LISTED]) + _more(len(removed)))
+        for r in risks[:MAX_LISTED]:
+            pieces.append(f"{code(r['tool'])} {r['old']} → {r['new']}" + (" (granted)" if r["granted"] else ""))
+        if len(risks) > MAX_LISTED:
+            pieces.append(f"{len(risks) - MAX_LISTED} more classes changed")
+        yield Finding("skill-version-changed", key, "; ".join(pieces),
+                      {"server": server, "oldVersion": before.version, "newVersion": after.version,
+                       "toolsAdded": [{"tool": t, "risk": tools_of.get(t)} for t in added],
+                       "toolsRemoved": removed, "riskChanges": risks},
+                      destructive=bool(rose_to_destructive))
+
+
 def skills_findings(key: str, old: dict[str, Any], new: dict[str, Any]) -> Iterable[Finding]:
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
@@ -258,10 +374,15 @@ def skills_findings(key: str, old: dict[str, Any], new: dict[str, Any]) -> Itera
     yield Finding("skills-changed", key, "; ".join(pieces), {"added": added, "removed": removed, "changed": changed})
 
 
-def reach_findings(key: str, old: AgentView, new: AgentView) -> Iterable[Finding]:
-    """What the agent can get done through delegates, beyond its own grants' changes."""
-    gained = [(k, r) for k, r in sorted(new.reach.items()) if r.via and k not in old.reach]
-    lost = [(k, r) for k, r in sorted(old.reach.items()) if r.via and k not in new.reach]
+def reach_findings(key: str, old: AgentView, new: AgentView, old_family: Callable[[str], str] = str,
+                   new_family: Callable[[str], str] = str) -> Iterable[Finding]:
+    """What the agent can get done through delegates, beyond its own grants' changes. A tool is
+    the same tool in another version of its server (`*_family`: server object -> catalog server):
+    that change is the delegate's skill-version-changed finding."""
+    before = {(old_family(s), t) for s, t in old.reach}
+    after = {(new_family(s), t) for s, t in new.reach}
+    gained = [(k, r) for k, r in sorted(new.reach.items()) if r.via and (new_family(k[0]), k[1]) not in before]
+    lost = [(k, r) for k, r in sorted(old.reach.items()) if r.via and (old_family(k[0]), k[1]) not in after]
     if not (gained or lost):
         return
     pieces = []
@@ -337,6 +458,7 @@ GATES: dict[str, Callable[[Finding], bool]] = {
     "approval-removed": lambda f: f.cls == "approval-removed",
     "delegate-change": lambda f: f.cls in ("delegate-added", "delegate-removed"),
     "skills-change": lambda f: f.cls == "skills-changed",
+    "skill-version-change": lambda f: f.cls == "skill-version-changed",
     "reach-change": lambda f: f.cls == "reach-changed",
     "config-change": lambda f: f.cls == "config-changed",
     "operational": lambda f: f.cls == "operational",
@@ -349,6 +471,7 @@ GATE_ALIASES = {cls: cls for cls in CLASSES if cls in GATES}
 GATE_ALIASES.update({"tool-granted": "tool-grant", "tool-revoked": "tool-revoke", "model-changed": "model-change",
                      "prompt-changed": "prompt-change", "delegate-added": "delegate-change",
                      "delegate-removed": "delegate-change", "skills-changed": "skills-change",
+                     "skill-version-changed": "skill-version-change",
                      "reach-changed": "reach-change", "config-changed": "config-change",
                      "destructive": "destructive-grant"})
 

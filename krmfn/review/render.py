@@ -14,6 +14,7 @@ LABELS = {
     "prompt-changed": "prompt changed", "model-changed": "model changed",
     "tool-granted": "tool granted", "tool-revoked": "tool revoked",
     "approval-added": "approval added", "approval-removed": "approval removed",
+    "skill-version-changed": "skill version changed",
     "delegate-added": "delegate added", "delegate-removed": "delegate removed",
     "skills-changed": "skills changed", "reach-changed": "reach changed",
     "config-changed": "settings changed", "operational": "operational",
