@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from krmfn import cli
+from krmfn import __version__, cli
 from krmfn.runtime import yamlio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1026,6 +1026,58 @@ def test_build_of_broken_kustomizations(tmp_path):
     (failing / "expand.yaml").write_text(yaml.safe_dump(changed(expand, "spec.promptMode", "Files")))
     assert_refused(_build(failing), ("AgentExpansion/expand spec.promptMode",), "[error] kustomize build", lines=2,
                    krm_mode=False)
+
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("image,served,fragment", [
+    (f"ghcr.io/krmfn-dev/krmfn:{__version__}@{DIGEST}", True, ""),
+    (f"localhost:5000/krmfn:v{__version__}@{DIGEST}", True, ""),
+    (f"ghcr.io/krmfn-dev/krmfn@{DIGEST}", False, "is krmfn's pinned by digest only, which does not say which "
+     f"krmfn version it is, so it cannot be served natively: pin the version as well "
+     f"(ghcr.io/krmfn-dev/krmfn:{__version__}@{DIGEST}), and there is no container engine to run it"),
+    ("localhost:5000/krmfn@sha512:" + "ab" * 64, False, "is krmfn's pinned by digest only"),
+    (f"ghcr.io/krmfn-dev/krmfn:9.9.9@{DIGEST}", False, f"the kustomization pins ghcr.io/krmfn-dev/krmfn:9.9.9@{DIGEST}, "
+     f"but this krmfn is {__version__}"),
+    ("ghcr.io/krmfn-dev/krmfn@sha256:abc", False, "invalid digest 'sha256:abc' (expected sha256: and 64 lower-case"),
+    (f"ghcr.io/krmfn-dev/krmfn:{__version__}@sha256:" + "AB" * 32, False, "invalid digest"),
+    (f"example.com/other-fn@{DIGEST}", False, f"image example.com/other-fn@{DIGEST} is not krmfn's, and there is "
+     "no container engine"),
+])
+def test_digest_pinned_images_are_krmfns_where_they_are(image, served, fragment, monkeypatch):
+    """The docker stand-in (`krmfn container-run`, what `krmfn build` puts first on PATH) reads a
+    digest-pinned reference as one: krmfn's image with a version is served, one with a digest only
+    names no version (a true message, never "is not krmfn's"), a malformed digest is refused."""
+    monkeypatch.delenv("KRMFN_CONTAINER_ENGINE", raising=False)
+    outcome = krmfn("container-run", "run", "--rm", "-i", "--network", "none", image,
+                    stdin=resource_list([CATALOG, AGENT], EXPAND))
+    if served:
+        kinds = [item["kind"] for item in assert_passes(outcome)["items"]]
+        assert "Agent" in kinds and "AgentDescription" not in kinds
+    else:
+        assert_refused(outcome, fragment, krm_mode=False)
+        assert "is not krmfn's" not in outcome.stderr or "other-fn" in image
+
+
+def test_a_digest_pinned_krmfn_image_renders_through_krmfn_build(tmp_path):
+    _kubectl()
+    (tmp_path / "agents.yaml").write_text(yaml.safe_dump_all([CATALOG, AGENT]))
+    pinned = {"config.kubernetes.io/function": f"container:\n  image: ghcr.io/krmfn-dev/krmfn:{__version__}@{DIGEST}\n"}
+    (tmp_path / "expand.yaml").write_text(yaml.safe_dump(changed(EXPAND, "metadata.annotations", pinned)))
+    (tmp_path / "kustomization.yaml").write_text("resources: [agents.yaml]\ntransformers: [expand.yaml]\n")
+    proc = subprocess.run([sys.executable, "-m", "krmfn", "build", "--native", "--kustomize", _kubectl(), str(tmp_path)],
+                          capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"kind: Agent\n" in proc.stdout
+    # digest only: the same true line through kustomize, exit 1, nothing on stdout
+    bare = {"config.kubernetes.io/function": f"container:\n  image: ghcr.io/krmfn-dev/krmfn@{DIGEST}\n"}
+    (tmp_path / "expand.yaml").write_text(yaml.safe_dump(changed(EXPAND, "metadata.annotations", bare)))
+    env = {k: v for k, v in os.environ.items() if k != "KRMFN_CONTAINER_ENGINE"}
+    proc = subprocess.run([sys.executable, "-m", "krmfn", "build", "--native", "--kustomize", _kubectl(), str(tmp_path)],
+                          capture_output=True, timeout=120, env={**env, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert "is krmfn's pinned by digest only" in proc.stderr.decode() and "not krmfn's" not in proc.stderr.decode()
 
 
 # --- the bounds: a huge input and an alias bomb, refused within 2 s and under 300 MB -------------------------------
