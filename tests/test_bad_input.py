@@ -818,6 +818,37 @@ def test_a_template_cannot_take_more_than_its_memory_budget(template):
     assert_refused(krm(items, EXPAND), (AGENT_REF, " spec.prompt: ", budget), items=items)
 
 
+def test_template_code_runs_once_at_render_time_never_while_compiling(monkeypatch):
+    """Jinja2's optimizer folded constant filter chains while compiling, once per level, and read
+    any exception (MemoryError, the render deadline) as "cannot fold": the replace chain above ran
+    20 times to the memory budget (10-55 s on a loaded machine, past the run's 10 s budget, which
+    was swallowed). Each filter of a chain now runs exactly once, when the prompt renders."""
+    import functools
+
+    from jinja2 import defaults
+
+    calls = []
+    original = defaults.DEFAULT_FILTERS["replace"]
+
+    @functools.wraps(original)  # keeps jinja_pass_arg: the filter still gets its eval context
+    def counted(*args, **kwargs):
+        frame, folding = sys._getframe(1), False
+        while frame is not None and not folding:
+            folding, frame = frame.f_code.co_name == "as_const", frame.f_back  # Jinja2's constant folding
+        calls.append(("compiling" if folding else "rendering", *args[-2:]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setitem(defaults.DEFAULT_FILTERS, "replace", counted)
+    text = "{{ 'x' | replace('x', 'y') | replace('y', 'z') | replace('z', 'w') }}"
+    outcome = krm([CATALOG, changed(AGENT, "spec.prompt.text", text)], EXPAND)
+    agent = next(i for i in assert_passes(outcome)["items"] if i["kind"] == "Agent")
+    assert agent["spec"]["declarative"]["systemMessage"] == "w"
+    assert calls == [("rendering", "x", "y"), ("rendering", "y", "z"), ("rendering", "z", "w")]
+    from krmfn.expand import prompts
+
+    assert not issubclass(prompts._RenderTimeout, Exception)  # no `except Exception` swallows the deadline
+
+
 def test_a_memory_bomb_is_stopped_at_the_budget_in_a_fresh_process(tmp_path):
     """Peak RSS of a whole krmfn call stays near its start-up size plus the budget. A hard 3 GiB
     limit on the measuring parent only keeps a broken budget from exhausting the test machine (it
@@ -1234,6 +1265,33 @@ def test_input_that_is_costly_to_load_is_refused_quickly_and_in_bounded_memory(n
         result = measured(["run", str(config), str(path)], None, tmp_path)
     _within_bounds(result, "refused before doing more work (raise the limit with KRMFN_MAX_INPUT_MB)",
                    krm_mode=mode == "krm")
+
+
+@pytest.mark.parametrize("name", ["4 MB of wide maps", "2 MB of dense scalars"])
+def test_a_costly_input_is_refused_before_anything_is_composed(name, tmp_path):
+    """The nodes are counted on libyaml's events, so a refusal holds no node tree: its peak memory is
+    the interpreter's and the text's (composing the 419,430 nodes first peaked at ~175 MB)."""
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(HOSTILE[name]())
+    config = tmp_path / "policy.yaml"
+    config.write_text(yaml.safe_dump(POLICY))
+    code, _, peak, _, stderr = measured(["run", str(config), str(path)], None, tmp_path)
+    assert code == 1 and "refused before doing more work" in stderr, stderr
+    assert peak < 100 * 1024 * 1024, f"peak RSS {peak / 1048576:.0f} MB"
+
+
+def test_the_event_count_is_the_node_count_the_composer_sees():
+    """What Budget.count adds is exactly what composing builds: nodes, and nodes by their depth."""
+    text = "a: [1, {b: [x, y]}, 2]\nz: q\n---\n- [[], {}]\n"
+    budget = yamlio.Budget()
+    assert budget.count(text) is False
+    def walk(node, depth):
+        children = node.value if isinstance(node, yaml.SequenceNode) else \
+            [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else []
+        return [(1, depth)] + [c for child in children for c in walk(child, depth + 1)]
+    counted = [c for doc in yaml.compose_all(text, Loader=yaml.SafeLoader) for c in walk(doc, 1)]
+    assert (budget.nodes, budget.weight) == (len(counted), sum(d for _, d in counted))
+    assert yamlio.Budget().count("a: &x [1]\nb: *x\n") is True
 
 
 def test_the_node_budget_is_shared_by_the_files_of_a_run(tmp_path):
