@@ -7,9 +7,6 @@ overlays with the Pipeline and step by step, and compares them byte for byte.)
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import support
@@ -72,8 +69,7 @@ def test_an_inline_credential_never_comes_back_in_the_output():
                                         "defaultHeaders": {"Authorization": f"Bearer {secret}"}}}}}}
     stdin = yamlio.dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items,
                          "functionConfig": config})
-    proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin.encode(), capture_output=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    proc = support.module(stdin=stdin.encode(), timeout=120)
     assert proc.returncode == 1
     assert secret.encode() not in proc.stdout and secret.encode() not in proc.stderr
     assert b"literal credential refused" in proc.stderr
