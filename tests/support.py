@@ -58,9 +58,12 @@ def cli(*args: str, stdin: bytes | str = b"", cwd: Path | None = None) -> tuple[
 
 
 def module(*args: str, stdin: str | bytes | None = None, cwd: Path = ROOT, env: dict | None = None,
-           timeout: float = TIMEOUT, text: bool | None = None) -> subprocess.CompletedProcess:
-    """`text`: str or bytes I/O (by default, what stdin is; text when there is none)."""
+           timeout: float = TIMEOUT, text: bool | None = None, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """`env` is added to this process's environment, `unset` names taken out of it; `text`: str or
+    bytes I/O (by default, what stdin is; text when there is none)."""
     environment = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
+    for name in unset:
+        environment.pop(name, None)
     return subprocess.run([sys.executable, "-m", "krmfn", *args], input=stdin, cwd=cwd, env=environment,
                           capture_output=True, text=not isinstance(stdin, bytes) if text is None else text,
                           timeout=timeout)

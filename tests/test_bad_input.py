@@ -1087,7 +1087,7 @@ def test_a_digest_pinned_krmfn_image_renders_through_krmfn_build(tmp_path):
     bare = {"config.kubernetes.io/function": f"container:\n  image: ghcr.io/krmfn-dev/krmfn@{DIGEST}\n"}
     (tmp_path / "expand.yaml").write_text(yaml.safe_dump(changed(EXPAND, "metadata.annotations", bare)))
     proc = support.module("build", "--native", "--kustomize", _kubectl(), str(tmp_path), timeout=120, text=False,
-                          env={"KRMFN_CONTAINER_ENGINE": ""})  # empty: no engine to forward to
+                          unset=("KRMFN_CONTAINER_ENGINE",))  # no engine to forward to
     assert proc.returncode == 1 and proc.stdout == b""
     assert "is krmfn's pinned by digest only" in proc.stderr.decode() and "not krmfn's" not in proc.stderr.decode()
 
