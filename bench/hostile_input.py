@@ -17,6 +17,25 @@ INPUTS = {  # each under the 16 MiB size limit, each far costlier to load than i
     "4 MB of wide maps": b"a: {" + b"".join(b"key%d: v, " % i for i in range(400_000)) + b"z: 1}\n",
 }
 HEAD = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  "
+# A prompt that grows 4x per filter (each step within the operator checks): the render's memory
+# budget stops it. Jinja2 used to fold the chain while compiling, once per level (10-55 s).
+TEMPLATE_BOMB = b"""apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+functionConfig: {apiVersion: krmfn.dev/v1alpha1, kind: AgentExpansion, metadata: {name: e}, spec: {environment: dev}}
+items:
+- apiVersion: krmfn.dev/v1alpha1
+  kind: ToolCatalog
+  metadata: {name: tools, namespace: team-a}
+  spec: {servers: [{name: kagent-tools, toolsFrom: kagent-tool-server, remote: {url: "http://t.kagent.svc:8084/mcp"}}]}
+- apiVersion: krmfn.dev/v1alpha1
+  kind: AgentDescription
+  metadata: {name: helper, namespace: team-a}
+  spec:
+    description: Helps.
+    model: standard
+    tools: [{server: kagent-tools, allow: [k8s_get_resources]}]
+    prompt: {text: "{{ 'aaaa' """ + b"| replace('a', 'aaaa') " * 20 + b"""}}"}
+"""
 MEASURE = """
 import resource, subprocess, sys, time
 start = time.perf_counter()
@@ -50,4 +69,9 @@ def run() -> list[Row]:
             verdict = "met" if seconds < 2 and peak < 300 else "MISSED"
             rows.append(Row(f"refuse {name}", seconds, "a one-item ResourceList", baseline, None,
                             note=f"peak RSS {peak:.0f} MB; target < 2 s and < 300 MB: {verdict}"))
+        path = Path(tmp) / "template-bomb.yaml"
+        path.write_bytes(TEMPLATE_BOMB)
+        seconds, peak = _measure(path)
+        rows.append(Row("refuse a prompt of 20 chained replaces", seconds, "a one-item ResourceList", baseline, None,
+                        note=f"peak RSS {peak:.0f} MB (the render budget is 256 MiB); the run's render budget is 10 s"))
     return rows

@@ -24,10 +24,12 @@ def pytest_sessionstart(session):
     session.config._krmfn_bad_devices = _not_devices()
 
 
-# Every podman a test starts uses krmfn's private configuration and storage, never the host's.
-from podman_env import podman_env  # noqa: E402
+# Every podman a test starts uses krmfn's private configuration, storage and mount namespace
+# (the wrapper first on PATH), never the host's.
+from podman_env import PODMAN_BIN, podman_env  # noqa: E402
 
 os.environ.update(podman_env())
+os.environ["PATH"] = f"{PODMAN_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def pytest_sessionfinish(session, exitstatus):

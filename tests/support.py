@@ -1,6 +1,8 @@
 """How the tests run krmfn: one helper per way in, each named for the path it exercises.
 
 - `in_process(config, items)`: the engine on a ResourceList, no process (what every way in calls);
+- `cli(*args, stdin=...)`: `krmfn ARGS` in this process through `krmfn.cli.main`, stdin/stdout/stderr
+  captured (the console script's path without a process: fast, and exceptions reach the test);
 - `module(*args)`: `python -m krmfn ARGS` with this checkout first on the import path (the source
   tree as it is, in a fresh process);
 - `installed(*args)`: the `krmfn` console script of .venv (what `scripts/setup` installs and
@@ -30,11 +32,41 @@ def in_process(config: dict, items: list[dict]) -> tuple[int, ResourceList]:
     return engine.run(rl), rl
 
 
+def cli(*args: str, stdin: bytes | str = b"", cwd: Path | None = None) -> tuple[int, bytes, str]:
+    """(exit code, stdout bytes, stderr text) of `krmfn ARGS` run in this process."""
+    import io
+
+    from krmfn import cli as entry
+
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    stderr = io.StringIO()
+    saved = sys.stdin, sys.stdout, sys.stderr, os.getcwd()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        code = entry.main(list(args))
+    except SystemExit as exit_:  # argparse
+        code = exit_.code
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved[:3]
+        os.chdir(saved[3])
+    stdout.flush()
+    return code, stdout.buffer.getvalue(), stderr.getvalue()
+
+
 def module(*args: str, stdin: str | bytes | None = None, cwd: Path = ROOT, env: dict | None = None,
-           timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+           timeout: float = TIMEOUT, text: bool | None = None, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """`env` is added to this process's environment, `unset` names taken out of it; `text`: str or
+    bytes I/O (by default, what stdin is; text when there is none)."""
     environment = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
+    for name in unset:
+        environment.pop(name, None)
     return subprocess.run([sys.executable, "-m", "krmfn", *args], input=stdin, cwd=cwd, env=environment,
-                          capture_output=True, text=not isinstance(stdin, bytes), timeout=timeout)
+                          capture_output=True, text=not isinstance(stdin, bytes) if text is None else text,
+                          timeout=timeout)
 
 
 def installed(*args: str, stdin: str | None = None, cwd: Path = ROOT, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:

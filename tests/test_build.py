@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import support
 from krmfn import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,10 +19,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path(KUBECTL).exists(), re
 
 
 def build(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "KRMFN_KUSTOMIZE": KUBECTL}
-    env.pop("KRMFN_CONTAINER_ENGINE", None)
-    return subprocess.run([sys.executable, "-m", "krmfn", "build", str(directory), *args],
-                          capture_output=True, env=env, timeout=120)
+    return support.module("build", str(directory), *args, env={"KRMFN_KUSTOMIZE": KUBECTL},
+                          unset=("KRMFN_CONTAINER_ENGINE",), timeout=120, text=False)
 
 
 @pytest.fixture
@@ -92,11 +91,8 @@ def build_choosing(directory: Path, *, first_on_path: tuple[Path, ...] = ()) -> 
     if not STANDALONE.exists():
         pytest.skip("the standalone kustomize is missing: run scripts/setup")
     path = [*map(str, first_on_path), str(STANDALONE.parent), str(Path(KUBECTL).parent), os.environ["PATH"]]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": os.pathsep.join(path)}
-    for name in ("KRMFN_CONTAINER_ENGINE", "KRMFN_KUSTOMIZE"):
-        env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "krmfn", "build", "-v", "--native", str(directory)],
-                          capture_output=True, env=env, timeout=300)
+    return support.module("build", "-v", "--native", str(directory), env={"PATH": os.pathsep.join(path)},
+                          unset=("KRMFN_CONTAINER_ENGINE", "KRMFN_KUSTOMIZE"), timeout=300, text=False)
 
 
 def test_without_exec_functions_kubectl_kustomize_renders(repo):

@@ -926,6 +926,56 @@ def test_mcpserver_and_deployment_secret_and_configmap_refs():
     ])
 
 
+def test_every_pod_and_secret_reference_of_an_agent_is_checked():
+    """The kagent reader's object_refs: skills, BYO and declarative pod specs, system message and
+    prompt data sources, each named by its field; optional ones waived, except where kagent has no
+    `optional` (a ValueSource), so writing one cannot waive the check."""
+    pod = {"envFrom": [{"secretRef": {"name": "ef-s"}}, {"configMapRef": {"name": "ef-c", "optional": True}}],
+           "volumes": [{"name": "a", "configMap": {"name": "vol-c"}},
+                       {"name": "b", "secret": {"secretName": "vol-s", "optional": True}},
+                       {"name": "c", "projected": {"sources": [{"secret": {"name": "proj-s"}}]}}],
+           "sidecars": [{"name": "s", "env": [{"name": "E", "valueFrom": {"secretKeyRef": {"name": "side-s", "key": "k"}}}]}]}
+    skills = {"gitAuthSecretRef": {"name": "git"}, "imagePullSecrets": [{"name": "skill-pull"}],
+              "initContainer": {"envFrom": [{"secretRef": {"name": "init-s"}}]}}
+    declarative = agent(skills=skills, decl={
+        "systemMessageFrom": {"type": "Secret", "name": "sysmsg", "key": "m", "optional": True},
+        "promptTemplate": {"dataSources": [{"name": "frag"}, {"kind": "Secret", "name": "nope"}]},
+        "deployment": pod})
+    byo = byo_agent(pod)
+    errors = sorted((n, f, m.split(":")[0]) for n, f, m in _ref_errors(_world(declarative, byo)))
+    d, b = "spec.declarative.deployment", "spec.byo.deployment"
+    assert errors == sorted([
+        *((name, f"{base}.{field}", f'{kind} "{ref}" not found in namespace "agents"')
+          for name, base in (("byo-agent", b), ("k8s-agent", d))
+          for field, kind, ref in (("envFrom[0].secretRef.name", "Secret", "ef-s"),
+                                   ("volumes[0].configMap.name", "ConfigMap", "vol-c"),
+                                   ("volumes[2].projected.sources[0].secret.name", "Secret", "proj-s"),
+                                   ("sidecars[0].env[0].valueFrom.secretKeyRef.name", "Secret", "side-s"))),
+        ("k8s-agent", "spec.skills.gitAuthSecretRef.name", 'Secret "git" not found in namespace "agents"'),
+        ("k8s-agent", "spec.skills.imagePullSecrets[0].name", 'Secret "skill-pull" not found in namespace "agents"'),
+        ("k8s-agent", "spec.skills.initContainer.envFrom[0].secretRef.name",
+         'Secret "init-s" not found in namespace "agents"'),
+        ("k8s-agent", "spec.declarative.systemMessageFrom.name", 'Secret "sysmsg" not found in namespace "agents"'),
+        ("k8s-agent", "spec.declarative.promptTemplate.dataSources[0].name",
+         'ConfigMap "frag" not found in namespace "agents"'),
+        ("k8s-agent", "spec.declarative.promptTemplate.dataSources[1].kind",
+         "prompt data sources must be ConfigMaps, not core/Secret"),
+    ])
+
+
+def test_the_reader_gives_a_model_configs_provider_and_model_for_both_versions():
+    from krmfn.reader import read_model_config
+
+    assert (read_model_config(model_config()).provider, read_model_config(model_config()).model) == (
+        "OpenAI", "gpt-4.1-mini")  # the CRD default
+    v1 = {**model_config(provider="Anthropic", model="claude"), "apiVersion": "api.kagent.dev/v1alpha3"}
+    assert (read_model_config(v1).provider, read_model_config(v1).model) == ("Anthropic", "claude")
+    # not a string: never the default (a policy must not read a malformed provider as OpenAI)
+    assert read_model_config(model_config(provider=["Anthropic"])).provider == "['Anthropic']"
+    assert read_model_config(model_config("v1alpha1")) is None
+    assert read_model_config(secret("x")) is None
+
+
 def test_agent_name_must_be_a_dns1035_label():
     errs = _ref_errors(_world(agent("1st-agent")))
     assert [(n, f) for n, f, _ in errs] == [("1st-agent", "metadata.name")]

@@ -9,14 +9,13 @@ names or a directory's own YAML files, never by walking a tree.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+import support
 from krmfn.conformance import ObjectValidator, load_crds, validate
 from krmfn.conformance.crds import ConformanceInputError, CRDVersion
 
@@ -26,7 +25,8 @@ PER_CALL = ("'operation cancelled: actual cost limit exceeded': no further valid
             "call cost exceeds limit for rule: ")
 OUT_OF_BUDGET = ('Invalid value: "object": validation failed due to running out of cost budget, no further '
                  "validation rules will be run")
-# Generous: the machine is a loaded 2-core box; the unbounded cases took 18 s to 43 s.
+# Generous: the unbounded cases took 18 s to 43 s. In-process checks measure this process's CPU
+# time (eight test runs on two cores stretch wall time past any bound; wall times are bench/'s).
 SECONDS = 5.0
 
 
@@ -48,9 +48,9 @@ def mcp_tool(names: list[str], approvals: list[str]) -> dict:
 
 
 def lines(objects: list[dict], crds) -> tuple[list[str], float]:
-    start = time.monotonic()
+    start = time.process_time()
     results = validate(objects, crds, check_references=False)
-    return [r.line() for r in results], time.monotonic() - start
+    return [r.line() for r in results], time.process_time() - start
 
 
 def test_the_kagent_baseline_conforms():
@@ -124,9 +124,9 @@ QUADRATIC = "self.names.all(x, self.names.exists_one(y, y == x))"
 def test_a_rule_over_the_per_call_limit_is_stopped_and_later_rules_do_not_run(count, stopped):
     validator = ObjectValidator(widget([{"rule": QUADRATIC, "message": "names must be unique"},
                                         {"rule": "size(self.names) < 0", "message": "never true"}]))
-    start = time.monotonic()
+    start = time.process_time()
     found = [(r.field, r.message) for r in validator.validate(widget_object(names=[f"n{i}" for i in range(count)]))]
-    assert time.monotonic() - start < SECONDS
+    assert time.process_time() - start < SECONDS
     if stopped:
         assert found == [("spec", PER_CALL + "names must be unique")]
     else:
@@ -147,9 +147,9 @@ def test_the_rules_of_one_object_share_one_budget(parts, expect_out_of_budget):
     validator = ObjectValidator(widget([], item_rules=[rule]))
     names = [f"n{i}" for i in range(200)]
     obj = widget_object(parts=[{"names": names} for _ in range(parts)])
-    start = time.monotonic()
+    start = time.process_time()
     found = [(r.field, r.message) for r in validator.validate(obj)]
-    assert time.monotonic() - start < SECONDS
+    assert time.process_time() - start < SECONDS
     if expect_out_of_budget:
         assert len(found) == 1 and found[0][1] == OUT_OF_BUDGET, found
         assert found[0][0].startswith("spec.parts[")
@@ -214,9 +214,7 @@ def test_krmfn_validate_with_a_huge_tree_returns_quickly(tmp_path):
     rendered = tmp_path / "agent.yaml"
     rendered.write_text(yaml.safe_dump(agent([mcp_tool(["a"], [])])))
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "krmfn", "validate", "--crds", "/usr", str(rendered)],
-                          capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT),
-                                                                  "KRMFN_WORKER": "0"})
+    proc = support.module("validate", "--crds", "/usr", str(rendered), timeout=120, text=False)
     assert time.monotonic() - start < SECONDS * 2
     err = proc.stderr.decode()
     assert proc.returncode == 1 and len(err.splitlines()) == 1, err

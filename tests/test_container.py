@@ -1,7 +1,8 @@
 """The real krmfn image, built and run with podman (the `container` tier).
 
 scripts/setup-podman (idempotent, once per session) configures podman, builds the function image
-and the Argo CD sidecar image, and writes .tools/docker-shim/docker (`exec podman "$@"`). Then:
+and the Argo CD sidecar image, and writes .tools/podman/bin/podman (podman in a private mount
+namespace; conftest puts it first on PATH) and .tools/docker-shim/docker (which execs it). Then:
 
 (a) base/ and every overlay, rendered by both kubectl kustomize builds with the functions as real
     containers (the shim first on PATH), are byte-identical to the native container stand-in, the

@@ -4,17 +4,13 @@ on graphs whose paths cannot be enumerated."""
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
+import support
 from krmfn.delegation import cycles, strongly_connected, too_deep
 from krmfn.runtime import yamlio
 
-ROOT = Path(__file__).resolve().parents[1]
 NODES = [f"ns/a{i}" for i in range(7)]
 
 
@@ -91,8 +87,7 @@ def test_a_layered_graph_is_checked_without_enumerating_its_paths():
     stdin = yamlio.dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items,
                          "functionConfig": {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentExpansion",
                                             "metadata": {"name": "expand"}}}).encode()
-    proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin, capture_output=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = support.module(stdin=stdin, timeout=120)
     lines = proc.stderr.decode().splitlines()
     assert proc.returncode == 1
     # only the first layer is 11 hops from the last one

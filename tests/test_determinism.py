@@ -9,16 +9,15 @@ overlays/prod` is also run twice under different hash seeds.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+import support
 from krmfn.runtime import engine, yamlio
 from krmfn.runtime.resourcelist import ResourceList
 
@@ -26,8 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PROD = ROOT / "overlays" / "prod"
 RUNS = 20
 SEEDS = [1 + 7919 * run for run in range(RUNS)]  # 20 different hash seeds, the same on every machine
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-ENV.pop("KRMFN_DEBUG", None)
 
 
 def kubectl() -> str:
@@ -62,8 +59,7 @@ def krmfn_once(config: dict, items: list[dict], seed: int) -> tuple[list[dict], 
     random.Random(seed).shuffle(shuffled)
     stdin = yamlio.dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": shuffled,
                          "functionConfig": config}).encode()
-    proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin, capture_output=True, timeout=120,
-                          env={**ENV, "PYTHONHASHSEED": str(seed)})
+    proc = support.module(stdin=stdin, timeout=120, env={"KRMFN_DEBUG": "", "PYTHONHASHSEED": str(seed)})
     return shuffled, proc
 
 
@@ -95,8 +91,8 @@ def test_build_of_prod_is_byte_identical_under_other_hash_seeds():
     kubectl()
     outputs = []
     for seed in (11, 4242):
-        proc = subprocess.run([sys.executable, "-m", "krmfn", "build", str(PROD)], capture_output=True, timeout=300,
-                              env={**ENV, "PYTHONHASHSEED": str(seed)})
+        proc = support.module("build", str(PROD), timeout=300, text=False,
+                              env={"KRMFN_DEBUG": "", "PYTHONHASHSEED": str(seed)})
         assert proc.returncode == 0, proc.stderr.decode()
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 import typing
 
 import pytest
@@ -19,6 +17,7 @@ from pydantic import BaseModel
 
 from golden import ROOT, load_case, run_function
 
+import support
 from krmfn.api import environment as api
 from krmfn.fn.environment import find_inline_secrets
 from krmfn.kagent import models as k
@@ -172,7 +171,7 @@ def test_inline_secrets_never_reach_the_krm_output():
     """Through the real entry point: stdout is a whole ResourceList, functionConfig and results included."""
     config, items = _inline_secret_case()
     stdin = ResourceList(items=items, function_config=config).dump()
-    run = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin, capture_output=True, text=True, cwd=ROOT)
+    run = support.module(stdin=stdin)
     assert run.returncode == 1
     _assert_no_secret(run.stdout, run.stderr)
     out = yamlio.load_one(run.stdout, "<stdout>")
@@ -185,8 +184,7 @@ def test_inline_secrets_never_reach_the_legacy_plugin_output(tmp_path):
     config, items = _inline_secret_case()
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yamlio.dump(config))
-    run = subprocess.run([sys.executable, "-m", "krmfn", "legacy", str(config_file)], input=yamlio.dump_all(items),
-                         capture_output=True, text=True, cwd=ROOT)
+    run = support.module("legacy", str(config_file), stdin=yamlio.dump_all(items))
     assert run.returncode != 0
     _assert_no_secret(run.stdout, run.stderr)
 
@@ -246,10 +244,9 @@ def test_running_twice_is_byte_identical(case):
 def test_cli_on_its_own_output_is_byte_identical():
     config, items = load_case(FUNCTION / "testdata" / "canary")
     stdin = ResourceList(items=items, function_config=config).dump()
-    first = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin, capture_output=True, text=True, cwd=ROOT)
+    first = support.module(stdin=stdin)
     assert first.returncode == 0, first.stderr
-    second = subprocess.run([sys.executable, "-m", "krmfn"], input=first.stdout, capture_output=True, text=True,
-                            cwd=ROOT)
+    second = support.module(stdin=first.stdout)
     assert second.returncode == 0 and second.stdout == first.stdout
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+import support
 from krmfn.runtime import yamlio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,8 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def build(repo: Path, target: str) -> dict[tuple, dict]:
-    proc = subprocess.run([sys.executable, "-m", "krmfn", "build", str(repo / target)], capture_output=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    proc = support.module("build", str(repo / target), timeout=120, text=False)
     assert proc.returncode == 0, proc.stderr.decode()
     return {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d
             for d in yamlio.load_all(proc.stdout)}
@@ -88,8 +85,7 @@ def test_tool_added_is_one_line_in_one_description(repo):
 def test_unknown_tool_fails_the_build_with_one_line(repo):
     source = repo / "base/agents/k8s-readonly.yaml"
     source.write_text(source.read_text().replace("- k8s_get_events", "- k8s_get_event"))
-    proc = subprocess.run([sys.executable, "-m", "krmfn", "build", str(repo / "overlays/dev")], capture_output=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    proc = support.module("build", str(repo / "overlays/dev"), timeout=120, text=False)
     assert proc.returncode == 1 and proc.stdout == b""
     ours = [l for l in proc.stderr.decode().splitlines() if l.startswith("[error] krmfn.dev")]
     assert ours == ["[error] krmfn.dev/v1alpha1/AgentDescription/platform-agents/k8s-readonly "

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+import support
 from krmfn.runtime import files, yamlio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,8 +17,7 @@ FAILING = ROOT / "functions" / "expand" / "testdata" / "error-unknown-tool"
 
 
 def krmfn(*args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict | None = None):
-    return subprocess.run([sys.executable, "-m", "krmfn", *args], input=stdin, capture_output=True,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=60)
+    return support.module(*args, stdin=stdin, cwd=cwd or ROOT, env=env, timeout=60)
 
 
 def krm_mode(case: Path) -> subprocess.CompletedProcess:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+import support
 from krmfn.runtime import yamlio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +19,7 @@ pytestmark = pytest.mark.e2e
 
 
 def build(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "krmfn", "build", str(path)], capture_output=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    return support.module("build", str(path), timeout=120, text=False)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +37,10 @@ def renders() -> dict[str, bytes]:
 def test_render_conforms_to_the_kagent_crds(renders, target, version, crd_root, tmp_path):
     rendered = tmp_path / "render.yaml"
     rendered.write_bytes(renders[target])
-    args = [sys.executable, "-m", "krmfn", "validate", "--crds", str(crd_root / version), str(rendered)]
+    args = ["validate", "--crds", str(crd_root / version), str(rendered)]
     for external in EXTERNAL:
         args += ["--external", external]
-    proc = subprocess.run(args, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    proc = support.module(*args, timeout=120, text=False)
     assert proc.returncode == 0, proc.stderr.decode()
 
 

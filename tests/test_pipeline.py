@@ -7,9 +7,6 @@ overlays with the Pipeline and step by step, and compares them byte for byte.)
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import support
@@ -72,9 +69,75 @@ def test_an_inline_credential_never_comes_back_in_the_output():
                                         "defaultHeaders": {"Authorization": f"Bearer {secret}"}}}}}}
     stdin = yamlio.dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items,
                          "functionConfig": config})
-    proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin.encode(), capture_output=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    proc = support.module(stdin=stdin.encode(), timeout=120)
     assert proc.returncode == 1
     assert secret.encode() not in proc.stdout and secret.encode() not in proc.stderr
     assert b"literal credential refused" in proc.stderr
     assert b"<redacted>" in proc.stdout  # the echoed Pipeline config carries the marker instead
+
+
+def _with_credential_in_the_environment_item(items: list[dict], secret: str) -> list[dict]:
+    items = copy.deepcopy(items)
+    env = next(i for i in items if i["kind"] == "ModelEnvironment")
+    env["spec"]["tiers"]["standard"]["defaultHeaders"] = {"Authorization": f"Bearer {secret}"}
+    env["spec"]["tiers"]["standard"]["apiKey"] = secret  # found by its key too
+    return items
+
+
+def test_a_credential_in_a_config_item_never_comes_back_in_the_krm_output():
+    """A stage's configRef item is an input item: on failure the engine restores the input, and
+    that must not put the credential back on stdout (the refusal says it is shown redacted)."""
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
+    config, items = example()
+    items = _with_credential_in_the_environment_item(items, secret)
+    proc = support.module(stdin=yamlio.dump(support.resource_list(items, config)).encode())
+    assert proc.returncode == 1
+    assert secret.encode() not in proc.stdout and secret.encode() not in proc.stderr
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 2 and all("ModelEnvironment/dev spec.tiers.standard." in line and "literal credential "
+                                   "refused" in line and "the output shows it as <redacted>" in line
+                                   for line in lines), lines
+    out = yamlio.load_one(proc.stdout, "stdout")
+    env = next(i for i in out["items"] if i["kind"] == "ModelEnvironment")
+    assert env["spec"]["tiers"]["standard"]["apiKey"] == "<redacted>"
+    assert env["spec"]["tiers"]["standard"]["defaultHeaders"] == {"Authorization": "<redacted>"}
+    # every other item comes back exactly as it came
+    assert [i for i in out["items"] if i["kind"] != "ModelEnvironment"] == \
+        [i for i in items if i["kind"] != "ModelEnvironment"]
+
+
+def test_a_credential_in_a_config_item_is_refused_before_any_stage_runs():
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
+    config, items = example()
+    items = _with_credential_in_the_environment_item(items, secret)
+    config["spec"]["stages"][0]["config"]["spec"]["runtime"] = "rust"  # the first stage would fail too
+    code, rl = run(config, items)
+    assert code == 1
+    lines = [r.line() for r in rl.results if r.is_error]
+    assert len(lines) == 2 and all("literal credential refused" in line for line in lines), lines
+    assert secret not in yamlio.dump_all(rl.items)
+
+
+def test_a_credential_in_a_config_item_through_krmfn_run(tmp_path):
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
+    config, items = example()
+    (tmp_path / "config.yaml").write_text(yamlio.dump(config))
+    (tmp_path / "input.yaml").write_text(yamlio.dump_all(_with_credential_in_the_environment_item(items, secret)))
+    proc = support.module("run", str(tmp_path / "config.yaml"), str(tmp_path / "input.yaml"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert secret not in proc.stderr and proc.stderr.count("literal credential refused") == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_the_engine_withholds_a_credential_in_any_restored_function_config():
+    """Whatever made the run fail, a krmfn function config among the items goes back redacted, and
+    the output says so (one line per value)."""
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
+    config, items = example()
+    items = _with_credential_in_the_environment_item(items, secret)
+    expand = config["spec"]["stages"][0]["config"]
+    expand["spec"]["runtime"] = "rust"  # expand alone fails; the ModelEnvironment item just passes
+    code, rl = run(expand, items)
+    assert code == 1 and secret not in yamlio.dump_all(rl.items)
+    withheld = [r.line() for r in rl.results if "the output shows it as <redacted>" in r.line()]
+    assert len(withheld) == 2 and all("ModelEnvironment/dev" in line for line in withheld), withheld

@@ -15,7 +15,6 @@ import copy
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -131,8 +130,7 @@ def test_cli_resource_list_round_trip():
     """`krmfn` as a KRM function: ResourceList in, the same items out, errors on stderr, exit 1."""
     config, items = load_case(POLICY / "testdata" / "example-prod-fail")
     stdin = yamlio.dump(ResourceList(items=items, function_config=config).to_object())
-    proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin.encode(), capture_output=True,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    proc = support.module(stdin=stdin.encode(), timeout=60)
     assert proc.returncode == 1
     out = yamlio.load_one(proc.stdout, "stdout")
     assert out["items"] == items
@@ -141,8 +139,7 @@ def test_cli_resource_list_round_trip():
 
     config, items = load_case(POLICY / "testdata" / "allowed-risks-pass")
     stdin = yamlio.dump(ResourceList(items=items, function_config=config).to_object())
-    proc = subprocess.run([sys.executable, "-m", "krmfn"], input=stdin.encode(), capture_output=True,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    proc = support.module(stdin=stdin.encode(), timeout=60)
     assert proc.returncode == 0 and proc.stderr == b""
     assert yamlio.load_one(proc.stdout, "stdout")["items"] == items
 

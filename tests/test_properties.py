@@ -16,15 +16,13 @@ examples on every run and machine) and no example database.
 from __future__ import annotations
 
 import copy
-import io
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from krmfn import cli
+import support
 from krmfn.expand.catalog import builtin_kagent_tools
 from krmfn.runtime import engine, yamlio
 from krmfn.runtime.resourcelist import ResourceList
@@ -60,17 +58,8 @@ def apply(config: dict, items: list[dict]) -> tuple[int, list[dict], list[str]]:
 
 def run_cli(stdin: bytes) -> tuple[int, dict, str]:
     """The real entry point in-process: exit code, the ResourceList on stdout, stderr."""
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    err = io.StringIO()
-    saved = sys.stdin, sys.stdout, sys.stderr
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
-    sys.stdout, sys.stderr = out, err
-    try:
-        code = cli.main([])
-    finally:
-        sys.stdin, sys.stdout, sys.stderr = saved
-    out.flush()
-    return code, yamlio.load_one(out.buffer.getvalue(), "stdout"), err.getvalue()
+    code, out, err = support.cli(stdin=stdin)
+    return code, yamlio.load_one(out, "stdout"), err
 
 
 def dumped(items: list[dict]) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import support
 from krmfn.commands import diff as diff_cmd
 from krmfn.commands import graph as graph_cmd
 
@@ -714,8 +715,7 @@ def test_non_string_names_in_a_render_are_read_not_a_traceback(command, tmp_path
     path = tmp_path / "render.yaml"
     path.write_text(yaml.safe_dump(agent))
     args = [str(path), str(path)] if command == "diff" else [str(path)]
-    proc = subprocess.run([sys.executable, "-m", "krmfn", command, *args], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = support.module(command, *args, timeout=60)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
 
 

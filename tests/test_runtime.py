@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 
+import support
 from krmfn import cli
 from krmfn.runtime import engine, yamlio
 from krmfn.runtime.resourcelist import ResourceList
@@ -26,10 +27,7 @@ EXPAND = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentExpansion", "metadat
 
 
 def krmfn(stdin: bytes | str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "krmfn", *args], input=data, capture_output=True,
-                          env=full_env, timeout=60)
+    return support.module(*args, stdin=stdin.encode() if isinstance(stdin, str) else stdin, env=env, timeout=60)
 
 
 def resource_list(items, config=None) -> str:

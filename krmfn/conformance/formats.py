@@ -1,4 +1,5 @@
-"""String formats the API server checks (kube-openapi strfmt, restricted to the set apiextensions keeps)."""
+"""String formats the API server checks (kube-openapi strfmt, restricted to the set apiextensions keeps),
+and how field errors show a value."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import base64
 import datetime as _dt
 import ipaddress
 import re
-from typing import Callable
+import json
+from typing import Any, Callable
 
 
 _CTL = re.compile(r"[\x00-\x1f\x7f]")
@@ -139,3 +141,23 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "password": lambda s: True,
     # isbn, isbn10, isbn13, creditcard, ssn: kept by the API server, not checked here
 }
+
+
+def format_value(v: Any, limit: int = 200) -> str:
+    """A value as field errors show it: strings quoted, scalars bare, the rest as JSON."""
+    if isinstance(v, str):
+        text = v if len(v) <= limit else v[:limit] + "..."
+        return json.dumps(text, ensure_ascii=False)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    try:
+        text = json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -41,8 +41,8 @@ import re
 from typing import Any, Iterable
 
 from ..constants import KAGENT_GROUP, MAX_DELEGATION_DEPTH, NAMESPACE_NAME_LABEL
-from ..reader import read_agent
-from ..runtime.kobject import as_dict as _d, as_list as _l, as_str as _s, selector_matches
+from ..reader import object_refs, read_agent
+from ..runtime.kobject import as_dict as _d, as_str as _s, selector_matches
 from ..runtime.results import ERROR, WARNING, Result
 
 __all__ = ["check_references", "MAX_DELEGATION_DEPTH", "KAGENT_GROUP"]
@@ -65,12 +65,8 @@ def check_references(objects: Iterable[Any], external: Iterable[tuple[str, str, 
         checker = _Checker(world, obj, out)
         if kind == "Agent" and version != "v1alpha1":
             checker.agent()
-        elif kind == "ModelConfig" and version != "v1alpha1":
-            checker.model_config()
-        elif kind == "RemoteMCPServer":
-            checker.remote_mcp_server()
-        elif kind == "MCPServer":
-            checker.mcp_server()
+        elif (kind == "ModelConfig" and version != "v1alpha1") or kind in ("RemoteMCPServer", "MCPServer"):
+            checker.refs()
     out.extend(_delegation_graph(world))
     from . import references_v1  # kagent 1.0: its own kinds and namespace-local rules
 
@@ -168,75 +164,24 @@ class _Checker:
         self.error(field, msg + (f" ({hint})" if hint else ""))
         return None
 
-    def key_ref(self, kind: str, name: Any, key: Any, field: str, *, optional: Any = False,
-                key_field: str = "") -> None:
-        """A Secret/ConfigMap (+ key) reference in this namespace; optional refs are not required."""
-        if optional is True:
-            return
-        target = self.require(kind, name, field)
-        if target is None or not isinstance(key, str) or not key:
-            return
-        keys: set[str] = set()
-        for section in ("data", "stringData") if kind == "Secret" else ("data", "binaryData"):
-            keys.update(k for k in _d(target.get(section)) if isinstance(k, str))
-        if key not in keys:
-            self.error(key_field or field, f'key "{key}" not found in {kind} {_nsname(self.ns, name)} '
-                                           f"(has: {', '.join(sorted(keys)) or 'no keys'})")
-
-    def value_source(self, src: Any, field: str) -> None:
-        """kagent ValueSource {type: ConfigMap|Secret, name, key}."""
-        src = _d(src)
-        kind = src.get("type")
-        if kind not in ("ConfigMap", "Secret"):
-            return  # the schema reports a bad/missing type
-        self.key_ref(kind, src.get("name"), src.get("key"), f"{field}.name", key_field=f"{field}.key")
-
-    def local_ref(self, kind: str, ref: Any, field: str) -> None:
-        """LocalObjectReference-like {name, optional?}."""
-        ref = _d(ref)
-        if ref.get("optional") is True:
-            return
-        self.require(kind, ref.get("name"), f"{field}.name")
-
-    def pod_refs(self, dep: Any, path: str) -> None:
-        """Secrets/ConfigMaps used by a deployment-like spec (env, envFrom, volumes, pull secrets)."""
-        dep = _d(dep)
-        for i, s in enumerate(_l(dep.get("imagePullSecrets"))):
-            self.require("Secret", _d(s).get("name"), f"{path}.imagePullSecrets[{i}].name")
-        self.container_refs(dep, path)
-        for key in ("extraContainers", "sidecars", "initContainers"):
-            for i, c in enumerate(_l(dep.get(key))):
-                self.container_refs(_d(c), f"{path}.{key}[{i}]")
-        for i, vol in enumerate(_l(dep.get("volumes"))):
-            vol = _d(vol)
-            vpath = f"{path}.volumes[{i}]"
-            sec = _d(vol.get("secret"))
-            if sec and sec.get("optional") is not True:
-                self.require("Secret", sec.get("secretName"), f"{vpath}.secret.secretName")
-            cm = _d(vol.get("configMap"))
-            if cm and cm.get("optional") is not True:
-                self.require("ConfigMap", cm.get("name"), f"{vpath}.configMap.name")
-            for j, src in enumerate(_l(_d(vol.get("projected")).get("sources"))):
-                src = _d(src)
-                for kind, key in (("Secret", "secret"), ("ConfigMap", "configMap")):
-                    if src.get(key) is not None:
-                        self.local_ref(kind, src.get(key), f"{vpath}.projected.sources[{j}].{key}")
-
-    def container_refs(self, c: dict, path: str) -> None:
-        env = c.get("env")
-        for i, e in enumerate(_l(env)):
-            vf = _d(_d(e).get("valueFrom"))
-            for kind, key in (("Secret", "secretKeyRef"), ("ConfigMap", "configMapKeyRef")):
-                ref = _d(vf.get(key))
-                if ref:
-                    base = f"{path}.env[{i}].valueFrom.{key}"
-                    self.key_ref(kind, ref.get("name"), ref.get("key"), f"{base}.name",
-                                 optional=ref.get("optional"), key_field=f"{base}.key")
-        for i, e in enumerate(_l(c.get("envFrom"))):
-            e = _d(e)
-            for kind, key in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
-                if e.get(key) is not None:
-                    self.local_ref(kind, e.get(key), f"{path}.envFrom[{i}].{key}")
+    def refs(self) -> None:
+        """Every Secret and ConfigMap the object names (the kagent reader finds them); a referenced
+        key must exist in the object when it is in the set; optional ones need not exist."""
+        for ref in object_refs(self.obj):
+            if not ref.kind:
+                self.error(ref.kind_path, f"prompt data sources must be ConfigMaps, not {ref.written}")
+                continue
+            if ref.optional:
+                continue
+            target = self.require(ref.kind, ref.name, ref.path)
+            if target is None or not isinstance(ref.key, str) or not ref.key:
+                continue
+            keys: set[str] = set()
+            for section in ("data", "stringData") if ref.kind == "Secret" else ("data", "binaryData"):
+                keys.update(k for k in _d(target.get(section)) if isinstance(k, str))
+            if ref.key not in keys:
+                self.error(ref.key_path or ref.path, f'key "{ref.key}" not found in {ref.kind} '
+                                                     f"{_nsname(self.ns, ref.name)} (has: {', '.join(sorted(keys)) or 'no keys'})")
 
     def allowed(self, target: dict, target_kind: str, field: str) -> None:
         """Cross-namespace reference from self.ns to `target`: its allowedNamespaces must admit it."""
@@ -276,19 +221,8 @@ class _Checker:
             self.error("metadata.name", f'Agent name "{self.name}" must be a DNS-1035 label (lower case '
                                         f"alphanumeric or '-', starting with a letter, at most 63 characters): "
                                         f"kagent creates a Service with the agent's name")
-        typ = spec.get("type", "Declarative")
-        skills = _d(spec.get("skills"))
-        if skills:
-            if skills.get("gitAuthSecretRef") is not None:
-                self.require("Secret", _d(skills.get("gitAuthSecretRef")).get("name"),
-                             "spec.skills.gitAuthSecretRef.name")
-            for i, s in enumerate(_l(skills.get("imagePullSecrets"))):
-                self.require("Secret", _d(s).get("name"), f"spec.skills.imagePullSecrets[{i}].name")
-            self.container_refs(_d(skills.get("initContainer")), "spec.skills.initContainer")
-        if typ == "BYO":
-            self.pod_refs(_d(spec.get("byo")).get("deployment"), "spec.byo.deployment")
-            return
-        if typ != "Declarative":
+        self.refs()
+        if spec.get("type", "Declarative") != "Declarative":
             return
         decl = spec.get("declarative")
         if not isinstance(decl, dict):
@@ -310,26 +244,11 @@ class _Checker:
         if not decl.get("systemMessage") and decl.get("systemMessageFrom") is None:
             self.error(f"{base}.systemMessage", "a Declarative agent needs systemMessage or systemMessageFrom "
                                                 "(kagent refuses it: at least one system message source must be specified)")
-        if decl.get("systemMessageFrom") is not None:
-            self.value_source(decl.get("systemMessageFrom"), f"{base}.systemMessageFrom")
-        for i, ds in enumerate(_l(_d(decl.get("promptTemplate")).get("dataSources"))):
-            ds = _d(ds)
-            field = f"{base}.promptTemplate.dataSources[{i}]"
-            if _s(ds.get("kind")) not in ("", "ConfigMap") or _s(ds.get("apiGroup")) not in ("", "core"):
-                self.error(f"{field}.kind", f"prompt data sources must be ConfigMaps, not "
-                                            f"{_s(ds.get('apiGroup')) or 'core'}/{_s(ds.get('kind'))}")
-                continue
-            self.require("ConfigMap", ds.get("name"), f"{field}.name")
         agent = read_agent(self.obj)
         for use in agent.tool_uses:
-            entry = use.path.rsplit(".", 1)[0]
-            for j, h in enumerate(_l(use.settings.get("headersFrom"))):
-                if _d(h).get("valueFrom") is not None:
-                    self.value_source(_d(h).get("valueFrom"), f"{entry}.headersFrom[{j}].valueFrom")
             self.mcp_tool(use)
         for delegation in agent.delegations:
             self.agent_tool(delegation)
-        self.pod_refs(decl.get("deployment"), f"{base}.deployment")
 
     def model_ref(self, name: Any, field: str) -> None:
         if isinstance(name, str) and "/" in name:
@@ -400,40 +319,6 @@ class _Checker:
             return
         if tns != self.ns:
             self.allowed(target, "Agent", f"{path}.namespace")
-
-    def model_config(self) -> None:
-        spec = self.spec
-        if spec.get("apiKeySecret"):
-            self.key_ref("Secret", spec.get("apiKeySecret"), spec.get("apiKeySecretKey"), "spec.apiKeySecret",
-                         key_field="spec.apiKeySecretKey")
-        self.tls(spec.get("tls"))
-        foundry = _d(spec.get("foundry"))
-        ef = foundry.get("endpointFrom")
-        if isinstance(ef, dict):
-            self.key_ref("ConfigMap", ef.get("name"), ef.get("key"), "spec.foundry.endpointFrom.name",
-                         optional=ef.get("optional"), key_field="spec.foundry.endpointFrom.key")
-
-    def tls(self, tls: Any) -> None:
-        tls = _d(tls)
-        if tls.get("caCertSecretRef"):
-            self.key_ref("Secret", tls.get("caCertSecretRef"), tls.get("caCertSecretKey"),
-                         "spec.tls.caCertSecretRef", key_field="spec.tls.caCertSecretKey")
-
-    def remote_mcp_server(self) -> None:
-        for j, h in enumerate(_l(self.spec.get("headersFrom"))):
-            if _d(h).get("valueFrom") is not None:
-                self.value_source(_d(h).get("valueFrom"), f"spec.headersFrom[{j}].valueFrom")
-        self.tls(self.spec.get("tls"))
-
-    def mcp_server(self) -> None:
-        dep = _d(self.spec.get("deployment"))
-        for key, kind in (("secretRefs", "Secret"), ("configMapRefs", "ConfigMap")):
-            for i, ref in enumerate(_l(dep.get(key))):
-                self.require(kind, _d(ref).get("name"), f"spec.deployment.{key}[{i}].name")
-        self.pod_refs(dep, "spec.deployment")
-        tls = _d(_d(self.spec.get("httpTransport")).get("tls"))
-        if tls.get("secretRef"):
-            self.require("Secret", tls.get("secretRef"), "spec.httpTransport.tls.secretRef")
 
 
 def _delegation_graph(world: _World) -> list[Result]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..constants import AGENTTEMPLATE_KIND, HARNESS_KIND, KAGENT_V1ALPHA3, MAX_DELEGATION_DEPTH
+from ..reader import object_refs
 from ..runtime.kobject import KObject, as_dict, as_list, as_str
 from ..runtime.results import ERROR, Result
 
@@ -83,13 +84,9 @@ def check(objs: list[dict], external: frozenset) -> list[Result]:
         elif kind == AGENTTEMPLATE_KIND:
             graph.setdefault(f"{ns}/{name}", [])
             template(obj, spec, "spec", f"{ns}/{name}")
-        elif kind == "ModelConfig" and spec.get("apiKeySecret"):
-            require(obj, "Secret", spec.get("apiKeySecret"), "spec.apiKeySecret")
-        elif kind == "RemoteMCPServer":
-            for i, header in enumerate(as_list(spec.get("headersFrom"))):
-                source = as_dict(as_dict(header).get("valueFrom"))
-                if source.get("type") in ("Secret", "ConfigMap"):
-                    require(obj, source["type"], source.get("name"), f"spec.headersFrom[{i}].valueFrom.name")
+        elif kind in ("ModelConfig", "RemoteMCPServer"):
+            for ref in object_refs(obj):  # the names only: keys are the 0.x check's
+                require(obj, ref.kind, ref.name, ref.path)
 
     from .. import delegation
 

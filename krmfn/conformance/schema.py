@@ -3,9 +3,10 @@ does it on create: defaulting, then OpenAPI value validation, then every `x-kube
 CEL rule.
 
 The schema is compiled ONCE into a tree of checker closures (`ObjectValidator`, cached per CRD
-version by `CRDIndex.validator`); every CEL rule is compiled once (see `cel.py`). A checker is
-`check(value, path, ctx) -> value'` where `value'` is the value after structural defaulting (the
-same object when nothing was defaulted), so CEL rules see what the API server's rules would see.
+version by `CRDIndex.validator`); every CEL rule is compiled once and run by `rules.py` (the
+expression compiler is `cel.py`). A checker is `check(value, path, ctx) -> value'` where `value'`
+is the value after structural defaulting (the same object when nothing was defaulted), so CEL
+rules see what the API server's rules would see.
 
 Behaviour that mirrors the API server (kube-openapi + apiextensions-apiserver):
 - defaults are applied before validation; a `null` in a non-nullable field is dropped (or
@@ -32,13 +33,13 @@ import copy
 import datetime as _dt
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..runtime.results import ERROR, WARNING, Result
 from .regex import python_pattern
-from .cel import PER_CALL_LIMIT, PER_OBJECT_BUDGET, CELCostExceeded, CELError, CELUnsupported, Program, compile_rule
-from .formats import FORMATS
+from .cel import PER_OBJECT_BUDGET
+from .formats import FORMATS, format_value
+from .rules import RuleInfo, compile_rules, iter_rules, rule_runner  # noqa: F401  (RuleInfo, iter_rules: public)
 from ..names import (  # noqa: F401  (qualified_name_errors, label_value_errors: the checker's public API)
     TOTAL_ANNOTATION_SIZE_LIMIT, dns1123_label_errors, dns1123_subdomain_errors, label_value_errors,
     qualified_name_errors,
@@ -76,32 +77,6 @@ OBJECT_META_FIELDS = frozenset(
 
 
 MAX_PROBLEMS_PER_OBJECT = 20  # then one "... and N more problems" line
-
-
-@dataclass(frozen=True)
-class RuleInfo:
-    """One `x-kubernetes-validations` rule as compiled (for listing and tests)."""
-
-    schema_path: str  # e.g. ".spec.declarative.tools[]"
-    rule: str
-    message: str  # the message reported when the rule fails
-    field_path: str = ""
-    supported: bool = True
-    reason: str = ""  # why it is unsupported
-    transition: bool = False  # uses oldSelf: not evaluated on create
-    has_message: bool = False  # the rule has its own message (the API server names a rule by it)
-
-    @property
-    def message_or_rule(self) -> str:
-        return self.message if self.has_message else " ".join(self.rule.split())
-
-
-class _Rule:
-    __slots__ = ("info", "program", "suffix", "named")
-
-    def __init__(self, info: RuleInfo, program: Program | None, suffix: str, named: str):
-        self.info, self.program, self.suffix = info, program, suffix
-        self.named = named  # how evaluation errors name the rule: its message, else its text
 
 
 class _Ctx:
@@ -182,45 +157,6 @@ class ObjectValidator(SchemaValidator):
                                                  f"(the first {MAX_PROBLEMS_PER_OBJECT} are shown)",
                                         severity=ERROR, check="schema"))
         return results
-
-
-def iter_rules(schema: Any, path: str = ""):
-    """Yield (schema_path, rule_dict) for every x-kubernetes-validations entry of a schema."""
-    if not isinstance(schema, dict):
-        return
-    for r in schema.get("x-kubernetes-validations") or ():
-        yield path, r
-    for k, v in (schema.get("properties") or {}).items():
-        yield from iter_rules(v, f"{path}.{k}")
-    if isinstance(schema.get("items"), dict):
-        yield from iter_rules(schema["items"], f"{path}[]")
-    if isinstance(schema.get("additionalProperties"), dict):
-        yield from iter_rules(schema["additionalProperties"], f"{path}{{}}")
-    for kw in ("allOf", "anyOf", "oneOf"):
-        for i, sub in enumerate(schema.get(kw) or ()):
-            yield from iter_rules(sub, f"{path}<{kw}[{i}]>")
-    if isinstance(schema.get("not"), dict):
-        yield from iter_rules(schema["not"], f"{path}<not>")
-
-
-def format_value(v: Any, limit: int = 200) -> str:
-    """A value as field errors show it: strings quoted, scalars bare, the rest as JSON."""
-    if isinstance(v, str):
-        text = v if len(v) <= limit else v[:limit] + "..."
-        return json.dumps(text, ensure_ascii=False)
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "null"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    try:
-        text = json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        text = repr(v)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ------------------------------------------------------------------------------------------
@@ -356,40 +292,13 @@ class _Compiler:
             typ = "int-or-string"
         nullable = s.get("nullable") is True
         checks = self._value_checks(s, spath, typ, junctor)
-        rules = [] if junctor else self._rules(s, spath)
+        rules = [] if junctor else compile_rules(s, spath, self.rules)
         if typ == "object" or (typ is None and any(k in s for k in ("properties", "additionalProperties", "required"))):
             return self._object(s, spath, nullable, checks, rules, root=root, junctor=junctor,
                                 typed=typ == "object")
         if typ == "array":
             return self._array(s, spath, nullable, checks, rules, junctor)
         return self._scalar(typ, nullable, checks, rules, s)
-
-    # CEL ----------------------------------------------------------------------------------
-    def _rules(self, s: dict, spath: str) -> list[_Rule]:
-        out: list[_Rule] = []
-        for r in s.get("x-kubernetes-validations") or ():
-            if not isinstance(r, dict):
-                continue
-            text = r.get("rule")
-            message = (r.get("message") or "").strip()
-            field_path = r.get("fieldPath") or ""
-            msg = message or f"failed rule: {' '.join(str(text).split())}"
-            program: Program | None = None
-            reason = ""
-            try:
-                program = compile_rule(text)
-            except CELUnsupported as e:
-                reason = str(e)
-            except Exception as e:  # pragma: no cover - a parser bug must still be loud
-                reason = f"{type(e).__name__}: {e}"
-            info = RuleInfo(
-                schema_path=spath or ".", rule=str(text), message=msg, field_path=field_path,
-                supported=program is not None, reason=reason,
-                transition=bool(program is not None and program.uses_old_self), has_message=bool(message),
-            )
-            self.rules.append(info)
-            out.append(_Rule(info, program, _field_path_suffix(field_path), message or str(text).strip()))
-        return out
 
     # value validations (type-independent list of closures) ----------------------------------
     def _value_checks(self, s: dict, spath: str, typ: Any, junctor: bool) -> list[Callable]:
@@ -534,7 +443,7 @@ class _Compiler:
 
             return unknown_type
 
-        run_rules = _rule_runner(rules)
+        run_rules = rule_runner(rules)
 
         def slow(v, path, ctx):
             if v is None:
@@ -570,7 +479,7 @@ class _Compiler:
         item = self.compile(items_schema, f"{spath}[]", junctor=junctor) if isinstance(items_schema, dict) else None
         list_type = s.get("x-kubernetes-list-type")
         map_keys = tuple(s.get("x-kubernetes-list-map-keys") or ())
-        run_rules = _rule_runner(rules)
+        run_rules = rule_runner(rules)
         max_items = s.get("maxItems") if isinstance(s.get("maxItems"), int) else None
 
         def check(v, path, ctx):
@@ -658,7 +567,7 @@ class _Compiler:
         required = tuple(r for r in (s.get("required") or ()) if isinstance(r, str))
         embedded_required = ("apiVersion", "kind") if embedded and not junctor else ()
         props_get = props.get
-        run_rules = _rule_runner(rules)
+        run_rules = rule_runner(rules)
         defaults_t = tuple(defaults)
 
         def check(v, path, ctx):
@@ -753,14 +662,6 @@ class _Compiler:
         return check
 
 
-def _field_path_suffix(field_path: str) -> str:
-    """`.foo.bar` / `['foo.bar']` -> `.foo.bar` / `[foo.bar]` appended to the node path."""
-    if not field_path:
-        return ""
-    out = re.sub(r"\[\s*'([^']*)'\s*\]", r"[\1]", field_path)
-    return out if out.startswith((".", "[")) else "." + out
-
-
 def _num(m: Any) -> str:
     return str(int(m)) if isinstance(m, float) and m.is_integer() else str(m)
 
@@ -782,63 +683,6 @@ def _junctor(kw: str, branches: list[Checker]) -> Callable:
             ctx.err(path, f"Invalid value: {format_value(v)}: {_in_body(path)} must validate one and only one schema (oneOf)")
 
     return check
-
-
-# The API server's words when an object's rules together cost too much (apiextensions-apiserver).
-_OUT_OF_BUDGET = "Invalid value: \"object\": validation failed due to running out of cost budget, no further validation rules will be run"
-
-
-def _rule_runner(rules: list[_Rule]):
-    if not rules:
-        return None
-    rules_t = tuple(rules)
-
-    def run(value, path, ctx, b0):
-        if (ctx.blocking != b0 and not ctx.cel_on_invalid) or ctx.over_max_items:
-            ctx.cel_skipped += 1
-            return
-        if ctx.cel_budget < 0:
-            return  # the budget ran out: as the API server, no further rules run
-        if ctx.cel_budget == 0:
-            ctx.err(path, _OUT_OF_BUDGET, "cel")
-            ctx.cel_budget = -1
-            return
-        act = {"self": value}
-        for r in rules_t:
-            info = r.info
-            where = path + r.suffix if path or not r.suffix else r.suffix.lstrip(".")
-            prog = r.program
-            if prog is None:
-                ctx.err(where, f"rule cannot be checked offline (unsupported CEL: {info.reason}): {info.rule}", "cel")
-                continue
-            if prog.uses_old_self:
-                continue  # transition rules do not apply on create
-            limit = min(PER_CALL_LIMIT, ctx.cel_budget)
-            try:
-                res, cost = prog.run(act, limit)
-                ctx.cel_budget -= cost
-            except CELCostExceeded:
-                ctx.cel_budget = -1
-                if limit == PER_CALL_LIMIT:
-                    ctx.err(path, "'operation cancelled: actual cost limit exceeded': no further validation rules "
-                                  f"will be run due to call cost exceeds limit for rule: {info.message_or_rule}", "cel")
-                else:
-                    ctx.err(path, _OUT_OF_BUDGET, "cel")
-                return
-            except CELError as e:
-                ctx.err(where, f"{e} evaluating rule: {r.named}", "cel")  # the API server's ruleErrorString
-                continue
-            except (RecursionError, TypeError, ValueError, AttributeError) as e:  # evaluator bug: stay loud
-                ctx.err(where, f"internal error ({type(e).__name__}: {e}) evaluating rule: {info.rule}", "cel")
-                continue
-            if res is True:
-                continue
-            if res is False:
-                ctx.err(where, info.message, "cel")
-            else:
-                ctx.err(where, f"rule did not evaluate to a bool ({format_value(res)}): {info.rule}", "cel")
-
-    return run
 
 
 # ---- ObjectMeta ---------------------------------------------------------------------------

@@ -161,6 +161,13 @@ class PromptRenderer:
                 lstrip_blocks=True,
                 loader=_DictLoader(self._sources),
                 cache_size=0,  # each prompt is rendered once; sources may share an origin name
+                # No template code while compiling: Jinja2 folds constant expressions (the optimizer
+                # once per level of a filter chain, the output step once more) and reads any
+                # exception as "cannot fold": 20 chained replaces ran 21 times to the memory budget,
+                # 10-55 s, past the run's time budget. A context-taking finalize (the identity)
+                # keeps output constants for render time; the deadline and budgets then see them.
+                optimized=False,
+                finalize=_render_time_finalize(),
             )
             self._env.globals.pop("lipsum", None)  # lipsum(n=10**9) is a memory bomb, and no prompt needs it
             for filter_name in _SIZED_FILTERS:
@@ -333,8 +340,18 @@ def _strict_undefined():
     return _UNDEFINED
 
 
-class _RenderTimeout(Exception):
-    pass
+def _render_time_finalize():
+    from jinja2 import pass_context
+
+    @pass_context
+    def finalize(context, value):
+        return value
+
+    return finalize
+
+
+class _RenderTimeout(BaseException):
+    """Not an Exception: no `except Exception` in Jinja2 or in a filter may swallow the deadline."""
 
 
 class _OverBudget(Exception):

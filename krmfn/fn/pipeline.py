@@ -14,6 +14,8 @@ from ..runtime import engine
 from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import Result
+from ..runtime.secrets import scan
+from ..runtime.typed import field_path
 
 
 def process(rl: ResourceList, config: Pipeline) -> None:
@@ -68,6 +70,11 @@ def _resolve(config: Pipeline, raw: dict, items: list[dict]) -> tuple[list[tuple
                 problems.append(Result.about(found, f"metadata.annotations[{LOCAL_CONFIG}]", (
                     f"used as a config by {where} of Pipeline {KObject(raw).name}: mark it {LOCAL_CONFIG}: \"true\" "
                     "so it is never deployed")))
+                continue
+            secrets = scan(found)
+            if secrets:  # refused before any stage runs, as the engine refuses inline ones
+                problems.extend(Result.about(found, field_path(loc), f"{message}; {engine.WITHHELD}")
+                                for loc, message, _ in secrets)
                 continue
             if matches[0] in consumed:
                 problems.append(Result.about(raw, where, f"{ref.kind} {ref.name!r} is the config of two stages"))

@@ -40,7 +40,7 @@ from ..constants import (
     NAMESPACE_NAME_LABEL,
 )
 from ..expand.catalog import Catalog
-from ..reader import admits, read_agent, templates_of
+from ..reader import ModelConfigRead, admits, read_agent, read_model_config, templates_of
 from ..risk import RANK, RiskModel, builtin_kagent_tools, claimed_risks
 from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
@@ -138,7 +138,7 @@ class Checker:
         self.items = items
         self.results: list[Result] = []
         self.namespace_labels: dict[str, dict[str, str]] = {}
-        self.model_configs: dict[str, dict] = {}
+        self.model_configs: dict[str, ModelConfigRead] = {}
         self.remote_servers: dict[str, dict] = {}
         self.servers: dict[str, KnownServer] = {}
         self.risks = RiskModel()
@@ -183,8 +183,8 @@ class Checker:
             key = f"{ref.namespace}/{ref.name}"
             if ref.is_a("v1", "Namespace"):
                 self.namespace_labels[ref.name] = ref.labels
-            elif ref.is_a(KAGENT_V1ALPHA2, "ModelConfig") or ref.is_a(KAGENT_V1ALPHA3, "ModelConfig"):
-                self.model_configs[key] = obj
+            elif (config := read_model_config(obj)) is not None:
+                self.model_configs[key] = config
             elif ref.is_a(KAGENT_V1ALPHA2, "RemoteMCPServer") or ref.is_a(KAGENT_V1ALPHA3, "RemoteMCPServer"):
                 self.remote_servers[key] = obj
             elif read_agent(obj) is not None:
@@ -701,9 +701,7 @@ class Checker:
                 self.unverifiable(node.obj, path, rule.name,
                                   f"ModelConfig {name} is not in the render, so its provider is unknown")
                 continue
-            spec = config.get("spec") if isinstance(config.get("spec"), dict) else {}
-            provider = spec.get("provider") or "OpenAI"  # the CRD default
-            model = spec.get("model") if isinstance(spec.get("model"), str) else ""
+            provider, model = config.provider, config.model
             if provider in models.forbidden_providers or (
                     models.allowed_providers is not None and provider not in models.allowed_providers):
                 allowed = (f" (allowed: {', '.join(models.allowed_providers) or 'none'})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..constants import AGENTTEMPLATE_KIND, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3, KMCP_API_VERSION
+from ..constants import AGENTTEMPLATE_KIND, KAGENT_GROUP, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3, KMCP_API_VERSION
 from ..runtime.kobject import KObject, as_dict, as_str, selector_matches
 
 
@@ -127,6 +127,44 @@ def admits(target: Any, source_namespace: str, labels: dict[str, str], complete:
         verdict = selector_matches(as_dict(allowed.get("selector")), labels, complete)
         return verdict, "spec.allowedNamespaces.selector" + ("" if verdict else " does not match")
     return False, f"unknown allowedNamespaces.from {as_str(origin) or origin!r}"
+
+
+@dataclass(frozen=True)
+class ModelConfigRead:
+    """What a ModelConfig (any kagent version) selects: its provider (the CRD default when unset)
+    and model."""
+
+    obj: dict
+    name: str
+    namespace: str
+    provider: str
+    model: str
+
+
+def read_model_config(obj: Any) -> ModelConfigRead | None:
+    """The provider and model of a kagent ModelConfig of a version krmfn reads, or None."""
+    ref = KObject(obj)
+    if ref.api_version not in READERS or ref.kind != "ModelConfig":
+        return None
+    raw = ref.spec.get("provider")
+    # unset is the CRD default; anything else that is not a string stays itself (never a default)
+    provider = raw if isinstance(raw, str) and raw else (str(raw) if raw else "OpenAI")
+    return ModelConfigRead(ref.obj, ref.name, ref.namespace, provider, as_str(ref.spec.get("model")))
+
+
+def object_refs(obj: Any) -> list:
+    """The Secrets and ConfigMaps (`refs.ObjectRef`s) a kagent object names: a 0.x Agent,
+    ModelConfig, RemoteMCPServer or kmcp MCPServer (any `kagent.dev` version), a 1.0 ModelConfig or
+    RemoteMCPServer; [] for anything else."""
+    from . import v1alpha2, v1alpha3
+
+    ref = KObject(obj)
+    group = ref.api_version.rpartition("/")[0]
+    if group == KAGENT_GROUP:
+        return v1alpha2.object_refs(ref)
+    if ref.api_version == KAGENT_V1ALPHA3:
+        return v1alpha3.object_refs(ref)
+    return []
 
 
 def _readers() -> dict:

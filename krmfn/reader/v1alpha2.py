@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..constants import KAGENT_GROUP
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
 from . import AgentRead, Delegation, ToolUse
+from .refs import ObjectRef, container_refs, data_source, keyed, named, pod_refs, value_source
 
 # (apiGroup, kind) of tools[].mcpServer -> the kind kagent resolves it to
 MCP_KINDS = {
@@ -71,3 +72,72 @@ def _tool_use(path: str, mcp: dict, tool: dict, namespace: str) -> ToolUse:
         kind=MCP_KINDS.get((group, written_kind), ""), written_kind=written_kind, api_group=group,
         tools=names or None, approvals=frozenset(str_list(mcp.get("requireApproval"))),
         listed=listed, approval_list=approvals, settings=settings)
+
+
+def object_refs(ref: KObject) -> list[ObjectRef]:
+    """The Secrets and ConfigMaps a kagent 0.x object (Agent, ModelConfig, RemoteMCPServer, kmcp
+    MCPServer) names, as kagent's controller resolves them."""
+    spec = ref.spec
+    if ref.kind == "Agent":
+        return _agent_refs(ref, spec)
+    if ref.kind == "ModelConfig":
+        out = []
+        if spec.get("apiKeySecret"):
+            out.append(ObjectRef("Secret", spec.get("apiKeySecret"), "spec.apiKeySecret",
+                                 spec.get("apiKeySecretKey"), "spec.apiKeySecretKey"))
+        out += _tls_refs(spec)
+        endpoint = as_dict(spec.get("foundry")).get("endpointFrom")
+        if isinstance(endpoint, dict):
+            out.append(keyed("ConfigMap", endpoint, "spec.foundry.endpointFrom"))
+        return out
+    if ref.kind == "RemoteMCPServer":
+        return _headers_refs(spec, "spec") + _tls_refs(spec)
+    if ref.kind == "MCPServer":
+        deployment = as_dict(spec.get("deployment"))
+        out = [named(kind, as_dict(item).get("name"), f"spec.deployment.{key}[{i}].name")
+               for key, kind in (("secretRefs", "Secret"), ("configMapRefs", "ConfigMap"))
+               for i, item in enumerate(as_list(deployment.get(key)))]
+        out += pod_refs(deployment, "spec.deployment")
+        tls = as_dict(as_dict(spec.get("httpTransport")).get("tls"))
+        if tls.get("secretRef"):
+            out.append(named("Secret", tls.get("secretRef"), "spec.httpTransport.tls.secretRef"))
+        return out
+    return []
+
+
+def _agent_refs(ref: KObject, spec: dict) -> list[ObjectRef]:
+    out: list[ObjectRef] = []
+    skills = as_dict(spec.get("skills"))
+    if skills.get("gitAuthSecretRef") is not None:
+        out.append(named("Secret", as_dict(skills.get("gitAuthSecretRef")).get("name"),
+                         "spec.skills.gitAuthSecretRef.name"))
+    out += [named("Secret", as_dict(s).get("name"), f"spec.skills.imagePullSecrets[{i}].name")
+            for i, s in enumerate(as_list(skills.get("imagePullSecrets")))]
+    out += container_refs(skills.get("initContainer"), "spec.skills.initContainer")
+    agent_type = spec.get("type", "Declarative")
+    if agent_type == "BYO":
+        return out + pod_refs(as_dict(spec.get("byo")).get("deployment"), "spec.byo.deployment")
+    declarative = spec.get("declarative")
+    if agent_type != "Declarative" or not isinstance(declarative, dict):
+        return out
+    base = "spec.declarative"
+    if declarative.get("systemMessageFrom") is not None:
+        out += value_source(declarative.get("systemMessageFrom"), f"{base}.systemMessageFrom")
+    out += [data_source(source, f"{base}.promptTemplate.dataSources[{i}]")
+            for i, source in enumerate(as_list(as_dict(declarative.get("promptTemplate")).get("dataSources")))]
+    for use in read_agent(ref).tool_uses:
+        out += _headers_refs(use.settings, use.path.rsplit(".", 1)[0])
+    return out + pod_refs(declarative.get("deployment"), f"{base}.deployment")
+
+
+def _headers_refs(section: dict, path: str) -> list[ObjectRef]:
+    return [r for j, header in enumerate(as_list(section.get("headersFrom")))
+            for r in value_source(as_dict(header).get("valueFrom"), f"{path}.headersFrom[{j}].valueFrom")]
+
+
+def _tls_refs(spec: dict) -> list[ObjectRef]:
+    tls = as_dict(spec.get("tls"))
+    if not tls.get("caCertSecretRef"):
+        return []
+    return [ObjectRef("Secret", tls.get("caCertSecretRef"), "spec.tls.caCertSecretRef",
+                      tls.get("caCertSecretKey"), "spec.tls.caCertSecretKey")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
 from . import AgentRead, Delegation, ToolUse
+from .refs import ObjectRef, value_source
 
 
 def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None = None) -> AgentRead:
@@ -60,3 +61,15 @@ def _tool_use(path: str, mcp: dict, namespace: str) -> ToolUse:
         written_kind=written_kind, api_group=group, tools=names or None,
         approvals=frozenset(names) if approved else frozenset(), listed=listed,
         approval_list=tuple(names) if approved else (), settings=settings)
+
+
+def object_refs(ref: KObject) -> list[ObjectRef]:
+    """The Secrets and ConfigMaps a kagent 1.0 ModelConfig or RemoteMCPServer names (namespace-local)."""
+    spec = ref.spec
+    if ref.kind == "ModelConfig" and spec.get("apiKeySecret"):
+        return [ObjectRef("Secret", spec.get("apiKeySecret"), "spec.apiKeySecret",
+                          spec.get("apiKeySecretKey"), "spec.apiKeySecretKey")]
+    if ref.kind == "RemoteMCPServer":
+        return [r for i, header in enumerate(as_list(spec.get("headersFrom")))
+                for r in value_source(as_dict(header).get("valueFrom"), f"spec.headersFrom[{i}].valueFrom")]
+    return []

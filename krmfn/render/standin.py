@@ -15,6 +15,8 @@ from .. import __version__
 from ..runtime.record import record
 
 IMAGE_REPOSITORY = re.compile(r"^(?:.+/)?krmfn$")
+# OCI's registered digests: an image reference ends in `@sha256:<64 hex>` (or sha512: 128)
+_DIGEST = re.compile(r"(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})\Z")
 ENGINE_ENV = "KRMFN_CONTAINER_ENGINE"  # the real engine the stand-in forwards other images to
 # `docker run` options that take a value (so the image is the first word that is not one).
 _VALUE_OPTIONS = {"-a", "--attach", "-e", "--env", "--network", "--net", "-u", "--user", "--security-opt",
@@ -80,9 +82,18 @@ def parse(argv: list[str]) -> DockerRun:
         break
     if image is None:
         return DockerRun(False, {}, "container-run: no image in the docker command line", error=True)
-    repository, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    name, pinned, digest = image.partition("@")
+    if pinned and not _DIGEST.match(digest):
+        return DockerRun(False, {}, f"image {image}: invalid digest {digest!r} (expected sha256: and 64 lower-case "
+                                    "hex digits)", error=True)
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
     if not IMAGE_REPOSITORY.match(repository):
         return DockerRun(False, {}, f"image {image} is not krmfn's")
+    if pinned and not tag:
+        # The digest names bytes, not a version: only an engine can run exactly those.
+        return DockerRun(False, {}, f"image {image} is krmfn's pinned by digest only, which does not say which "
+                                    f"krmfn version it is, so it cannot be served natively: pin the version "
+                                    f"as well ({repository}:{__version__}@{digest})")
     if tag.lstrip("v") != __version__:
         return DockerRun(False, {}, f"the kustomization pins {image}, but this krmfn is {__version__}: install krmfn "
                                     f"{tag.lstrip('v') or '(untagged)'} or render with a container engine", error=True)

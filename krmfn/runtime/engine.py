@@ -54,10 +54,12 @@ def run(rl: ResourceList, process: Callable[[ResourceList, Any], None] | None = 
         entry, problem = resolve(rl.function_config)
         if problem is not None:
             rl.results.append(problem)
+            withhold_credentials(rl)
             return 1
         config, problems = parse_config_refusing_credentials(entry, rl.function_config)
         rl.results.extend(problems)
         if config is None or has_errors(problems):
+            withhold_credentials(rl)
             return 1
         process = importlib.import_module(entry.module).process
 
@@ -94,6 +96,7 @@ def run(rl: ResourceList, process: Callable[[ResourceList, Any], None] | None = 
             ))
     if has_errors(rl.results):
         rl.items = original
+        withhold_credentials(rl)
         return 1
     if before is None:
         # Output order must not depend on input order (kustomize and kpt may hand items over in
@@ -130,6 +133,32 @@ def parse_config_refusing_credentials(entry: FunctionEntry, raw: dict) -> tuple[
     raw.clear()
     raw.update(shown)
     return None, refusals + [p for p in problems if p.field not in refused]
+
+
+WITHHELD = "the output shows it as <redacted>"
+
+
+def withhold_credentials(rl: ResourceList) -> None:
+    """Restored items go back out, but never a literal credential in a krmfn function config among
+    them (a Pipeline stage's configRef item): its value is replaced by <redacted>, and each one is
+    refused (once, where no result names that field yet), saying so."""
+    from .kobject import KObject
+    from .secrets import redacted, scan
+    from .typed import field_path
+
+    named = {(str(r.resource), r.field) for r in rl.results}
+    for index, item in enumerate(rl.items):
+        ref = KObject(item)
+        if ref.api_version != API_VERSION or ref.kind not in FUNCTIONS:
+            continue
+        secrets = scan(item)
+        if not secrets:
+            continue
+        rl.items[index] = redacted(item, secrets, for_parsing=False)
+        for loc, message, _ in secrets:
+            field = field_path(loc)
+            if (str(ResourceRef.of(item)), field) not in named:
+                rl.results.append(Result.about(item, field, f"{message}; {WITHHELD}"))
 
 
 def duplicate_identities(items: list, where: str) -> list[Result]:

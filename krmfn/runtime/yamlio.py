@@ -1,8 +1,9 @@
 """YAML in and out through libyaml: strict on input, deterministic on output.
 
 Input is refused (with `YamlError`, one line naming the source and position) when it is not
-UTF-8, has duplicate keys, or expands aliases beyond a sane size (a billion-laughs bomb would
-otherwise explode when dumped). Output never has anchors, sorts keys and writes multi-line
+UTF-8, has duplicate keys or tags krmfn does not read, costs more work to load than its size
+allows (nodes, nodes by depth: counted before anything is built), or expands aliases beyond a sane
+size (a billion-laughs bomb would otherwise explode when dumped). Output never has anchors, sorts keys and writes multi-line
 strings as literal blocks, so prompts stay readable and diffs stay small.
 """
 
@@ -17,8 +18,9 @@ import yaml
 # blocks; a billion-laughs bomb adds billions. 100,000 more nodes cost about a second to process.
 MAX_ALIAS_NODES = 100_000
 MAX_DEPTH = 200  # kagent objects nest about 15 deep, CRD schemas about 40; this only stops hostile input
-# Composing a node costs ~400 bytes and a few microseconds, so bytes alone do not bound the work:
-# one node per 40 bytes of the input limit (16 MiB: 419,430 nodes, twice a 2,000-agent render,
+# Composing a node costs ~400 bytes and a few microseconds, so bytes alone do not bound the work.
+# The nodes are counted on libyaml's events first (a fifth of the cost, no memory kept), so a
+# hostile input is refused before anything is composed: one node per 40 bytes of the input limit (16 MiB: 419,430 nodes, twice a 2,000-agent render,
 # refused within about a second and 200 MB). Deep nodes cost more downstream: nodes weighted by
 # their depth get 16 times the node budget (every kagent CRD of every version together: 2.5 million).
 BYTES_PER_NODE = 40
@@ -35,8 +37,9 @@ class YamlError(ValueError):
 class Budget:
     """The work a run's loading may do, shared by every document and file of the run.
 
-    Counted while libyaml composes (its composer calls `descend_resolver` once per node), so a
-    hostile input is refused after the budget's worth of work, never after parsing all of it.
+    Counted over libyaml's event stream before anything is composed (`count`): events cost a
+    fifth of what composing nodes costs, so a hostile input is refused after that much work, never
+    after building all of it.
     """
 
     def __init__(self) -> None:
@@ -45,41 +48,61 @@ class Budget:
         self.max_weight = self.max_nodes * DEPTH_WEIGHT
         self.nodes = self.weight = 0
 
+    def count(self, text: str) -> bool:
+        """Add the nodes of every document of `text` (nodes, and nodes weighted by their depth, the
+        root at depth 1; aliases add none), refusing at the first node over a budget, too deep or
+        with a tag krmfn does not read. True when `text` has aliases (their expansion is checked
+        once loaded)."""
+        parser = yaml.CSafeLoader(text)  # the C parser alone: events, no nodes
+        nodes, weight, depth, aliases = self.nodes, self.weight, 0, False
+        max_nodes, max_weight = self.max_nodes, self.max_weight
+        scalar, starts, ends = yaml.ScalarEvent, (yaml.SequenceStartEvent, yaml.MappingStartEvent), \
+            (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+        try:
+            while True:
+                event = parser.get_event()
+                kind = type(event)
+                if kind is scalar:
+                    nodes += 1
+                    weight += depth + 1
+                elif kind in starts:
+                    depth += 1
+                    nodes += 1
+                    weight += depth
+                    if depth > MAX_DEPTH:
+                        _refuse(event, f"nesting deeper than {MAX_DEPTH} levels")
+                elif kind in ends:
+                    depth -= 1
+                    continue
+                elif kind is yaml.AliasEvent:
+                    aliases = True
+                    continue
+                elif kind is yaml.StreamEndEvent:
+                    return aliases
+                else:
+                    continue
+                if nodes > max_nodes:
+                    _refuse(event, f"more than {max_nodes:,} YAML nodes")
+                if weight > max_weight:
+                    _refuse(event, f"more than {max_weight:,} nodes counted by depth (too many nodes nested too deep)")
+                tag = event.tag
+                if tag is not None and tag != "!" and tag not in _TAGS:
+                    mark, shown = event.start_mark, tag.replace("tag:yaml.org,2002:", "!!", 1)
+                    raise YamlError(f"line {mark.line + 1} column {mark.column + 1}: the YAML tag {shown!r} is not "
+                                    "supported (krmfn reads strings, numbers, booleans, null, lists and maps only)")
+        finally:
+            self.nodes, self.weight = nodes, weight
+            parser.dispose()
+
+
+def _refuse(event: Any, problem: str) -> None:
+    mark = event.start_mark
+    raise YamlError(f"line {mark.line + 1} column {mark.column + 1}: {problem}; refused before doing more work "
+                    f"(raise the limit with {MAX_INPUT_ENV})")
+
 
 class _StrictLoader(yaml.CSafeLoader):
-    aliases_seen = 0
-    depth = 0
-    budget: Budget
-
-    def descend_resolver(self, current_node, current_index):  # PyYAML hook: once per node
-        self.depth += 1
-        budget = self.budget
-        budget.nodes += 1
-        budget.weight += self.depth
-        if self.depth > MAX_DEPTH or budget.nodes > budget.max_nodes or budget.weight > budget.max_weight:
-            if self.depth > MAX_DEPTH:
-                problem = f"nesting deeper than {MAX_DEPTH} levels"
-            elif budget.nodes > budget.max_nodes:
-                problem = f"more than {budget.max_nodes:,} YAML nodes"
-            else:
-                problem = f"more than {budget.max_weight:,} nodes counted by depth (too many nodes nested too deep)"
-            where = ""
-            if current_node is not None:
-                mark = current_node.start_mark
-                where = f"line {mark.line + 1} column {mark.column + 1}: "
-            raise YamlError(f"{where}{problem}; refused before doing more work (raise the limit with {MAX_INPUT_ENV})")
-
-    def ascend_resolver(self):
-        self.depth -= 1
-
-    def construct_object(self, node, deep=False):  # noqa: D401 - PyYAML hook
-        if node in self.constructed_objects:
-            self.aliases_seen += 1
-        elif node.tag not in _TAGS:
-            mark, tag = node.start_mark, node.tag.replace("tag:yaml.org,2002:", "!!", 1)
-            raise YamlError(f"line {mark.line + 1} column {mark.column + 1}: the YAML tag {tag!r} is not "
-                            "supported (krmfn reads strings, numbers, booleans, null, lists and maps only)")
-        return super().construct_object(node, deep=deep)
+    """Composes and constructs what `Budget.count` let through (bounded, plain tags only)."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -237,14 +260,14 @@ def load_all(data: bytes | str, source: str = "<stdin>", budget: Budget | None =
     by every load of the same run (a fresh one when not given)."""
     text = decode(data, source)
     loader = _StrictLoader(text)
-    loader.budget = budget if budget is not None else Budget()
     try:
+        aliases = (budget if budget is not None else Budget()).count(text)
         docs = []
         while loader.check_data():
             doc = loader.get_data()
             if doc is not None:
                 docs.append(doc)
-        if loader.aliases_seen:
+        if aliases:
             _check_expansion(docs, source)
         return docs
     except YamlError as err:
