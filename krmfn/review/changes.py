@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 from .model import ALL_TOOLS, AgentView, Grant, ModelView, Render
 
 CLASSES = (
-    "agent-added", "agent-removed",
+    "agent-added", "agent-removed", "target-changed",
     "prompt-changed", "model-changed",
     "tool-granted", "tool-revoked", "approval-added", "approval-removed",
     "delegate-added", "delegate-removed", "skills-changed", "reach-changed",
@@ -135,7 +135,11 @@ def compare(old: Render, new: Render, name: str, old_label: str, new_label: str)
                 changes.append(AgentChange(key, "changed", findings))
             else:
                 unchanged += 1
-    return EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new), unchanged)
+    moved: list[ObjectChange] = []
+    report = EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new, moved), unchanged)
+    if moved:
+        report.notes.append(moved_note(moved))
+    return report
 
 
 def agent_findings(old: AgentView, new: AgentView) -> Iterable[Finding]:
@@ -150,6 +154,8 @@ def agent_findings(old: AgentView, new: AgentView) -> Iterable[Finding]:
     yield from skills_findings(key, old.skills, new.skills)
     yield from reach_findings(key, old, new)
     config = changed_values(old.config, new.config)
+    if old.api_version != new.api_version:
+        yield target_finding(key, old, new, config)
     for server in sorted(set(old.tool_settings) & set(new.tool_settings)):
         for path, change in changed_values(old.tool_settings[server], new.tool_settings[server]).items():
             config[f"tools {server} {path}"] = change
@@ -163,6 +169,44 @@ def agent_findings(old: AgentView, new: AgentView) -> Iterable[Finding]:
     operational = changed_values(old.deployment, new.deployment)
     if operational:
         yield Finding("operational", key, "deployment: " + value_changes(operational), {"changes": operational})
+
+
+def target_finding(key: str, old: AgentView, new: AgentView, config: dict[str, dict[str, Any]]) -> Finding:
+    """The move between kagent API versions (0.10 <-> 1.0) itself, and what it changes only in shape.
+
+    Each version spells an agent differently, so a setting only one side has (0.10's `runtime`,
+    1.0's inline harness) moves from `config` into this finding's `notCarried`/`newSettings`: still
+    reported, not as a settings change. What both can say is compared as usual.
+    """
+    from ..constants import TARGET_OF_API_VERSION
+
+    old_target = TARGET_OF_API_VERSION.get(old.api_version, old.api_version)
+    new_target = TARGET_OF_API_VERSION.get(new.api_version, new.api_version)
+    lost = {k: c["old"] for k, c in config.items() if k not in new.config}
+    gained = {k: c["new"] for k, c in config.items() if k not in old.config}
+    for path in list(lost) + list(gained):
+        del config[path]
+    split = sorted(s for s in set(old.tools) & set(new.tools) if old.bindings.get(s, 0) != new.bindings.get(s, 0))
+    pieces = [f"moves from {code(old_target)} to {code(new_target)}"
+              + (f" (Harness {code(new.harness)})" if new.harness else "")]
+    if split:
+        pieces.append("tool bindings of " + ", ".join(
+            f"{code(s)} {old.bindings[s]} → {new.bindings[s]}" for s in split[:MAX_LISTED]) + _more(len(split))
+            + " (approval is one flag per binding in kagent 1.0)")
+    if lost:
+        pieces.append(f"not carried to {new_target}: " + _values(lost))
+    if gained:
+        pieces.append(f"new in {new_target}: " + _values(gained))
+    return Finding("target-changed", key, "; ".join(pieces), {
+        "old": {"target": old_target, "apiVersion": old.api_version, "harness": old.harness or None},
+        "new": {"target": new_target, "apiVersion": new.api_version, "harness": new.harness or None},
+        "bindings": {s: {"old": old.bindings[s], "new": new.bindings[s]} for s in split},
+        "notCarried": lost, "newSettings": gained})
+
+
+def _values(values: dict[str, Any]) -> str:
+    items = list(values.items())
+    return ", ".join(f"{code(path)} {code(show(v))}" for path, v in items[:MAX_LISTED]) + _more(len(items))
 
 
 def prompt_findings(key: str, old: AgentView, new: AgentView) -> Iterable[Finding]:
@@ -308,7 +352,9 @@ def agent_removed(agent: AgentView) -> Finding:
     })
 
 
-def object_changes(old: Render, new: Render) -> list[ObjectChange]:
+def object_changes(old: Render, new: Render, moved: list[ObjectChange] | None = None) -> list[ObjectChange]:
+    """Non-Agent objects added, removed or changed; with `moved`, an object that only moved between
+    the kagent 0.x and 1.0 API groups goes there instead (a migration's API shape, said once)."""
     out = []
     for key in sorted(set(old.objects) | set(new.objects)):
         before, after = old.objects.get(key), new.objects.get(key)
@@ -320,9 +366,25 @@ def object_changes(old: Render, new: Render) -> list[ObjectChange]:
         from .model import flatten
 
         fields = sorted(changed_values(flatten(before), flatten(after)))
-        if fields:
+        if fields == ["apiVersion"] and moved is not None and _moved_group(before, after):
+            moved.append(ObjectChange("moved", api_version, *key))
+        elif fields:
             out.append(ObjectChange("changed", api_version, *key, fields=fields))
     return out
+
+
+def _moved_group(before: dict, after: dict) -> bool:
+    """A kind both kagent 0.x and 1.0 have (ModelConfig, RemoteMCPServer), moved between their groups."""
+    from .model import KAGENT_GROUPS
+
+    groups = {str(obj.get("apiVersion", "")).rpartition("/")[0] for obj in (before, after)}
+    return len(groups) == 2 and groups <= set(KAGENT_GROUPS)
+
+
+def moved_note(moved: list[ObjectChange]) -> str:
+    names = ", ".join(f"{o.kind} {o.ref}" for o in moved[:MAX_LISTED]) + _more(len(moved))
+    return (f"{_count(len(moved), 'object')} only moved to {moved[0].api_version} (nothing else changed): "
+            f"{names}")
 
 
 # --- gating ------------------------------------------------------------------------------------
@@ -340,6 +402,7 @@ GATES: dict[str, Callable[[Finding], bool]] = {
     "reach-change": lambda f: f.cls == "reach-changed",
     "config-change": lambda f: f.cls == "config-changed",
     "operational": lambda f: f.cls == "operational",
+    "target-change": lambda f: f.cls == "target-changed",
     "agent-added": lambda f: f.cls == "agent-added",
     "agent-removed": lambda f: f.cls == "agent-removed",
     "any": lambda f: True,
@@ -350,6 +413,7 @@ GATE_ALIASES.update({"tool-granted": "tool-grant", "tool-revoked": "tool-revoke"
                      "prompt-changed": "prompt-change", "delegate-added": "delegate-change",
                      "delegate-removed": "delegate-change", "skills-changed": "skills-change",
                      "reach-changed": "reach-change", "config-changed": "config-change",
+                     "target-changed": "target-change",
                      "destructive": "destructive-grant"})
 
 
