@@ -147,8 +147,8 @@ def _overlay_inputs(overlay: Path, tmp_path: Path) -> list[dict]:
 
 @pytest.mark.e2e
 def test_policy_verdicts_are_the_same_for_the_prod_overlays_of_both_targets(tmp_path):
-    """The 1.0 overlay's descriptions (base/agents with the two changes kagent 1.0 forces), rendered
-    by overlays/prod's configs (0.10) and by overlays/prod-kagent-1.0's: the same verdicts."""
+    """The overlay's descriptions (base/agents with prod's patches), rendered by overlays/prod's
+    configs (0.10) and by overlays/prod-kagent-1.0's: the same verdicts."""
     items = _overlay_inputs(ROOT / "overlays" / "prod-kagent-1.0", tmp_path)
     verdicts = []
     for name in ("prod", "prod-kagent-1.0"):
@@ -163,11 +163,17 @@ def test_policy_verdicts_are_the_same_for_the_prod_overlays_of_both_targets(tmp_
     assert prod_grants and len({rule for rule, *_ in strict_failing}) >= 3  # not vacuous
 
 
+def _without_comments(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if not line.startswith("#")]
+
+
 def test_the_1_0_overlay_differs_from_prod_only_where_it_says():
+    """The same base/agents for both targets: the 1.0 overlay is prod plus the target and the Harness."""
     prod, v1 = ROOT / "overlays" / "prod", ROOT / "overlays" / "prod-kagent-1.0"
     assert sorted(p.name for p in prod.iterdir()) == sorted(p.name for p in v1.iterdir())
     for name in ("pipeline.yaml", "policy.yaml"):
         assert (prod / name).read_bytes() == (v1 / name).read_bytes()
+    assert _without_comments(prod / "kustomization.yaml") == _without_comments(v1 / "kustomization.yaml")
     for name, added in (("expand.yaml", "target: kagent-1.0"), ("environment.yaml", "harness: kagent-standard")):
         before, after = (prod / name).read_text().splitlines(), (v1 / name).read_text().splitlines()
         extra = [line for line in after if line not in before]
@@ -212,3 +218,64 @@ def test_policy_verdicts_are_the_same_for_both_targets_on_random_pipelines(case,
         failing, grants = _verdicts(rendered, policy)
         seen.append(({(rule, sev, ns, name) for rule, sev, ns, name in failing}, grants))
     assert seen[0] == seen[1]
+
+
+# --- the migration review: the two renders of the example prod overlay --------------------------------
+
+MIGRATION = ROOT / "tests" / "review_cases" / "migration"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("overlay, render", [("prod", "old.yaml"), ("prod-kagent-1.0", "new.yaml")])
+def test_the_migration_case_is_the_example_overlays_render(overlay, render):
+    """The golden migration review reads today's renders of overlays/prod and prod-kagent-1.0."""
+    import support
+    from golden import check_text
+
+    proc = support.installed("build", f"overlays/{overlay}")
+    assert proc.returncode == 0, proc.stderr
+    check_text(MIGRATION / render, proc.stdout, f"krmfn build overlays/{overlay}")
+
+
+def _diff(fmt: str) -> tuple[int, str, str]:
+    import support
+
+    proc = support.installed("diff", "old.yaml", "new.yaml", "--format", fmt, "--color", "never", cwd=MIGRATION)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_migration_review_text_golden():
+    """Markdown and JSON are the review goldens' (tests/test_review.py); the terminal text is here."""
+    from golden import check_text
+
+    code, out, err = _diff("text")
+    assert code == 0 and err == ""
+    check_text(MIGRATION / "expected.txt", out, "krmfn diff --format text")
+
+
+def test_the_migration_review_reports_behaviour_not_api_shape():
+    import json
+
+    code, out, err = _diff("json")
+    assert code == 0, err
+    env = json.loads(out)["environments"][0]
+    by_agent = {a["agent"]: [f["class"] for f in a["findings"]] for a in env["agents"]}
+    assert set(by_agent) == {f"platform-agents/{n}" for n in ("billing-assistant", "k8s-readonly", "promql-agent",
+                                                               "supervisor")}
+    assert all(classes[0] == "target-changed" for classes in by_agent.values())
+    # no API-shape noise: no agent's settings changed, no grant or approval moved, templates are the agents'
+    noise = {"config-changed", "tool-granted", "tool-revoked", "approval-added", "approval-removed",
+             "delegate-added", "delegate-removed", "reach-changed", "prompt-changed"}
+    assert not noise & {c for classes in by_agent.values() for c in classes}, by_agent
+    assert not [o for o in env["objects"] if o["kind"] == "AgentTemplate"]
+    assert not [o for o in env["objects"] if o["change"] == "changed" and o["fields"] == ["apiVersion"]]
+    assert any("only moved to api.kagent.dev/v1alpha3" in note for note in env["notes"])
+    # ... and the real changes: a split approval binding, lost replicas, memory and skills
+    target = {a["agent"]: a["findings"][0] for a in env["agents"]}
+    billing = target["platform-agents/billing-assistant"]
+    assert billing["new"]["harness"] == "kagent-standard"
+    assert billing["bindings"] == {"platform-agents/billing-api": {"old": 1, "new": 2}}
+    assert "spec.declarative.runtime" in billing["notCarried"]
+    assert by_agent["platform-agents/billing-assistant"][1:] == ["operational"]
+    assert "model-changed" in by_agent["platform-agents/promql-agent"]  # its memory's model is the Harness's now
+    assert "skills-changed" in by_agent["platform-agents/k8s-readonly"]
