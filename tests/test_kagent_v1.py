@@ -40,7 +40,9 @@ def v1_crds():
 def _external(items: list[dict]) -> set[tuple[str, str, str]]:
     """Secrets and Harnesses are the platform team's: declared external in every namespace used."""
     namespaces = {i["metadata"].get("namespace", "") for i in items} - {""}
-    names = [("Secret", n) for n in ("anthropic-api-key", "openai-api-key", "grafana-token", "billing-api-token")]
+    names = [("Secret", n) for n in ("anthropic-api-key", "openai-api-key", "grafana-token", "billing-api-token",
+                                     "search-token")]
+    names.append(("ConfigMap", "search-tenant"))
     names += [("Harness", n) for n in ("kagent-standard", "kagent-premium")]
     return {(kind, ns, name) for kind, name in names for ns in namespaces}
 

@@ -367,19 +367,34 @@ class Expansion:
         """A catalog server's RemoteMCPServers: in its own namespace, and a copy in each using namespace."""
         from ..expand import build_v1
 
+        servers = entry.catalog.get("spec", {}).get("servers", [])
+        index = next((i for i, s in enumerate(servers) if isinstance(s, dict) and s.get("name") == entry.name
+                      and (s.get("namespace") or meta_namespace(entry.catalog)) == entry.namespace), 0)
         if entry.spec.mcp_server is not None:
-            servers = entry.catalog.get("spec", {}).get("servers", [])
-            index = next((i for i, s in enumerate(servers) if isinstance(s, dict) and s.get("name") == entry.name
-                          and (s.get("namespace") or meta_namespace(entry.catalog)) == entry.namespace), 0)
             self.error(entry.catalog, f"spec.servers[{index}].mcpServer",
                        f"server {entry.key} asks krmfn to deploy a kmcp MCPServer, which kagent 1.0 does not have "
                        f"(target {TARGET_V1_0}); deploy it yourself and declare it with remote.url")
             return []
         source = source_of(entry.catalog)
         out = [build_v1.remote_server(entry.name, entry.namespace, entry.spec, source)]
-        for namespace in sorted(entry.users - {entry.namespace}):
+        copies = sorted(entry.users - {entry.namespace})
+        for namespace in copies:
             out.append(build_v1.remote_server(entry.name, namespace, entry.spec, source, stands_for=entry.key))
+        for h_index, kind, name in build_v1.header_sources(entry.spec) if copies else ():
+            missing = [ns for ns in copies if not self._given(kind, ns, name)]
+            if missing:
+                self.results.append(Result.about(
+                    entry.catalog, f"spec.servers[{index}].remote.headersFrom[{h_index}].valueFrom.name",
+                    f"server {entry.key} is copied into namespace{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)} for kagent 1.0 (references are namespace-local), and each copy reads "
+                    f"{kind} {name} in its own namespace: create {kind} {name} in {', '.join(missing)} too",
+                    severity=WARNING))
         return out
+
+    def _given(self, kind: str, namespace: str, name: str) -> bool:
+        """Whether the input holds this ConfigMap or Secret (by reference only: never read)."""
+        return any(KObject(obj).is_a("v1", kind) and KObject(obj).namespace == namespace
+                   and KObject(obj).name == name for obj in self.rl.items)
 
     def _prompt(self, desc: AgentDescription, obj: dict, library: PromptLibrary, renderer: PromptRenderer,
                 tools: list[dict[str, Any]]) -> str | None:
