@@ -281,3 +281,74 @@ def test_the_migration_review_reports_behaviour_not_api_shape():
     assert by_agent["platform-agents/billing-assistant"][1:] == ["operational"]
     assert "model-changed" in by_agent["platform-agents/promql-agent"]  # its memory's model is the Harness's now
     assert "skills-changed" in by_agent["platform-agents/k8s-readonly"]
+
+
+@pytest.mark.e2e
+def test_a_commit_that_flips_the_target_is_reviewed_as_the_migration(tmp_path):
+    """`krmfn diff --git HEAD~1..HEAD overlays/prod` of the one reviewed change (prod's expand and
+    environment configs become the 1.0 overlay's) gives the golden migration review's findings."""
+    import json
+
+    import support
+    from test_review import git
+
+    repo = tmp_path / "repo"
+    for folder in ("base", "overlays"):
+        shutil.copytree(ROOT / folder, repo / folder)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "agents")
+    for name in ("expand.yaml", "environment.yaml"):
+        shutil.copyfile(ROOT / "overlays" / "prod-kagent-1.0" / name, repo / "overlays" / "prod" / name)
+    git(repo, "commit", "--quiet", "-am", "prod moves to kagent 1.0")
+    proc = support.installed("diff", "--git", "HEAD~1..HEAD", "overlays/prod", "--format", "json",
+                             "--fail-on", "target-change", cwd=repo)
+    assert proc.returncode == 3, proc.stderr  # the gate sees the move
+    assert "target-change" in proc.stderr
+    [env] = json.loads(proc.stdout)["environments"]
+    [golden] = json.loads((MIGRATION / "expected.json").read_text())["environments"]
+    assert (env["name"], env["old"], env["new"]) == ("overlays/prod", "HEAD~1", "HEAD")
+    assert env["agents"] == golden["agents"] and env["objects"] == golden["objects"]
+    assert env["notes"] == golden["notes"]
+
+
+def _review(old: list[dict], new: list[dict]) -> dict[str, list[str]]:
+    from krmfn.review.changes import compare
+    from krmfn.review.model import Render
+
+    report = compare(Render.from_objects(old), Render.from_objects(new), "render", "old", "new")
+    return {c.agent: [f.cls for f in c.findings] for c in report.agents}
+
+
+def _find(items: list[dict], kind: str, name: str, namespace: str = "platform-agents") -> dict:
+    return next(i for i in items if i["kind"] == kind and i["metadata"]["name"] == name
+                and i["metadata"].get("namespace") == namespace)
+
+
+def test_prompt_model_and_tool_findings_work_on_1_0_renders():
+    old = yamlio.load_all((MIGRATION / "new.yaml").read_bytes())
+    new = copy.deepcopy(old)
+    template = _find(new, "AgentTemplate", "k8s-readonly")
+    template["spec"]["systemPrompt"] += "Be brief.\n"
+    template["spec"]["modelConfig"]["name"] = "model-premium"
+    template["spec"]["tools"][0]["mcp"]["tools"].append("k8s_get_resource_yaml")
+    template["spec"]["tools"].append({"mcp": {"server": {"kind": "RemoteMCPServer", "name": "kagent-tools"},
+                                              "tools": ["k8s_delete_resource"], "requireApproval": True}})
+    assert _review(old, new) == {
+        "platform-agents/k8s-readonly": ["prompt-changed", "model-changed", "tool-granted", "tool-granted"],
+        "platform-agents/supervisor": ["reach-changed"]}  # a destructive tool, through its sub-agent
+    assert _review(old, old) == {}
+
+
+def test_a_server_copy_is_its_original_only_when_the_render_shows_the_same_server():
+    """A namespace-local copy reads as the catalog server it copies; its annotation alone never
+    moves a grant (and so never hides one)."""
+    old = yamlio.load_all((MIGRATION / "old.yaml").read_bytes())
+    new = yamlio.load_all((MIGRATION / "new.yaml").read_bytes())
+    copied = _find(new, "RemoteMCPServer", "grafana-mcp")
+    assert copied["metadata"]["annotations"]["krmfn.dev/catalog-server"] == "observability/grafana-mcp"
+    assert "platform-agents/promql-agent" in _review(old, new)
+    assert "tool-granted" not in _review(old, new)["platform-agents/promql-agent"]
+    copied["spec"]["url"] = "http://elsewhere.example.com/mcp"  # not the same server any more
+    classes = _review(old, new)["platform-agents/promql-agent"]
+    assert "tool-granted" in classes and "tool-revoked" in classes
