@@ -253,6 +253,9 @@ def test_migration_review_text_golden():
     code, out, err = _diff("text")
     assert code == 0 and err == ""
     check_text(MIGRATION / "expected.txt", out, "krmfn diff --format text")
+    readme = (ROOT / "README.md").read_text()
+    excerpt = readme[readme.index("From the golden case"):].split("```")[1].strip("\n").splitlines()
+    assert excerpt and all(line in out.splitlines() for line in excerpt), "the README's excerpt is not the review's"
 
 
 def test_the_migration_review_reports_behaviour_not_api_shape():
@@ -352,3 +355,25 @@ def test_a_server_copy_is_its_original_only_when_the_render_shows_the_same_serve
     copied["spec"]["url"] = "http://elsewhere.example.com/mcp"  # not the same server any more
     classes = _review(old, new)["platform-agents/promql-agent"]
     assert "tool-granted" in classes and "tool-revoked" in classes
+
+
+@pytest.mark.e2e
+def test_the_readme_1_0_commands_work_as_written():
+    """README "Moving to kagent 1.0": build the 1.0 overlay, validate it against the 1.0 CRDs."""
+    import re
+
+    import support
+
+    if not V1_CRDS.is_dir():
+        pytest.skip(f"{V1_CRDS} is absent (the kagent 1.0 CRDs are test data in ../shared)")
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("<!-- kagent-1.0:begin -->"):readme.index("<!-- kagent-1.0:end -->")]
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", section, re.S | re.M)
+    [block] = [body for info, body in blocks if "krmfn validate" in body]
+    command = " && ".join(block.replace("\\\n", " ").strip().splitlines())
+    try:
+        proc = support.shell(command)
+    finally:
+        (ROOT / "render.yaml").unlink(missing_ok=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "[error]" not in proc.stderr and "Traceback" not in proc.stderr
