@@ -2,18 +2,22 @@
 what it may do and whom it may call.
 
 `Render.from_objects(items)` reads the objects of one render (what `krmfn build` prints) and
-resolves, per Agent:
+resolves, per Agent, everything through the one kagent reader (`krmfn.reader.read_agent`), so a
+kagent 0.10 Agent and a kagent 1.0 Agent with its AgentTemplate (one agent) read alike:
 
-* its prompt: `systemMessage`, or the ConfigMap/Secret key `systemMessageFrom` names, plus every
-  key of the `promptTemplate.dataSources` ConfigMaps (their text, not escaped YAML);
-* its model (and its memory's embedding model): the ModelConfig `modelConfig` names in the Agent's
-  namespace (provider, model and every other setting, flattened as "parameters"); the tier is the ModelConfig's
-  `krmfn.dev/model-tier` annotation, else the `model-<tier>` name, else the Agent's annotation;
-* its tools: per server, each granted tool with its risk class (the Agent's `krmfn.dev/tool-risks`
-  annotation, else krmfn's built-in catalog for the kagent tool server, else "unknown") and
-  whether it requires approval; a grant without `toolNames` (every tool) is the tool "*";
-* its delegates, skills (A2A skills and skill bundles), deployment (the operational fields) and
-  every other setting (`config`), and its transitive tool reach through delegates.
+* its prompt: the inline system prompt, or the ConfigMap/Secret key it names, plus every key of
+  the prompt-template data sources (their text, not escaped YAML);
+* its model (and its memory's embedding model): the ModelConfig it names in its namespace, in
+  either API group (provider, model and every other setting, flattened as "parameters"); the tier
+  is the ModelConfig's `krmfn.dev/model-tier` label or annotation, else the `model-<tier>` name,
+  else the agent's annotation;
+* its tools: per server, each granted tool with its risk class (krmfn's built-in catalog is a floor
+  the agent's `krmfn.dev/tool-risks` annotation can only raise; what neither knows is "unknown")
+  and whether it requires approval; a grant without tool names (every tool) is the tool "*"; a
+  1.0 namespace-local server copy is the server it copies (`server_stand_ins`);
+* its delegates, skills (A2A skills and skill bundles), deployment (the operational fields),
+  the kagent API version and Harness, every other setting (`config`), and its transitive tool
+  reach through delegates.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from ..constants import (
 )
 from ..reader import is_agent, read_agent, templates_of
 from ..risk import builtin_floor, builtin_kagent_tools, claimed_risks, riskiest
-from ..runtime.kobject import KObject, as_dict, as_list
+from ..runtime.kobject import KObject, as_dict
 
 KAGENT_GROUPS = (KAGENT_GROUP, KAGENT_V1_GROUP)
 
@@ -380,7 +384,7 @@ def _is_kagent(obj: dict) -> bool:
     return KObject(obj).group in (KAGENT_GROUP, "api.kagent.dev")
 
 
-_dict, _list = as_dict, as_list
+_dict = as_dict
 
 
 def _name(obj: dict) -> str:
