@@ -377,3 +377,19 @@ def test_the_readme_1_0_commands_work_as_written():
         (ROOT / "render.yaml").unlink(missing_ok=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "[error]" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_target_move_never_lowers_a_gate():
+    """Settings only one API version has move from config-changed to target-changed: the
+    config-change gate still trips on them (a pull request cannot hide a setting by moving target)."""
+    from krmfn.review.changes import compare, gated
+    from krmfn.review.model import Render
+
+    old = yamlio.load_all((MIGRATION / "old.yaml").read_bytes())
+    new = yamlio.load_all((MIGRATION / "new.yaml").read_bytes())
+    report = compare(Render.from_objects(old), Render.from_objects(new), "prod", "old", "new")
+    assert not [f for f in report.findings() if f.cls == "config-changed"]
+    hits = gated([report], ["config-change"])
+    assert {h["agent"] for h in hits} == {f"platform-agents/{n}" for n in
+                                          ("billing-assistant", "k8s-readonly", "promql-agent", "supervisor")}
+    assert {h["class"] for h in hits} == {"target-changed"}

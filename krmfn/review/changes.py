@@ -400,7 +400,9 @@ GATES: dict[str, Callable[[Finding], bool]] = {
     "delegate-change": lambda f: f.cls in ("delegate-added", "delegate-removed"),
     "skills-change": lambda f: f.cls == "skills-changed",
     "reach-change": lambda f: f.cls == "reach-changed",
-    "config-change": lambda f: f.cls == "config-changed",
+    # a setting only one kagent API version has is shown under target-changed, and still gates here
+    "config-change": lambda f: f.cls == "config-changed" or (
+        f.cls == "target-changed" and bool(f.details.get("notCarried") or f.details.get("newSettings"))),
     "operational": lambda f: f.cls == "operational",
     "target-change": lambda f: f.cls == "target-changed",
     "agent-added": lambda f: f.cls == "agent-added",
