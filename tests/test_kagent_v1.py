@@ -393,3 +393,8 @@ def test_a_target_move_never_lowers_a_gate():
     assert {h["agent"] for h in hits} == {f"platform-agents/{n}" for n in
                                           ("billing-assistant", "k8s-readonly", "promql-agent", "supervisor")}
     assert {h["class"] for h in hits} == {"target-changed"}
+    moved = [h for h in gated([report], ["object-change"]) if h["class"] == "object-moved"]
+    assert {h["object"] for h in moved} == {"ModelConfig platform-agents/model-premium",
+                                            "ModelConfig platform-agents/model-standard",
+                                            "RemoteMCPServer platform-agents/billing-api",
+                                            "RemoteMCPServer platform-agents/kagent-tools"}

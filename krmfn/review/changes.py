@@ -84,6 +84,8 @@ class EnvironmentReport:
     # the revisions that failed to render, [{"at": label, "lines": [...]}]: this environment is then
     # not reviewed (the others are), and the command fails
     failed: list[dict[str, Any]] | None = None
+    # objects that only moved between the kagent 0.x and 1.0 API groups: one note, still gated
+    moved: list[ObjectChange] = field(default_factory=list)
 
     def findings(self) -> list[Finding]:
         return [f for change in self.agents for f in change.findings]
@@ -136,7 +138,8 @@ def compare(old: Render, new: Render, name: str, old_label: str, new_label: str)
             else:
                 unchanged += 1
     moved: list[ObjectChange] = []
-    report = EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new, moved), unchanged)
+    report = EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new, moved), unchanged,
+                               moved=moved)
     if moved:
         report.notes.append(moved_note(moved))
     return report
@@ -447,7 +450,7 @@ def gated(reports: list[EnvironmentReport], gates: list[str]) -> list[dict[str, 
                              "summary": f.summary} for f in report.findings() if GATES[gate](f))
             if gate in OBJECT_GATES:
                 hits.extend({"environment": report.name, "gate": gate, "object": f"{o.kind} {o.ref}",
-                             "class": f"object-{o.change}"} for o in report.objects)
+                             "class": f"object-{o.change}"} for o in report.objects + report.moved)
     return hits
 
 
