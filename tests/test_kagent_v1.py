@@ -398,3 +398,10 @@ def test_a_target_move_never_lowers_a_gate():
                                             "ModelConfig platform-agents/model-standard",
                                             "RemoteMCPServer platform-agents/billing-api",
                                             "RemoteMCPServer platform-agents/kagent-tools"}
+
+
+def test_a_harness_change_between_1_0_renders_is_a_settings_change():
+    old = yamlio.load_all((MIGRATION / "new.yaml").read_bytes())
+    new = copy.deepcopy(old)
+    _find(new, "Agent", "supervisor")["spec"]["harnessRef"]["name"] = "kagent-premium"
+    assert _review(old, new) == {"platform-agents/supervisor": ["config-changed"]}

@@ -186,7 +186,8 @@ def target_finding(key: str, old: AgentView, new: AgentView, config: dict[str, d
     old_target = TARGET_OF_API_VERSION.get(old.api_version, old.api_version)
     new_target = TARGET_OF_API_VERSION.get(new.api_version, new.api_version)
     lost = {k: c["old"] for k, c in config.items() if k not in new.config}
-    gained = {k: c["new"] for k, c in config.items() if k not in old.config}
+    gained = {k: c["new"] for k, c in config.items() if k not in old.config and k != "spec.harnessRef.name"}
+    config.pop("spec.harnessRef.name", None)  # the summary names it
     for path in list(lost) + list(gained):
         del config[path]
     split = sorted(s for s in set(old.tools) & set(new.tools) if old.bindings.get(s, 0) != new.bindings.get(s, 0))

@@ -364,6 +364,8 @@ def _config(obj: dict, read, prompt_source: str) -> dict[str, Any]:
     config: dict[str, Any] = {"prompt source": prompt_source, "spec.type": read.type}
     if read.description is not None:
         config.update(flatten(read.description, "spec.description"))
+    if read.harness and read.harness != "(inline)":  # an inline harness is among the settings
+        config["spec.harnessRef.name"] = read.harness
     for path, value in read.settings.items():
         config.update(flatten(value, path))
     rest = {k: v for k, v in read.deployment.items() if k not in OPERATIONAL_FIELDS}
