@@ -140,8 +140,7 @@ def compare(old: Render, new: Render, name: str, old_label: str, new_label: str)
     moved: list[ObjectChange] = []
     report = EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new, moved), unchanged,
                                moved=moved)
-    if moved:
-        report.notes.append(moved_note(moved))
+    report.notes.extend(moved_notes(moved))
     return report
 
 
@@ -385,10 +384,14 @@ def _moved_group(before: dict, after: dict) -> bool:
     return len(groups) == 2 and groups <= set(KAGENT_GROUPS)
 
 
-def moved_note(moved: list[ObjectChange]) -> str:
-    names = ", ".join(f"{o.kind} {o.ref}" for o in moved[:MAX_LISTED]) + _more(len(moved))
-    return (f"{_count(len(moved), 'object')} only moved to {moved[0].api_version} (nothing else changed): "
-            f"{names}")
+def moved_notes(moved: list[ObjectChange]) -> list[str]:
+    """One line per API version moved to."""
+    out = []
+    for api_version in sorted({o.api_version for o in moved}):
+        these = [o for o in moved if o.api_version == api_version]
+        names = ", ".join(f"{o.kind} {o.ref}" for o in these[:MAX_LISTED]) + _more(len(these))
+        out.append(f"{_count(len(these), 'object')} only moved to {api_version} (nothing else changed): {names}")
+    return out
 
 
 # --- gating ------------------------------------------------------------------------------------
