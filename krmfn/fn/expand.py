@@ -58,6 +58,7 @@ class Expansion:
         self.v1 = self.config.target == TARGET_V1_0
         self.existing_templates: dict[str, str] = {}  # hand-written 1.0 AgentTemplates -> their description
         self.descriptions_by_key: dict[str, str] = {}  # namespace/name -> spec.description
+        self._given_refs: set[tuple[str, str, str]] | None = None  # the input's ConfigMaps and Secrets, by name
 
     def error(self, obj: dict, field: str, message: str) -> None:
         self.results.append(Result.about(obj, field, message))
@@ -392,9 +393,11 @@ class Expansion:
         return out
 
     def _given(self, kind: str, namespace: str, name: str) -> bool:
-        """Whether the input holds this ConfigMap or Secret (by reference only: never read)."""
-        return any(KObject(obj).is_a("v1", kind) and KObject(obj).namespace == namespace
-                   and KObject(obj).name == name for obj in self.rl.items)
+        """Whether the input holds this ConfigMap or Secret (by its name only: never read)."""
+        if self._given_refs is None:  # indexed once, when a copied server first asks
+            self._given_refs = {(ref.kind, ref.namespace, ref.name) for ref in map(KObject, self.rl.items)
+                                if ref.api_version == "v1" and ref.kind in ("ConfigMap", "Secret")}
+        return (kind, namespace, name) in self._given_refs
 
     def _prompt(self, desc: AgentDescription, obj: dict, library: PromptLibrary, renderer: PromptRenderer,
                 tools: list[dict[str, Any]]) -> str | None:
