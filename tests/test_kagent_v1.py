@@ -405,3 +405,22 @@ def test_a_harness_change_between_1_0_renders_is_a_settings_change():
     new = copy.deepcopy(old)
     _find(new, "Agent", "supervisor")["spec"]["harnessRef"]["name"] = "kagent-premium"
     assert _review(old, new) == {"platform-agents/supervisor": ["config-changed"]}
+
+
+@pytest.mark.parametrize("source, expected", [
+    ({"oci": "ghcr.io/acme/skill:latest"}, "spec.skills[0].source.oci: Invalid value"),
+    ({"git": {"url": "https://git.example.com/acme/skills", "commit": "main"}}, "spec.skills[0].source.git.commit"),
+    ({"bucket": {"s3": {"bucket": "b", "endpoint": "https://s3.example.com", "key": "k"}}},
+     "spec.skills[0].source.bucket.s3.versionId: Required value"),
+    ({"oci": "ghcr.io/acme/skill@sha256:" + "a" * 64}, None),
+], ids=["oci-tag", "git-branch", "s3-unversioned", "oci-digest"])
+def test_a_1_0_skill_is_an_immutable_reference_or_one_error_line(source, expected, v1_crds):
+    """krmfn emits no AgentTemplate skills yet (a description has no skill source); a hand-written
+    or future one is checked against the 1.0 CRD: a tag, a branch or an unversioned object is refused."""
+    items = _rendered(FUNCTIONS / "environment/testdata/v1-templates")
+    _agent_template(items, "helper")["spec"]["skills"] = [{"name": "runbooks", "source": source}]
+    lines = [r.line() for r in validate(items, v1_crds, external=_external(items)) if r.is_error]
+    if expected is None:
+        assert lines == []
+    else:
+        assert len(lines) == 1 and expected in lines[0] and "AgentTemplate/team-a/helper" in lines[0], lines
