@@ -424,3 +424,13 @@ def test_a_1_0_skill_is_an_immutable_reference_or_one_error_line(source, expecte
         assert lines == []
     else:
         assert len(lines) == 1 and expected in lines[0] and "AgentTemplate/team-a/helper" in lines[0], lines
+
+
+def test_a_1_0_skill_source_change_is_a_skills_finding():
+    old = yamlio.load_all((MIGRATION / "new.yaml").read_bytes())
+    old_template = _find(old, "AgentTemplate", "k8s-readonly")
+    old_template["spec"]["skills"] = [{"name": "runbooks", "source": {"oci": "ghcr.io/acme/runbooks@sha256:" + "a" * 64}}]
+    new = copy.deepcopy(old)
+    _find(new, "AgentTemplate", "k8s-readonly")["spec"]["skills"][0]["source"]["oci"] = \
+        "ghcr.io/acme/runbooks@sha256:" + "b" * 64
+    assert _review(old, new) == {"platform-agents/k8s-readonly": ["skills-changed"]}
