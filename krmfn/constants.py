@@ -27,6 +27,7 @@ MODELPROVIDERCONFIG_KIND = "ModelProviderConfig"
 TARGET_V0_10 = "kagent-0.10"
 TARGET_V1_0 = "kagent-1.0"
 TARGETS = (TARGET_V0_10, TARGET_V1_0)
+TARGET_OF_API_VERSION = {KAGENT_V1ALPHA2: TARGET_V0_10, KAGENT_V1ALPHA3: TARGET_V1_0}  # what an Agent was rendered for
 # On a RemoteMCPServer krmfn emits in an agent's namespace for a catalog server declared in another
 # (1.0 references are namespace-local): "<namespace>/<name>" of the catalog server it stands for.
 # The policy believes it only when the copy's URL equals the catalog's.

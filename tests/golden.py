@@ -121,3 +121,12 @@ def _write(path: Path, text: str | None) -> None:
         path.unlink(missing_ok=True)
     else:
         path.write_text(text)
+
+
+def check_text(expected: Path, actual: str, what: str) -> None:
+    """One expectation file: compared, or with KRMFN_UPDATE_GOLDEN written and then a failure."""
+    if UPDATE:
+        expected.write_text(actual)
+        raise AssertionError(f"{expected}: written (KRMFN_UPDATE_GOLDEN is set); review the diff, then run without it")
+    assert expected.exists(), f"{expected}: missing (run with KRMFN_UPDATE_GOLDEN=1)"
+    assert actual == expected.read_text(), f"{what} differs from {expected.relative_to(ROOT)}"

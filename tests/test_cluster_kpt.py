@@ -166,6 +166,6 @@ def test_a_failed_conformance_check_fails_kpt_fn_render(krmfn, tmp_path):
     configs = function_configs(target, external=[e for e in EXTERNAL if "billing" not in e])
     pkg = make_package(tmp_path, "pkg", transformer_input(target, tmp_path), configs, krmfn)
     proc = _failing(pkg)
-    assert '[error] kagent.dev/v1alpha1/MCPServer/platform-agents/billing-api' in proc.stderr.decode()
+    assert '[error] kagent.dev/v1alpha2/RemoteMCPServer/platform-agents/billing-api' in proc.stderr.decode()
     assert 'Secret \\"billing-api-token\\" not found' in proc.stderr.decode() or \
         'Secret "billing-api-token" not found' in proc.stderr.decode()

@@ -49,6 +49,10 @@ EXPECTED = {
     "config-changed": {"team/helper": ["config-changed"]},
     "prompt-model-tool": {"platform-agents/k8s-readonly": ["prompt-changed", "model-changed", "tool-granted"]},
     "no-change": {},
+    # the two renders of the example prod overlay, kagent 0.10 and 1.0 (tests/test_kagent_v1.py keeps them current)
+    "migration": {f"platform-agents/{name}": ["target-changed", *rest] for name, rest in (
+        ("billing-assistant", ["operational"]), ("k8s-readonly", ["skills-changed", "operational"]),
+        ("promql-agent", ["model-changed", "skills-changed"]), ("supervisor", ["skills-changed"]))},
 }
 
 
@@ -321,7 +325,8 @@ def test_markdown_renders_as_intended(case, in_case, capsys):
     _, doc = report_json(capsys, case)
     env = doc["environments"][0]
     md = markdown_structure(markdown)
-    assert md["headings"][:2] == [(2, "krmfn review"), (3, "`render`: `old.yaml` → `new.yaml`")]
+    assert md["headings"][:2] == [(2, "krmfn review"), (3, f"`{env['name']}`: `old.yaml` → `new.yaml`")]
+    assert env["name"] == ("prod" if case == "migration" else "render")  # a render's krmfn.dev/environment
     agent_headings = [h for level, h in md["headings"] if level == 4 and h != "Other objects"]
     assert agent_headings == [f"`{a['agent']}` ({a['status']})" for a in env["agents"]]
     finding_tables = [t for t in md["tables"] if t["header"] == ["Change", "Details"]]

@@ -13,8 +13,8 @@ def test_shows_an_agent_of_an_overlay_as_it_will_run():
     text = proc.stdout
     assert text.startswith("platform-agents/supervisor (Declarative)\n")
     assert "model: Anthropic " in text and "(tier premium)" in text
-    assert "delegates to: platform-agents/k8s-readonly, observability/promql-agent" in text
-    assert "via observability/promql-agent" in text  # reach through delegates
+    assert "delegates to: platform-agents/k8s-readonly, platform-agents/promql-agent" in text
+    assert "on observability/grafana-mcp via platform-agents/promql-agent" in text  # reach through delegates
     assert "You are the platform support supervisor (prod)." in text  # the prompt as rendered for prod
 
 
@@ -42,8 +42,8 @@ def test_build_verbose_says_how_it_built_and_summarises_each_agent():
     assert info[0].startswith("[info] krmfn build overlays/prod: ") and "kustomize" in info[0]
     agents = [line for line in info if line.startswith("[info] agent ")]
     assert [line.split(":")[0] for line in agents] == [
-        "[info] agent observability/promql-agent", "[info] agent platform-agents/billing-assistant",
-        "[info] agent platform-agents/k8s-readonly", "[info] agent platform-agents/supervisor"]
-    assert "delegates to platform-agents/k8s-readonly, observability/promql-agent" in agents[-1]
+        "[info] agent platform-agents/billing-assistant", "[info] agent platform-agents/k8s-readonly",
+        "[info] agent platform-agents/promql-agent", "[info] agent platform-agents/supervisor"]
+    assert "delegates to platform-agents/k8s-readonly, platform-agents/promql-agent" in agents[-1]
     quiet = support.installed("build", "overlays/prod")
     assert quiet.stdout == proc.stdout and "[info]" not in quiet.stderr

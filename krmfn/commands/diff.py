@@ -48,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated classes that make the exit code 3: destructive-grant, tool-grant, "
                         "tool-revoke, model-change, prompt-change, approval-added, approval-removed, "
                         "delegate-change, skills-change, reach-change, config-change, operational, "
-                        "agent-added, agent-removed, object-change, any")
+                        "target-change, agent-added, agent-removed, object-change, any")
     p.add_argument("--graph", action="store_true", help="markdown: add a Mermaid graph of the change per environment")
     p.add_argument("-o", "--output", help="write the report to this file instead of stdout "
                                           "(for a GitHub job summary: >> \"$GITHUB_STEP_SUMMARY\")")

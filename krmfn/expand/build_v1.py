@@ -95,3 +95,14 @@ def remote_server(name: str, namespace: str, spec: CatalogServer, source: str,
                 timeout=remote.timeout, sseReadTimeout=remote.sse_read_timeout,
                 terminateOnClose=remote.terminate_on_close,
                 headersFrom=[_value_ref(h) for h in remote.headers_from] or None)}
+
+
+def header_sources(spec: CatalogServer) -> list[tuple[int, str, str]]:
+    """(index, kind, name) of each Secret or ConfigMap a server's headersFrom reads: 1.0 has no
+    namespace field there, so every copy reads them in its own namespace."""
+    out = []
+    for index, header in enumerate(spec.remote.headers_from if spec.remote is not None else ()):
+        source = header.get("valueFrom") if isinstance(header, dict) else None
+        if isinstance(source, dict) and source.get("type") in ("Secret", "ConfigMap") and source.get("name"):
+            out.append((index, str(source["type"]), str(source["name"])))
+    return out

@@ -59,6 +59,7 @@ class Expansion:
         self.existing_templates: dict[str, str] = {}  # hand-written 1.0 AgentTemplates -> their description
         self.descriptions_by_key: dict[str, str] = {}  # namespace/name -> spec.description
         self.rollouts: dict[str, str] = {}  # catalog server key -> the version spec.serverVersions rolls out
+        self._given_refs: set[tuple[str, str, str]] | None = None  # the input's ConfigMaps and Secrets, by name
 
     def error(self, obj: dict, field: str, message: str) -> None:
         self.results.append(Result.about(obj, field, message))
@@ -399,10 +400,10 @@ class Expansion:
 
         if entry.version is not None and not entry.users:
             return []  # a version is emitted only where it is in use
+        servers = entry.catalog.get("spec", {}).get("servers", [])
+        index = next((i for i, s in enumerate(servers) if isinstance(s, dict) and s.get("name") == entry.spec.name
+                      and (s.get("namespace") or meta_namespace(entry.catalog)) == entry.namespace), 0)
         if entry.spec.mcp_server is not None:
-            servers = entry.catalog.get("spec", {}).get("servers", [])
-            index = next((i for i, s in enumerate(servers) if isinstance(s, dict) and s.get("name") == entry.spec.name
-                          and (s.get("namespace") or meta_namespace(entry.catalog)) == entry.namespace), 0)
             self.error(entry.catalog, f"spec.servers[{index}].mcpServer",
                        f"server {entry.label} asks krmfn to deploy a kmcp MCPServer, which kagent 1.0 does not have "
                        f"(target {TARGET_V1_0}); deploy it yourself and declare it with remote.url")
@@ -410,10 +411,27 @@ class Expansion:
         source = source_of(entry.catalog)
         version = _version_of(entry)
         out = [build_v1.remote_server(entry.name, entry.namespace, entry.spec, source, version=version)]
-        for namespace in sorted(entry.users - {entry.namespace}):
+        copies = sorted(entry.users - {entry.namespace})
+        for namespace in copies:
             out.append(build_v1.remote_server(entry.name, namespace, entry.spec, source, stands_for=entry.key,
                                               version=version))
+        for h_index, kind, name in build_v1.header_sources(entry.spec) if copies else ():
+            missing = [ns for ns in copies if not self._given(kind, ns, name)]
+            if missing:
+                self.results.append(Result.about(
+                    entry.catalog, f"spec.servers[{index}].remote.headersFrom[{h_index}].valueFrom.name",
+                    f"server {entry.label} is copied into namespace{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)} for kagent 1.0 (references are namespace-local), and each copy reads "
+                    f"{kind} {name} in its own namespace: create {kind} {name} in {', '.join(missing)} too",
+                    severity=WARNING))
         return out
+
+    def _given(self, kind: str, namespace: str, name: str) -> bool:
+        """Whether the input holds this ConfigMap or Secret (by its name only: never read)."""
+        if self._given_refs is None:  # indexed once, when a copied server first asks
+            self._given_refs = {(ref.kind, ref.namespace, ref.name) for ref in map(KObject, self.rl.items)
+                                if ref.api_version == "v1" and ref.kind in ("ConfigMap", "Secret")}
+        return (kind, namespace, name) in self._given_refs
 
     def _prompt(self, desc: AgentDescription, obj: dict, library: PromptLibrary, renderer: PromptRenderer,
                 tools: list[dict[str, Any]]) -> str | None:

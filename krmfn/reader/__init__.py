@@ -2,9 +2,10 @@
 
 Policy, environment, the reference checks and the review read Agents only through `read_agent`:
 its tool-server uses (with kagent's kind resolution), tool names, approvals, delegations, model
-references and prompt sources, each with the field path that holds it. A kagent API version is
-one reader module behind this interface (`v1alpha2` for kagent 0.x). Malformed input never raises:
-what cannot be read is left out, and the CRD schema check reports it.
+references, prompt sources, skills, deployment and every other setting, each with the field path
+that holds it. A kagent API version is one reader module behind this interface (`v1alpha2` for
+kagent 0.x, `v1alpha3` for kagent 1.0, where an Agent and its AgentTemplate read as one agent).
+Malformed input never raises: what cannot be read is left out, and the CRD schema check reports it.
 """
 
 from __future__ import annotations
@@ -57,6 +58,17 @@ class Delegation:
         return f"{self.namespace}/{self.name}"
 
 
+@dataclass(frozen=True)
+class PromptSource:
+    """A ConfigMap (or Secret) in the agent's namespace that holds prompt text."""
+
+    path: str
+    kind: str  # ConfigMap or Secret
+    name: str
+    key: str = ""  # the key of a system prompt; "" for a prompt-template source (every key)
+    alias: str = ""  # a prompt-template source's include name
+
+
 @dataclass
 class AgentRead:
     obj: dict
@@ -73,6 +85,15 @@ class AgentRead:
     body: dict = field(default_factory=dict)  # the declarative (or equivalent) section
     template: dict | None = None  # 1.0: the AgentTemplate object the uses were read from
     unresolved: str = ""  # 1.0: the template named but not given ("" when read in full)
+    description: Any = None
+    harness: str = ""  # 1.0: the Harness it runs on (spec.harnessRef.name; "(inline)" for spec.harness)
+    system_prompt: Any = None  # the inline system prompt as written (None: none inline)
+    system_prompt_from: PromptSource | None = None
+    prompt_sources: list[PromptSource] = field(default_factory=list)  # prompt-template data sources
+    skills: dict[str, Any] = field(default_factory=dict)  # "skill ID" (A2A card), "bundle REF" -> definition
+    deployment: dict = field(default_factory=dict)  # the per-agent deployment section (0.x only)
+    deployment_path: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # every other setting: field path -> value
 
     @property
     def key(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..constants import KAGENT_GROUP
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
-from . import AgentRead, Delegation, ToolUse
+from . import AgentRead, Delegation, PromptSource, ToolUse
 from .refs import ObjectRef, container_refs, data_source, keyed, named, pod_refs, value_source
 
 # (apiGroup, kind) of tools[].mcpServer -> the kind kagent resolves it to
@@ -24,6 +24,10 @@ MCP_KINDS = {
     ("core", "Service"): "Service",
 }
 _ENTRY_KEYS = ("name", "namespace", "toolNames", "requireApproval")
+# what the reader reads into its own fields; every other key is a setting
+_READ_SPEC = ("type", "description", "declarative", "skills", "byo")
+_READ_DECLARATIVE = ("systemMessage", "systemMessageFrom", "promptTemplate", "modelConfig", "tools", "a2aConfig",
+                     "deployment")
 
 
 def read_agent(ref: KObject, default_namespace: str = "") -> AgentRead:
@@ -54,7 +58,45 @@ def read_agent(ref: KObject, default_namespace: str = "") -> AgentRead:
                 namespace_path=f"{path}.namespace" if target_namespace else f"{path}.name",
                 name=as_str(delegate.get("name")), namespace=target_namespace or namespace,
                 kind=as_str(delegate.get("kind")), api_group=as_str(delegate.get("apiGroup"))))
+    _read_rest(agent, spec, declarative, base)
     return agent
+
+
+def _read_rest(agent: AgentRead, spec: dict, declarative: dict, base: str) -> None:
+    """Description, prompt sources, skills, deployment and every other setting."""
+    agent.description = spec.get("description")
+    if isinstance(declarative.get("systemMessage"), str):
+        agent.system_prompt = declarative["systemMessage"]
+    elif isinstance(declarative.get("systemMessageFrom"), dict):
+        ref = declarative["systemMessageFrom"]
+        agent.system_prompt_from = PromptSource(f"{base}.systemMessageFrom", as_str(ref.get("type")) or "ConfigMap",
+                                                as_str(ref.get("name")), as_str(ref.get("key")))
+    for index, source in enumerate(as_list(as_dict(declarative.get("promptTemplate")).get("dataSources"))):
+        source = as_dict(source)
+        name = as_str(source.get("name"))
+        agent.prompt_sources.append(PromptSource(f"{base}.promptTemplate.dataSources[{index}]",
+                                                 as_str(source.get("kind")) or "ConfigMap", name,
+                                                 alias=as_str(source.get("alias")) or name))
+    for index, skill in enumerate(as_list(as_dict(declarative.get("a2aConfig")).get("skills"))):
+        skill = as_dict(skill)
+        agent.skills[f"skill {skill.get('id') or skill.get('name') or index}"] = skill
+    bundles = as_dict(spec.get("skills"))
+    for ref in as_list(bundles.get("refs")):
+        agent.skills[f"bundle {ref}"] = ref
+    for repo in as_list(bundles.get("gitRefs")):
+        repo = as_dict(repo)
+        agent.skills[f"bundle {repo.get('url')}#{repo.get('path') or ''}@{repo.get('ref') or 'main'}"] = repo
+    for ref in as_list(bundles.get("s3Refs")):
+        agent.skills[f"bundle {as_dict(ref).get('uri')}"] = ref
+    byo = as_dict(spec.get("byo"))
+    if agent.type == "BYO":
+        agent.deployment, agent.deployment_path = as_dict(byo.get("deployment")), "spec.byo.deployment"
+    else:
+        agent.deployment, agent.deployment_path = as_dict(declarative.get("deployment")), f"{base}.deployment"
+    settings = agent.settings
+    settings.update((f"spec.{k}", v) for k, v in spec.items() if k not in _READ_SPEC)
+    settings.update((f"{base}.{k}", v) for k, v in declarative.items() if k not in _READ_DECLARATIVE)
+    settings.update((f"spec.byo.{k}", v) for k, v in byo.items() if k != "deployment")
 
 
 def _tool_use(path: str, mcp: dict, tool: dict, namespace: str) -> ToolUse:

@@ -11,8 +11,13 @@ AgentTemplate of a sub-agent. An unresolved templateRef reads as an agent withou
 from __future__ import annotations
 
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
-from . import AgentRead, Delegation, ToolUse
+from . import AgentRead, Delegation, PromptSource, ToolUse
 from .refs import ObjectRef, value_source
+
+# what the reader reads into its own fields; every other key is a setting
+_READ_AGENT = ("template", "templateRef", "harnessRef")  # an inline harness is a setting too
+_READ_TEMPLATE = ("description", "modelConfig", "systemPrompt", "systemPromptFrom", "promptTemplate", "tools",
+                  "skills")
 
 
 def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None = None) -> AgentRead:
@@ -44,7 +49,32 @@ def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None
                 path=path, name_path=f"{path}.templateRef.name", namespace_path=f"{path}.templateRef.name",
                 name=as_str(as_dict(sub.get("templateRef")).get("name")), namespace=namespace,
                 kind="AgentTemplate", api_group=""))
+    _read_rest(agent, spec, body, base)
     return agent
+
+
+def _read_rest(agent: AgentRead, spec: dict, body: dict, base: str) -> None:
+    """Harness, description, prompt sources, skills and every other setting (1.0 has no per-agent
+    deployment: replicas and resources are the Harness's)."""
+    agent.harness = as_str(as_dict(spec.get("harnessRef")).get("name")) or (
+        "(inline)" if isinstance(spec.get("harness"), dict) else "")
+    agent.description = body.get("description")
+    if isinstance(body.get("systemPrompt"), str):
+        agent.system_prompt = body["systemPrompt"]
+    elif isinstance(body.get("systemPromptFrom"), dict):
+        ref = body["systemPromptFrom"]
+        agent.system_prompt_from = PromptSource(f"{base}.systemPromptFrom", "ConfigMap", as_str(ref.get("name")),
+                                                as_str(ref.get("key")))
+    for index, source in enumerate(as_list(as_dict(body.get("promptTemplate")).get("dataSources"))):
+        source = as_dict(source)
+        name = as_str(source.get("name"))
+        agent.prompt_sources.append(PromptSource(f"{base}.promptTemplate.dataSources[{index}]", "ConfigMap", name,
+                                                 alias=as_str(source.get("alias")) or name))
+    for index, skill in enumerate(as_list(body.get("skills"))):  # immutable sources (digest, commit, version)
+        skill = as_dict(skill)
+        agent.skills[f"bundle {skill.get('name') or index}"] = skill
+    agent.settings.update((f"spec.{k}", v) for k, v in spec.items() if k not in _READ_AGENT)
+    agent.settings.update((f"{base}.{k}", v) for k, v in body.items() if k not in _READ_TEMPLATE)
 
 
 def _tool_use(path: str, mcp: dict, namespace: str) -> ToolUse:

@@ -21,7 +21,7 @@ from ..runtime.kobject import KObject
 from .model import ALL_TOOLS, AgentView, Grant, ModelView, Render
 
 CLASSES = (
-    "agent-added", "agent-removed",
+    "agent-added", "agent-removed", "target-changed",
     "prompt-changed", "model-changed",
     "tool-granted", "tool-revoked", "approval-added", "approval-removed", "skill-version-changed",
     "delegate-added", "delegate-removed", "skills-changed", "reach-changed",
@@ -88,6 +88,8 @@ class EnvironmentReport:
     # the revisions that failed to render, [{"at": label, "lines": [...]}]: this environment is then
     # not reviewed (the others are), and the command fails
     failed: list[dict[str, Any]] | None = None
+    # objects that only moved between the kagent 0.x and 1.0 API groups: one note, still gated
+    moved: list[ObjectChange] = field(default_factory=list)
 
     def findings(self) -> list[Finding]:
         return [f for change in self.agents for f in change.findings]
@@ -141,7 +143,11 @@ def compare(old: Render, new: Render, name: str, old_label: str, new_label: str)
                 changes.append(AgentChange(key, "changed", findings))
             else:
                 unchanged += 1
-    return EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new), unchanged)
+    moved: list[ObjectChange] = []
+    report = EnvironmentReport(name, old_label, new_label, changes, object_changes(old, new, moved), unchanged,
+                               moved=moved)
+    report.notes.extend(moved_notes(moved))
+    return report
 
 
 def agent_findings(old: AgentView, new: AgentView, old_versions: dict | None = None,
@@ -159,6 +165,8 @@ def agent_findings(old: AgentView, new: AgentView, old_versions: dict | None = N
     yield from skills_findings(key, old.skills, new.skills)
     yield from reach_findings(key, old, new, _family(old_versions or {}), _family(new_versions or {}))
     config = changed_values(old.config, new.config)
+    if old.api_version != new.api_version:
+        yield target_finding(key, old, new, config)
     for server in sorted(set(old.tool_settings) & set(new.tool_settings)):
         for path, change in changed_values(old.tool_settings[server], new.tool_settings[server]).items():
             config[f"tools {server} {path}"] = change
@@ -172,6 +180,45 @@ def agent_findings(old: AgentView, new: AgentView, old_versions: dict | None = N
     operational = changed_values(old.deployment, new.deployment)
     if operational:
         yield Finding("operational", key, "deployment: " + value_changes(operational), {"changes": operational})
+
+
+def target_finding(key: str, old: AgentView, new: AgentView, config: dict[str, dict[str, Any]]) -> Finding:
+    """The move between kagent API versions (0.10 <-> 1.0) itself, and what it changes only in shape.
+
+    Each version spells an agent differently, so a setting only one side has (0.10's `runtime`,
+    1.0's inline harness) moves from `config` into this finding's `notCarried`/`newSettings`: still
+    reported, not as a settings change. What both can say is compared as usual.
+    """
+    from ..constants import TARGET_OF_API_VERSION
+
+    old_target = TARGET_OF_API_VERSION.get(old.api_version, old.api_version)
+    new_target = TARGET_OF_API_VERSION.get(new.api_version, new.api_version)
+    lost = {k: c["old"] for k, c in config.items() if k not in new.config}
+    gained = {k: c["new"] for k, c in config.items() if k not in old.config and k != "spec.harnessRef.name"}
+    config.pop("spec.harnessRef.name", None)  # the summary names it
+    for path in list(lost) + list(gained):
+        del config[path]
+    split = sorted(s for s in set(old.tools) & set(new.tools) if old.bindings.get(s, 0) != new.bindings.get(s, 0))
+    pieces = [f"moves from {code(old_target)} to {code(new_target)}"
+              + (f" (Harness {code(new.harness)})" if new.harness else "")]
+    if split:
+        pieces.append("tool bindings of " + ", ".join(
+            f"{code(s)} {old.bindings[s]} → {new.bindings[s]}" for s in split[:MAX_LISTED]) + _more(len(split))
+            + " (approval is one flag per binding in kagent 1.0)")
+    if lost:
+        pieces.append(f"not carried to {new_target}: " + _values(lost))
+    if gained:
+        pieces.append(f"new in {new_target}: " + _values(gained))
+    return Finding("target-changed", key, "; ".join(pieces), {
+        "old": {"target": old_target, "apiVersion": old.api_version, "harness": old.harness or None},
+        "new": {"target": new_target, "apiVersion": new.api_version, "harness": new.harness or None},
+        "bindings": {s: {"old": old.bindings[s], "new": new.bindings[s]} for s in split},
+        "notCarried": lost, "newSettings": gained})
+
+
+def _values(values: dict[str, Any]) -> str:
+    items = list(values.items())
+    return ", ".join(f"{code(path)} {code(show(v))}" for path, v in items[:MAX_LISTED]) + _more(len(items))
 
 
 def prompt_findings(key: str, old: AgentView, new: AgentView) -> Iterable[Finding]:
@@ -429,7 +476,9 @@ def agent_removed(agent: AgentView) -> Finding:
     })
 
 
-def object_changes(old: Render, new: Render) -> list[ObjectChange]:
+def object_changes(old: Render, new: Render, moved: list[ObjectChange] | None = None) -> list[ObjectChange]:
+    """Non-Agent objects added, removed or changed; with `moved`, an object that only moved between
+    the kagent 0.x and 1.0 API groups goes there instead (a migration's API shape, said once)."""
     out = []
     for key in sorted(set(old.objects) | set(new.objects)):
         before, after = old.objects.get(key), new.objects.get(key)
@@ -441,8 +490,28 @@ def object_changes(old: Render, new: Render) -> list[ObjectChange]:
         from .model import flatten
 
         fields = sorted(changed_values(flatten(before), flatten(after)))
-        if fields:
+        if fields == ["apiVersion"] and moved is not None and _moved_group(before, after):
+            moved.append(ObjectChange("moved", api_version, *key))
+        elif fields:
             out.append(ObjectChange("changed", api_version, *key, fields=fields))
+    return out
+
+
+def _moved_group(before: dict, after: dict) -> bool:
+    """A kind both kagent 0.x and 1.0 have (ModelConfig, RemoteMCPServer), moved between their groups."""
+    from .model import KAGENT_GROUPS
+
+    groups = {str(obj.get("apiVersion", "")).rpartition("/")[0] for obj in (before, after)}
+    return len(groups) == 2 and groups <= set(KAGENT_GROUPS)
+
+
+def moved_notes(moved: list[ObjectChange]) -> list[str]:
+    """One line per API version moved to."""
+    out = []
+    for api_version in sorted({o.api_version for o in moved}):
+        these = [o for o in moved if o.api_version == api_version]
+        names = ", ".join(f"{o.kind} {o.ref}" for o in these[:MAX_LISTED]) + _more(len(these))
+        out.append(f"{_count(len(these), 'object')} only moved to {api_version} (nothing else changed): {names}")
     return out
 
 
@@ -460,8 +529,11 @@ GATES: dict[str, Callable[[Finding], bool]] = {
     "skills-change": lambda f: f.cls == "skills-changed",
     "skill-version-change": lambda f: f.cls == "skill-version-changed",
     "reach-change": lambda f: f.cls == "reach-changed",
-    "config-change": lambda f: f.cls == "config-changed",
+    # a setting only one kagent API version has is shown under target-changed, and still gates here
+    "config-change": lambda f: f.cls == "config-changed" or (
+        f.cls == "target-changed" and bool(f.details.get("notCarried") or f.details.get("newSettings"))),
     "operational": lambda f: f.cls == "operational",
+    "target-change": lambda f: f.cls == "target-changed",
     "agent-added": lambda f: f.cls == "agent-added",
     "agent-removed": lambda f: f.cls == "agent-removed",
     "any": lambda f: True,
@@ -473,6 +545,7 @@ GATE_ALIASES.update({"tool-granted": "tool-grant", "tool-revoked": "tool-revoke"
                      "delegate-removed": "delegate-change", "skills-changed": "skills-change",
                      "skill-version-changed": "skill-version-change",
                      "reach-changed": "reach-change", "config-changed": "config-change",
+                     "target-changed": "target-change",
                      "destructive": "destructive-grant"})
 
 
@@ -504,7 +577,7 @@ def gated(reports: list[EnvironmentReport], gates: list[str]) -> list[dict[str, 
                              "summary": f.summary} for f in report.findings() if GATES[gate](f))
             if gate in OBJECT_GATES:
                 hits.extend({"environment": report.name, "gate": gate, "object": f"{o.kind} {o.ref}",
-                             "class": f"object-{o.change}"} for o in report.objects)
+                             "class": f"object-{o.change}"} for o in report.objects + report.moved)
     return hits
 
 

@@ -2,18 +2,22 @@
 what it may do and whom it may call.
 
 `Render.from_objects(items)` reads the objects of one render (what `krmfn build` prints) and
-resolves, per Agent:
+resolves, per Agent, everything through the one kagent reader (`krmfn.reader.read_agent`), so a
+kagent 0.10 Agent and a kagent 1.0 Agent with its AgentTemplate (one agent) read alike:
 
-* its prompt: `systemMessage`, or the ConfigMap/Secret key `systemMessageFrom` names, plus every
-  key of the `promptTemplate.dataSources` ConfigMaps (their text, not escaped YAML);
-* its model (and its memory's embedding model): the ModelConfig `modelConfig` names in the Agent's
-  namespace (provider, model and every other setting, flattened as "parameters"); the tier is the ModelConfig's
-  `krmfn.dev/model-tier` annotation, else the `model-<tier>` name, else the Agent's annotation;
-* its tools: per server, each granted tool with its risk class (the Agent's `krmfn.dev/tool-risks`
-  annotation, else krmfn's built-in catalog for the kagent tool server, else "unknown") and
-  whether it requires approval; a grant without `toolNames` (every tool) is the tool "*";
-* its delegates, skills (A2A skills and skill bundles), deployment (the operational fields) and
-  every other setting (`config`), and its transitive tool reach through delegates.
+* its prompt: the inline system prompt, or the ConfigMap/Secret key it names, plus every key of
+  the prompt-template data sources (their text, not escaped YAML);
+* its model (and its memory's embedding model): the ModelConfig it names in its namespace, in
+  either API group (provider, model and every other setting, flattened as "parameters"); the tier
+  is the ModelConfig's `krmfn.dev/model-tier` label or annotation, else the `model-<tier>` name,
+  else the agent's annotation;
+* its tools: per server, each granted tool with its risk class (krmfn's built-in catalog is a floor
+  the agent's `krmfn.dev/tool-risks` annotation can only raise; what neither knows is "unknown")
+  and whether it requires approval; a grant without tool names (every tool) is the tool "*"; a
+  1.0 namespace-local server copy is the server it copies (`server_stand_ins`);
+* its delegates, skills (A2A skills and skill bundles), deployment (the operational fields),
+  the kagent API version and Harness, every other setting (`config`), and its transitive tool
+  reach through delegates.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from typing import Any, Iterable
 
 from ..constants import (
     AGENT_KIND,
+    AGENTTEMPLATE_KIND,
+    ANNOTATION_CATALOG_SERVER,
     MODELCONFIG_KIND,
+    REMOTEMCPSERVER_KIND,
     ANNOTATION_ENVIRONMENT,
     ANNOTATION_MEMORY_TIER,
     ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
@@ -31,9 +38,9 @@ from ..constants import (
     KAGENT_GROUP,
     KAGENT_V1_GROUP,
 )
-from ..reader import read_agent
+from ..reader import is_agent, read_agent, templates_of
 from ..risk import builtin_floor, builtin_kagent_tools, claimed_risks, riskiest
-from ..runtime.kobject import KObject, as_dict, as_list
+from ..runtime.kobject import KObject, as_dict
 
 KAGENT_GROUPS = (KAGENT_GROUP, KAGENT_V1_GROUP)
 
@@ -113,6 +120,10 @@ class AgentView:
     config: dict[str, Any]  # every other setting, flattened
     # per risk class reached through delegates: (server, tool) of the nearest such tool -> how
     reach: dict[tuple[str, str], Reach] = field(default_factory=dict)
+    api_version: str = ""  # kagent.dev/v1alpha2 (kagent 0.x) or api.kagent.dev/v1alpha3 (kagent 1.0)
+    harness: str = ""  # kagent 1.0: the Harness it runs on
+    bindings: dict[str, int] = field(default_factory=dict)  # server -> tool entries (1.0 splits approvals)
+    template: str = ""  # kagent 1.0: the name of its AgentTemplate (in its namespace), when in the render
 
     @property
     def key(self) -> str:
@@ -138,17 +149,24 @@ class Render:
         items = [clean(obj) for obj in items]
         by_key = {(obj.get("kind", ""), _namespace(obj), _name(obj)): obj for obj in items}
         model_configs = {f"{ns}/{name}": obj for (kind, ns, name), obj in by_key.items()
-                         if kind == MODELCONFIG_KIND and _is_kagent(obj)}
+                         if kind == MODELCONFIG_KIND and _is_kagent(obj)}  # either API group: the same model
+        templates = templates_of(items)
+        stand_ins = server_stand_ins(items)
         agents: dict[str, AgentView] = {}
         objects: dict[tuple[str, str, str], dict] = {}
+        used_templates: set[tuple[str, str, str]] = set()
         environment = None
         for key, obj in sorted(by_key.items()):
             environment = environment or _annotations(obj).get(ANNOTATION_ENVIRONMENT)
-            if key[0] == AGENT_KIND and _is_kagent(obj):
-                view = agent_view(obj, by_key, model_configs)
+            if key[0] == AGENT_KIND and is_agent(obj):
+                view = agent_view(obj, by_key, model_configs, templates, stand_ins)
                 agents[view.key] = view
+                if view.template:  # part of this agent, not an object of its own
+                    used_templates.add((AGENTTEMPLATE_KIND, view.namespace, view.template))
             else:
                 objects[key] = obj
+        for key in used_templates:
+            objects.pop(key, None)
         compute_reach(agents)
         kagent = sum(1 for obj in items if KObject(obj).group in KAGENT_GROUPS)
         return cls(agents, model_configs, objects, environment, kagent)
@@ -165,60 +183,69 @@ def clean(obj: dict) -> dict:
     return {**obj, "metadata": meta}
 
 
-def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict]) -> AgentView:
-    namespace, name = _namespace(obj), _name(obj)
-    spec = _dict(obj.get("spec"))
-    agent_type = spec.get("type") or "Declarative"
-    declarative = _dict(spec.get("declarative"))
+def agent_view(obj: dict, by_key: dict, model_configs: dict[str, dict], templates: dict | None = None,
+               stand_ins: dict[str, str] | None = None) -> AgentView:
+    """One Agent as the reader reads it (a kagent 1.0 Agent with its AgentTemplate is one agent).
+
+    `stand_ins` maps a namespace-local 1.0 RemoteMCPServer copy to the server it copies (see
+    `server_stand_ins`), so a grant reads the same on either target.
+    """
+    read = read_agent(obj, templates=templates)
+    assert read is not None  # from_objects gives Agents of a version the reader reads
+    namespace, name = read.namespace, read.name
     annotations = _annotations(obj)
-    templates = None
-    if obj.get("apiVersion") == "api.kagent.dev/v1alpha3":  # kagent 1.0: what it does is its template's
-        declarative, template = _v1_body(obj, spec, namespace, by_key)
-        if template is not None:
-            annotations = {**_annotations(template), **annotations}
-            templates = {(namespace, _name(template)): template}
+    if read.template is not None:  # what a 1.0 agent does, and krmfn's notes on it, are its template's
+        annotations = {**_annotations(read.template), **annotations}
     risks = claimed_risks(annotations.get(ANNOTATION_TOOL_RISKS)) or {}
 
-    prompt, prompt_source = _prompt(declarative, namespace, by_key)
+    prompt, prompt_source = _prompt(read, by_key)
     # a render is untrusted input: a name or tier that is not a string is shown as written, never a crash
     annotations = {k: v if isinstance(v, str) else str(v) for k, v in annotations.items()}
-    config_name = declarative.get("modelConfig")
-    config_name = None if config_name is None or config_name == "" else str(config_name)
-    model = _model(config_name, namespace, annotations, model_configs) \
-        if config_name else ModelView(None, annotations.get(ANNOTATION_MODEL_TIER))
-    memory_config = _dict(declarative.get("memory")).get("modelConfig")
-    memory = _model(str(memory_config), namespace, {ANNOTATION_MODEL_TIER: annotations.get(ANNOTATION_MEMORY_TIER)},
-                    model_configs) if memory_config else None
+    model = _model(read.model_config, namespace, annotations, model_configs) \
+        if read.model_config else ModelView(None, annotations.get(ANNOTATION_MODEL_TIER))
+    memory = _model(read.memory_model_config, namespace, {ANNOTATION_MODEL_TIER: annotations.get(ANNOTATION_MEMORY_TIER)},
+                    model_configs) if read.memory_model_config else None
     tools: dict[str, dict[str, Grant]] = {}
     tool_settings: dict[str, dict[str, Any]] = {}
-    read = read_agent(obj, templates=templates)
-    delegates = [d.key for d in read.delegations] if read is not None else []
-    for use in read.tool_uses if read is not None else ():
-        granted = tools.setdefault(use.key, {})
-        tool_settings.setdefault(use.key, {}).update(flatten(use.settings))
+    bindings: dict[str, int] = {}
+    stand_ins = stand_ins or {}
+    for use in read.tool_uses:
+        server = stand_ins.get(use.key, use.key)
+        granted = tools.setdefault(server, {})
+        bindings[server] = bindings.get(server, 0) + 1
+        # the kind kagent resolves, not how it is spelt (an apiGroup, or 1.0's one kind, is API shape)
+        settings = {"kind": use.kind, **{k: v for k, v in use.settings.items() if k not in ("kind", "apiGroup")}}
+        tool_settings.setdefault(server, {}).update(flatten(settings))
         for tool_name in ([ALL_TOOLS] if use.tools is None else [str(t) for t in use.listed]):
-            risk = _risk(use.key, tool_name, risks)
-            granted[tool_name] = Grant(use.key, tool_name, risk, tool_name in use.approvals)
+            risk = _risk(server, tool_name, risks)
+            granted[tool_name] = Grant(server, tool_name, risk, tool_name in use.approvals)
 
-    skills: dict[str, Any] = {}
-    for index, skill in enumerate(_list(_dict(declarative.get("a2aConfig")).get("skills"))):
-        skill = _dict(skill)
-        skills[f"skill {skill.get('id') or skill.get('name') or index}"] = skill
-    bundles = _dict(spec.get("skills"))
-    for ref in _list(bundles.get("refs")):
-        skills[f"bundle {ref}"] = ref
-    for repo in _list(bundles.get("gitRefs")):
-        repo = _dict(repo)
-        skills[f"bundle {repo.get('url')}#{repo.get('path') or ''}@{repo.get('ref') or 'main'}"] = repo
-    for ref in _list(bundles.get("s3Refs")):
-        skills[f"bundle {_dict(ref).get('uri')}"] = ref
+    deployment = flatten({k: v for k, v in read.deployment.items() if k in OPERATIONAL_FIELDS})
+    config = _config(obj, read, prompt_source)
+    return AgentView(namespace, name, read.type, str(read.description or ""), prompt,
+                     prompt_source, model, memory, tools, tool_settings, [d.key for d in read.delegations],
+                     dict(read.skills), deployment, config, api_version=read.api_version, harness=read.harness,
+                     bindings=bindings, template=_name(read.template) if read.template is not None else "")
 
-    deployment_spec = _dict(declarative.get("deployment") if agent_type != "BYO"
-                            else _dict(spec.get("byo")).get("deployment"))
-    deployment = flatten({k: v for k, v in deployment_spec.items() if k in OPERATIONAL_FIELDS})
-    config = _config(obj, spec, declarative, deployment_spec, prompt_source)
-    return AgentView(namespace, name, agent_type, str(spec.get("description") or ""), prompt,
-                     prompt_source, model, memory, tools, tool_settings, delegates, skills, deployment, config)
+
+def server_stand_ins(items: Iterable[dict]) -> dict[str, str]:
+    """kagent 1.0 RemoteMCPServer copies -> the server each copies ("namespace/name" both).
+
+    expand puts a copy of a shared server in each namespace that uses it (1.0 references are
+    namespace-local) and names the original in `krmfn.dev/catalog-server`. As in the policy, the
+    annotation alone is never believed: the original must be in the render with the same spec.
+    """
+    servers = {(ref.namespace, ref.name): ref for ref in (KObject(obj) for obj in items)
+               if ref.kind == REMOTEMCPSERVER_KIND and ref.group in KAGENT_GROUPS}
+    out: dict[str, str] = {}
+    for (namespace, name), ref in sorted(servers.items()):
+        original = ref.annotations.get(ANNOTATION_CATALOG_SERVER)
+        if not isinstance(original, str) or original.count("/") != 1:
+            continue
+        target = servers.get(tuple(original.split("/", 1)))
+        if target is not None and target is not ref and target.spec == ref.spec and ref.spec.get("url"):
+            out[f"{namespace}/{name}"] = original
+    return out
 
 
 def compute_reach(agents: dict[str, AgentView]) -> None:
@@ -264,27 +291,24 @@ def max_risk(risks: Iterable[str]) -> str:
 # --- the parts ---------------------------------------------------------------------------------
 
 
-def _prompt(declarative: dict, namespace: str, by_key: dict) -> tuple[dict[str, str | None], str]:
+def _prompt(read, by_key: dict) -> tuple[dict[str, str | None], str]:
     parts: dict[str, str | None] = {}
     source = "none"
-    if isinstance(declarative.get("systemMessage"), str):
-        parts["system message"] = declarative["systemMessage"]
+    namespace = read.namespace
+    if read.system_prompt is not None:
+        parts["system message"] = read.system_prompt
         source = "inline"
-    elif isinstance(declarative.get("systemMessageFrom"), dict):
-        ref = declarative["systemMessageFrom"]
-        kind, name, key = ref.get("type") or "ConfigMap", ref.get("name", ""), ref.get("key", "")
-        source = f"{kind} {namespace}/{name} key {key}"
-        parts["system message"] = _data(by_key.get((kind, namespace, name)), key)
-    for index, data_source in enumerate(_list(_dict(declarative.get("promptTemplate")).get("dataSources"))):
-        data_source = _dict(data_source)
-        kind, name = data_source.get("kind") or "ConfigMap", data_source.get("name", "")
-        label = data_source.get("alias") or name
-        obj = by_key.get((kind, namespace, name))
+    elif read.system_prompt_from is not None:
+        ref = read.system_prompt_from
+        source = f"{ref.kind} {namespace}/{ref.name} key {ref.key}"
+        parts["system message"] = _data(by_key.get((ref.kind, namespace, ref.name)), ref.key)
+    for data_source in read.prompt_sources:
+        obj = by_key.get((data_source.kind, namespace, data_source.name))
         if obj is None:
-            parts[f"template {label}"] = None
+            parts[f"template {data_source.alias}"] = None
             continue
         for key in sorted(_dict(obj.get("data"))):
-            parts[f"template {label}/{key}"] = _data(obj, key)
+            parts[f"template {data_source.alias}/{key}"] = _data(obj, key)
     return parts, source
 
 
@@ -335,18 +359,18 @@ def _risk(server: str, tool: str, claimed: dict[str, dict[str, str]]) -> str:
     return riskiest((builtin_floor(tool), own.get(tool))) or "unknown"
 
 
-def _config(obj: dict, spec: dict, declarative: dict, deployment_spec: dict, prompt_source: str) -> dict[str, Any]:
+def _config(obj: dict, read, prompt_source: str) -> dict[str, Any]:
     """Every setting no other change class covers, flattened (so none goes unreported)."""
-    covered_spec = {"declarative", "skills", "byo"}
-    covered_declarative = {"systemMessage", "systemMessageFrom", "promptTemplate", "modelConfig", "tools",
-                           "a2aConfig", "deployment"}
-    config: dict[str, Any] = {"prompt source": prompt_source}
-    config.update(flatten({k: v for k, v in spec.items() if k not in covered_spec}, "spec"))
-    config.update(flatten({k: v for k, v in declarative.items() if k not in covered_declarative}, "spec.declarative"))
-    byo = _dict(spec.get("byo"))
-    config.update(flatten({k: v for k, v in byo.items() if k != "deployment"}, "spec.byo"))
-    where = "spec.byo.deployment" if spec.get("type") == "BYO" else "spec.declarative.deployment"
-    config.update(flatten({k: v for k, v in deployment_spec.items() if k not in OPERATIONAL_FIELDS}, where))
+    config: dict[str, Any] = {"prompt source": prompt_source, "spec.type": read.type}
+    if read.description is not None:
+        config.update(flatten(read.description, "spec.description"))
+    if read.harness and read.harness != "(inline)":  # an inline harness is among the settings
+        config["spec.harnessRef.name"] = read.harness
+    for path, value in read.settings.items():
+        config.update(flatten(value, path))
+    rest = {k: v for k, v in read.deployment.items() if k not in OPERATIONAL_FIELDS}
+    if rest:
+        config.update(flatten(rest, read.deployment_path))
     meta = _dict(obj.get("metadata"))
     config.update(flatten({k: v for k, v in _dict(meta.get("labels")).items() if k not in IGNORED_LABELS},
                           "metadata.labels"))
@@ -362,20 +386,7 @@ def _is_kagent(obj: dict) -> bool:
     return KObject(obj).group in (KAGENT_GROUP, "api.kagent.dev")
 
 
-def _v1_body(obj: dict, spec: dict, namespace: str, by_key: dict) -> tuple[dict, dict | None]:
-    """A kagent 1.0 Agent's template in the 0.x shape the view reads (prompt, model), and the template."""
-    name = _dict(spec.get("templateRef")).get("name")
-    template = by_key.get(("AgentTemplate", namespace, name)) if isinstance(name, str) else None
-    body = _dict(spec.get("template")) or _dict(_dict(template).get("spec"))
-    source = _dict(body.get("systemPromptFrom"))
-    return {k: v for k, v in (
-        ("systemMessage", body.get("systemPrompt")),
-        ("systemMessageFrom", {"type": "ConfigMap", **source} if source else None),
-        ("modelConfig", _dict(body.get("modelConfig")).get("name")),
-        ("promptTemplate", body.get("promptTemplate"))) if v is not None}, template
-
-
-_dict, _list = as_dict, as_list
+_dict = as_dict
 
 
 def _name(obj: dict) -> str:

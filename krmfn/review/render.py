@@ -17,7 +17,7 @@ LABELS = {
     "skill-version-changed": "skill version changed",
     "delegate-added": "delegate added", "delegate-removed": "delegate removed",
     "skills-changed": "skills changed", "reach-changed": "reach changed",
-    "config-changed": "settings changed", "operational": "operational",
+    "config-changed": "settings changed", "operational": "operational", "target-changed": "kagent target changed",
 }
 MAX_FIELDS = 6  # changed fields listed per non-agent object
 _CODE_SPAN = re.compile(r"`` (.+?) ``|`([^`]+)`")
@@ -175,7 +175,7 @@ CLASS_COLOURS = {
     "agent-added": "green", "tool-granted": "green", "approval-added": "green", "delegate-added": "green",
     "agent-removed": "red", "tool-revoked": "red", "approval-removed": "red", "delegate-removed": "red",
     "prompt-changed": "yellow", "model-changed": "magenta", "skills-changed": "yellow",
-    "reach-changed": "yellow", "config-changed": "yellow", "operational": "dim",
+    "reach-changed": "yellow", "config-changed": "yellow", "operational": "dim", "target-changed": "blue",
 }
 
 
