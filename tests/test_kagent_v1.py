@@ -348,8 +348,8 @@ def test_a_server_copy_is_its_original_only_when_the_render_shows_the_same_serve
     moves a grant (and so never hides one)."""
     old = yamlio.load_all((MIGRATION / "old.yaml").read_bytes())
     new = yamlio.load_all((MIGRATION / "new.yaml").read_bytes())
-    copied = _find(new, "RemoteMCPServer", "grafana-mcp")
-    assert copied["metadata"]["annotations"]["krmfn.dev/catalog-server"] == "observability/grafana-mcp"
+    copied = _find(new, "RemoteMCPServer", "grafana-mcp-v0-4-0")
+    assert copied["metadata"]["annotations"]["krmfn.dev/catalog-server"] == "observability/grafana-mcp-v0-4-0"
     assert "platform-agents/promql-agent" in _review(old, new)
     assert "tool-granted" not in _review(old, new)["platform-agents/promql-agent"]
     copied["spec"]["url"] = "http://elsewhere.example.com/mcp"  # not the same server any more
@@ -396,7 +396,7 @@ def test_a_target_move_never_lowers_a_gate():
     moved = [h for h in gated([report], ["object-change"]) if h["class"] == "object-moved"]
     assert {h["object"] for h in moved} == {"ModelConfig platform-agents/model-premium",
                                             "ModelConfig platform-agents/model-standard",
-                                            "RemoteMCPServer platform-agents/billing-api",
+                                            "RemoteMCPServer platform-agents/billing-api-v1-4-2",
                                             "RemoteMCPServer platform-agents/kagent-tools"}
 
 

@@ -106,12 +106,12 @@ def test_dev_rolls_a_skill_version_out_and_a_pin_holds_everywhere(renders):
         server = objects[("RemoteMCPServer", "observability", f"grafana-mcp-v{slug}")]
         assert server["metadata"]["annotations"]["krmfn.dev/server-version"] == f"observability/grafana-mcp@{grafana}"
         assert server["spec"]["url"] == f"http://grafana-mcp-{slug}.observability.svc.cluster.local:8000/mcp"
-        promql = objects[("Agent", "observability", "promql-agent")]
+        promql = objects[("Agent", "platform-agents", "promql-agent")]
         assert promql["spec"]["declarative"]["tools"][0]["mcpServer"]["name"] == f"grafana-mcp-v{slug}"
         billing = objects[("Agent", "platform-agents", "billing-assistant")]
         assert billing["spec"]["declarative"]["tools"][0]["mcpServer"]["name"] == "billing-api-v1-4-2"
-        assert objects[("MCPServer", "platform-agents", "billing-api-v1-4-2")]["spec"]["deployment"]["image"] \
-            == "registry.example.com/acme/billing-mcp:1.4.2"
+        assert objects[("RemoteMCPServer", "platform-agents", "billing-api-v1-4-2")]["spec"]["url"] \
+            == "http://billing-mcp-1-4-2.platform-agents.svc.cluster.local:3000/mcp"
         # one object per version in use: no agent gets 1.5.0 or the other grafana version
         names = {k[2] for k in objects if k[0] in ("RemoteMCPServer", "MCPServer")}
         assert names == {"kagent-tools", f"grafana-mcp-v{slug}", "billing-api-v1-4-2"}, names

@@ -70,8 +70,8 @@ def test_the_next_rollout_step_is_one_skill_version_change_in_staging_only(repo)
     by_env = findings(doc)
     assert by_env["overlays/dev"] == {} and by_env["overlays/prod"] == {}, by_env
     # the supervisor reaches the same tools through promql-agent: no reach change for it
-    assert list(by_env["overlays/staging"]) == ["observability/promql-agent"], by_env
-    [finding] = by_env["overlays/staging"]["observability/promql-agent"]
+    assert list(by_env["overlays/staging"]) == ["platform-agents/promql-agent"], by_env
+    [finding] = by_env["overlays/staging"]["platform-agents/promql-agent"]
     assert finding["class"] == "skill-version-changed"
     assert (finding["server"], finding["oldVersion"], finding["newVersion"]) == ("observability/grafana-mcp", "0.4.0", "0.5.0")
     assert finding["toolsAdded"] == [{"tool": "list_alert_rules", "risk": "read"}]
@@ -113,7 +113,7 @@ def test_kagent_1_0_renders_the_same_rollout_as_a_version_change(repo):
     git(repo, "commit", "--quiet", "-am", "prod (kagent 1.0): grafana-mcp 0.5.0")
     proc = support.installed("diff", "--git", "HEAD~1..HEAD", "overlays/prod-kagent-1.0", "--format", "json", cwd=repo)
     assert proc.returncode == 0, proc.stderr
-    [finding] = findings(json.loads(proc.stdout))["overlays/prod-kagent-1.0"]["observability/promql-agent"]
+    [finding] = findings(json.loads(proc.stdout))["overlays/prod-kagent-1.0"]["platform-agents/promql-agent"]
     assert finding["class"] == "skill-version-changed" and finding["newVersion"] == "0.5.0"
     render = yamlio.load_all(build(repo, "overlays/prod-kagent-1.0").stdout, "1.0")
     servers = {(o["metadata"]["namespace"], o["metadata"]["name"]): o["spec"]["url"]

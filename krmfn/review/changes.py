@@ -314,21 +314,23 @@ class ServerVersion:
 
 def server_versions(render: Render) -> dict[str, ServerVersion]:
     """Server object (namespace/name) -> the catalog server and version it is, from the
-    `krmfn.dev/server-version` annotation expand writes on it; a kagent 1.0 copy of a server
-    without versions by its `krmfn.dev/catalog-server`. Descriptive only: what a render says of
+    `krmfn.dev/server-version` annotation expand writes on it (a kagent 1.0 copy is read as its
+    original by the review model, or not at all). Descriptive only: what a render says of
     its servers never lowers a tool's risk (the grants' own classes are compared as before)."""
     out: dict[str, ServerVersion] = {}
     for (kind, namespace, name), obj in render.objects.items():
         if kind not in (REMOTEMCPSERVER_KIND, MCPSERVER_KIND):
             continue
         annotations = KObject(obj).annotations
+        if ANNOTATION_CATALOG_SERVER in annotations:
+            # a 1.0 copy: the review model already reads its grants under the original when the
+            # render shows the same server (server_stand_ins); otherwise it stays a server of its own
+            continue
         written = annotations.get(ANNOTATION_SERVER_VERSION)
         if isinstance(written, str) and "@" in written:
             server, version = written.rsplit("@", 1)
             tools = (claimed_risks(annotations.get(ANNOTATION_TOOL_RISKS)) or {}).get(server)
             out[f"{namespace}/{name}"] = ServerVersion(server, version, tools)
-        elif isinstance(annotations.get(ANNOTATION_CATALOG_SERVER), str):
-            out[f"{namespace}/{name}"] = ServerVersion(annotations[ANNOTATION_CATALOG_SERVER], None, None)
     return out
 
 
@@ -345,14 +347,17 @@ def by_catalog_server(old: AgentView, new: AgentView, old_versions: dict[str, Se
     def regroup(view: AgentView, versions: dict[str, ServerVersion], other: set[str]):
         tools: dict[str, dict] = {}
         used: dict[str, ServerVersion] = {}
+        bindings: dict[str, int] = {}
         for key in sorted(view.tools):
             info = versions.get(key)
+            target = key
             if info is not None and (info.version is not None or info.server in other):
-                tools.setdefault(info.server, {}).update(view.tools[key])
+                target = info.server
                 used[info.server] = info
-            else:
-                tools.setdefault(key, {}).update(view.tools[key])
-        return tools, used
+            tools.setdefault(target, {}).update(view.tools[key])
+            if key in view.bindings:  # counted under the same key as the grants (the migration compares them)
+                bindings[target] = bindings.get(target, 0) + view.bindings[key]
+        return replace(view, tools=tools, bindings=bindings), used
 
     def families(view: AgentView, versions: dict[str, ServerVersion]) -> set[str]:
         return {versions[k].server for k in view.tools if k in versions and versions[k].version is not None}
@@ -360,8 +365,9 @@ def by_catalog_server(old: AgentView, new: AgentView, old_versions: dict[str, Se
     old_families, new_families = families(old, old_versions), families(new, new_versions)
     if not (old_families or new_families):
         return old, new, {}
-    old_tools, old_used = regroup(old, old_versions, new_families)
-    new_tools, new_used = regroup(new, new_versions, old_families)
+    old_grouped, old_used = regroup(old, old_versions, new_families)
+    new_grouped, new_used = regroup(new, new_versions, old_families)
+    old_tools, new_tools = old_grouped.tools, new_grouped.tools
     changed = {}
     for server in sorted(old_families | new_families):
         if server not in old_tools or server not in new_tools:
@@ -370,7 +376,7 @@ def by_catalog_server(old: AgentView, new: AgentView, old_versions: dict[str, Se
         after = new_used.get(server) or ServerVersion(server, None, None)
         if before.version != after.version:
             changed[server] = (before, after)
-    return replace(old, tools=old_tools), replace(new, tools=new_tools), changed
+    return old_grouped, new_grouped, changed
 
 
 def skill_version_findings(key: str, old: AgentView, new: AgentView,
