@@ -79,6 +79,43 @@ class AgentRead:
         return f"{self.namespace}/{self.name}"
 
 
+@dataclass(frozen=True)
+class ModelRef:
+    """One ModelConfig reference of an object that runs a model."""
+
+    keys: tuple[str, ...]  # where it lives, e.g. ("spec", "declarative", "modelConfig")
+    name: str  # the ModelConfig named ("" when missing or not a string)
+
+    @property
+    def path(self) -> str:
+        return ".".join(self.keys)
+
+
+@dataclass(frozen=True)
+class ModelUses:
+    """The ModelConfigs a model-carrying object names: a 0.x Declarative Agent, or a kagent 1.0
+    AgentTemplate (whose memory and summarizer are the Harness's: None)."""
+
+    main: ModelRef
+    memory: ModelRef | None = None  # None: no memory section
+    summarizer: ModelRef | None = None  # None: no context summarizer
+
+
+def read_models(obj: Any) -> ModelUses | None:
+    """The model references of `obj`, or None when it carries no model of its own (a BYO Agent,
+    a 1.0 Agent, anything else)."""
+    ref = KObject(obj)
+    if ref.is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND):
+        from .v1alpha3 import read_template_models
+
+        return read_template_models(ref)
+    if ref.is_a(KAGENT_V1ALPHA2, "Agent"):
+        from .v1alpha2 import read_models as read_v1alpha2
+
+        return read_v1alpha2(ref)
+    return None
+
+
 def is_agent(obj: Any) -> bool:
     return KObject(obj).api_version in READERS and KObject(obj).kind == "Agent"
 

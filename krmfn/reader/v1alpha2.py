@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..constants import KAGENT_GROUP
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
-from . import AgentRead, Delegation, ToolUse
+from . import AgentRead, Delegation, ModelRef, ModelUses, ToolUse
 
 # (apiGroup, kind) of tools[].mcpServer -> the kind kagent resolves it to
 MCP_KINDS = {
@@ -54,6 +54,23 @@ def read_agent(ref: KObject, default_namespace: str = "") -> AgentRead:
                 name=as_str(delegate.get("name")), namespace=target_namespace or namespace,
                 kind=as_str(delegate.get("kind")), api_group=as_str(delegate.get("apiGroup"))))
     return agent
+
+
+def read_models(ref: KObject) -> ModelUses | None:
+    """A Declarative Agent's main, memory and context-summarizer models; None for any other type."""
+    spec = ref.spec
+    declarative = spec.get("declarative")
+    if spec.get("type", "Declarative") != "Declarative" or not isinstance(declarative, dict):
+        return None
+    base = ("spec", "declarative")
+    memory = declarative.get("memory")
+    summarizer = as_dict(as_dict(declarative.get("context")).get("compaction")).get("summarizer")
+    return ModelUses(
+        main=ModelRef(base + ("modelConfig",), as_str(declarative.get("modelConfig"))),
+        memory=ModelRef(base + ("memory", "modelConfig"), as_str(memory.get("modelConfig")))
+        if isinstance(memory, dict) else None,
+        summarizer=ModelRef(base + ("context", "compaction", "summarizer", "modelConfig"),
+                            as_str(summarizer.get("modelConfig"))) if isinstance(summarizer, dict) else None)
 
 
 def _tool_use(path: str, mcp: dict, tool: dict, namespace: str) -> ToolUse:

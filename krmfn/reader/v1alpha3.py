@@ -11,7 +11,7 @@ AgentTemplate of a sub-agent. An unresolved templateRef reads as an agent withou
 from __future__ import annotations
 
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
-from . import AgentRead, Delegation, ToolUse
+from . import AgentRead, Delegation, ModelRef, ModelUses, ToolUse
 
 
 def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None = None) -> AgentRead:
@@ -44,6 +44,12 @@ def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None
                 name=as_str(as_dict(sub.get("templateRef")).get("name")), namespace=namespace,
                 kind="AgentTemplate", api_group=""))
     return agent
+
+
+def read_template_models(ref: KObject) -> ModelUses:
+    """An AgentTemplate's model (`spec.modelConfig.name`); memory and summarizer are the Harness's."""
+    return ModelUses(main=ModelRef(("spec", "modelConfig", "name"),
+                                   as_str(as_dict(ref.spec.get("modelConfig")).get("name"))))
 
 
 def _tool_use(path: str, mcp: dict, namespace: str) -> ToolUse:
