@@ -34,6 +34,9 @@ EXPECTED = {
     "prompt-changed": {"team/helper": ["prompt-changed"]},
     "prompt-configmap": {"team/helper": ["prompt-changed"]},
     "model-changed": {"team/reviewer": ["model-changed"], "team/writer": ["model-changed"]},
+    # an effort change is its own behaviour class, never operational; the tier change is the model's
+    "effort-changed": {"team/planner": ["effort-changed"], "team/writer": ["effort-changed"],
+                       "team/critic": ["model-changed"]},
     "tool-granted": {"team/k8s": ["tool-granted"], "team/ops": ["tool-granted", "tool-granted"],
                      "team/wild": ["tool-granted"]},
     "tool-revoked": {"team/ops": ["tool-revoked", "tool-revoked"]},
@@ -226,6 +229,9 @@ def test_fail_on_destructive_grant_exits_3(in_case, capsys):
     ("no-change", "any", 0),
     ("agent-added-removed", "tool-grant", 3),
     ("delegates", "delegate-change", 3),
+    ("effort-changed", "effort-change", 3),
+    ("effort-changed", "effort-changed", 3),
+    ("effort-changed", "operational", 0),  # an effort change is behaviour, never operational
 ])
 def test_fail_on(case, fail_on, code, in_case, capsys):
     in_case(case)
