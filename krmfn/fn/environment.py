@@ -216,9 +216,12 @@ def _check_kagent_rules(path: str, spec: dict[str, Any], error) -> None:
 
 
 def _check_efforts(name: str, tier: Tier, is_v010: bool, version: str, error) -> None:
-    """A tier's own effort mappings: known levels, its provider's block only, fields the CRD has."""
+    """A tier's effort mappings, its own and its provider's defaults: known levels, its provider's
+    block only, fields the CRD has (a level is never emitted with a setting kagent would refuse)."""
     own = k.PROVIDER_FIELDS[tier.provider]
-    for level, settings in tier.efforts.items():
+    defaults = [level for level in k.EFFORT_SETTINGS.get(tier.provider, {}) if level not in tier.efforts]
+    for level in [*tier.efforts, *defaults]:
+        settings = effort_settings(tier, level) or {}
         path = f"spec.tiers.{name}.efforts.{level}"
         if level not in k.EFFORT_LEVELS:
             error(path, f"effort {level!r} is not a level" + _did_you_mean(level, k.EFFORT_LEVELS)
