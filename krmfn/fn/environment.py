@@ -11,11 +11,16 @@ For every kagent Agent (v1alpha2, Declarative) the function manages, it resolves
 * a canary that selects the Agent replaces its main tier (never the memory embedding tier or the
   context summarizer's: embeddings must not change under stored memories).
 
+An Agent asking for an effort (`krmfn.dev/effort`, from the description's spec.effort) runs its main
+model at that effort: the tier's own mapping for the level, else the provider's default
+(constants.EFFORT_SETTINGS), merged into the provider block; a tier with neither is an error, never
+a dropped effort. The Agents' and AgentTemplates' model references are read by `reader.read_models`.
+
 It then sets `spec.declarative.modelConfig` (and `memory.modelConfig`, and a context summarizer's
-`model-<tier>` reference) to the resolved tier's ModelConfig, annotates the Agent with
-`krmfn.dev/environment` (and `krmfn.dev/canary` when a canary applies), and emits one ModelConfig
-per namespace per tier in use: kagent resolves `modelConfig` and `apiKeySecret` in the Agent's own
-namespace. ModelConfigs it emitted before (labelled managed-by krmfn and krmfn.dev/model-tier) are
+`model-<tier>` reference) to the resolved tier's ModelConfig (`model-<tier>-<effort>` for the main
+model at an effort), annotates the Agent with `krmfn.dev/environment` (and `krmfn.dev/canary` when
+a canary applies), and emits one ModelConfig per namespace per tier (and effort) in use: kagent
+resolves `modelConfig` and `apiKeySecret` in the Agent's own namespace. ModelConfigs it emitted before (labelled managed-by krmfn and krmfn.dev/model-tier) are
 replaced, so running it again, or on its own output, changes nothing.
 
 Nothing in the config may be a credential: a literal key, token, password or bearer header is
@@ -426,9 +431,10 @@ class Environment:
             name = model_config_name(tier, effort)
             other = emitted.setdefault((namespace, name), (tier, effort))
             if other != (tier, effort):
-                self.error(self.raw, f"spec.tiers.{name[len(MODEL_CONFIG_PREFIX):]}",
-                           f"ModelConfig {namespace}/{name} would be both tier {other[0]!r} and tier {tier!r} at "
-                           f"effort {effort or other[1]!r}: rename the tier")
+                plain = name[len(MODEL_CONFIG_PREFIX):]  # the tier whose own name it is
+                both = " and ".join(f"tier {t!r}" + (f" at effort {e!r}" if e else "") for t, e in (other, (tier, effort)))
+                self.error(self.raw, f"spec.tiers.{plain}",
+                           f"ModelConfig {namespace}/{name} would be both {both}: rename tier {plain!r}")
             clash = unmanaged_configs.get((namespace, name))
             if clash is not None:
                 self.error(clash, "metadata.name",
