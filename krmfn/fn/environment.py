@@ -369,6 +369,7 @@ class Plan:
     requested: str | None = None  # the request to record when adopting a hand-written Agent
     memory_tier: str | None = None
     memory_requested: str | None = None
+    effort_requested: str | None = None  # likewise for the effort (`model-<tier>-<effort>`)
     summarizer_tier: str | None = None
     canary: str | None = None
 
@@ -503,13 +504,16 @@ class Environment:
         annotations = _annotations(obj)
         plan = Plan(index, models)
         requested = annotations.get(ANNOTATION_MODEL_TIER)
+        effort = annotations.get(ANNOTATION_EFFORT)
         if requested is None:
-            requested = self._tier_of(models.main.name)
+            requested, named_effort = self._tier_and_effort_of(models.main.name)
             if requested is None:
                 self._unmanaged_warning(obj, models.main.name, models.main.path, unmanaged)
                 self._note_canaries(obj, index, canary_hits, managed=False)
                 return None
             plan.requested = requested
+            if effort is None and named_effort is not None:
+                effort = plan.effort_requested = named_effort
         namespace = meta_namespace(obj)
         if not namespace:
             self.error(obj, "metadata.namespace", "required: the Agent's ModelConfig is emitted in its namespace "
@@ -525,7 +529,7 @@ class Environment:
         elif canaries:
             canary = self.spec.canaries[canaries[0]]
             plan.canary, plan.tier = canary.name, canary.tier
-        plan.effort = self._effort(obj, annotations.get(ANNOTATION_EFFORT), plan.tier, canary)
+        plan.effort = self._effort(obj, effort, plan.tier, canary)
 
         if models.memory is not None:
             memory_requested = annotations.get(ANNOTATION_MEMORY_TIER)
@@ -571,6 +575,17 @@ class Environment:
                        f"whose provider has one ({', '.join(with_one)})")
             return None
         return effort
+
+    def _tier_and_effort_of(self, model_config: str) -> tuple[str | None, str | None]:
+        """What a hand-written Agent's `model-<tier>` or `model-<tier>-<effort>` asks for (a tier
+        named so wins), if the tier is one of this environment's."""
+        tier = self._tier_of(model_config)
+        if tier is not None or not model_config.startswith(MODEL_CONFIG_PREFIX):
+            return tier, None
+        base, _, level = model_config.rpartition("-")
+        if level in k.EFFORT_LEVELS and self._tier_of(base) is not None:
+            return self._tier_of(base), level
+        return None, None
 
     def _tier_of(self, model_config: Any) -> str | None:
         """The tier a `model-<tier>` ModelConfig name asks for, if it is one of this environment's."""
@@ -648,6 +663,8 @@ class Environment:
             _put(out, models.main.keys, model_config_name(plan.tier, plan.effort))
         if plan.requested is not None:
             annotations[ANNOTATION_MODEL_TIER] = plan.requested
+        if plan.effort_requested is not None:
+            annotations[ANNOTATION_EFFORT] = plan.effort_requested
         if plan.memory_tier is not None and models.memory is not None:
             _put(out, models.memory.keys, model_config_name(plan.memory_tier))
             if plan.memory_requested is not None:
