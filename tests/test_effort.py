@@ -146,3 +146,29 @@ def test_the_effort_cases_are_checked_by_the_conformance_suites():
     among them (a successful case, a v1- one for kagent 1.0)."""
     cases = {p.parent.name for p in ROOT.glob("functions/*/testdata/*/expected.yaml")}
     assert {"effort", "v1-effort"} <= cases
+
+
+@pytest.mark.parametrize("case,set_name", [("effort", "v0.10.0-rc3"), ("effort-hand-written", "v0.10.0-rc3"),
+                                           ("v1-effort", "v1.0")])
+def test_effort_model_configs_leave_no_default_to_the_server(case, set_name):
+    """Git equals what the API server stores: an effort's block gets the CRD defaults the tier's gets
+    (OpenAI's apiFormat on v0.10 and 1.0, even when only the effort brings the block). What krmfn's
+    ModelConfigs without effort leave to the server (1.0's spec.stream) is not the effort's to add."""
+    from krmfn.conformance import load_crds
+    from krmfn.kagent.defaults import crd_defaults_missing
+
+    crd_root = ROOT.parent / "shared" / "kagent-crds" / set_name
+    if not crd_root.is_dir():
+        pytest.skip(f"{crd_root} is absent: the kagent CRDs live in ../shared")
+    index = load_crds(str(crd_root), label=set_name)
+    items = yamlio.load_all((FUNCTIONS / "environment/testdata" / case / "expected.yaml").read_bytes())
+
+    def missing(obj: dict) -> set[str]:
+        return set(crd_defaults_missing(obj, index.validator(obj["apiVersion"], obj["kind"]).crd.schema))
+
+    configs = _effort_configs(items)
+    plain = [i for i in items if i["kind"] == "ModelConfig" and i not in configs]
+    assert configs and plain
+    baseline = set().union(*(missing(obj) for obj in plain))
+    for obj in configs:
+        assert missing(obj) - baseline == set(), obj["metadata"]["name"]

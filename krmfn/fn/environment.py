@@ -279,10 +279,7 @@ def effort_settings(tier: Tier, level: str) -> dict[str, Any] | None:
 
 def _effort_spec(tier: Tier, level: str, is_v010: bool) -> dict[str, Any]:
     """The ModelConfig spec of `tier` at effort `level`: its settings merged over the tier's."""
-    spec = _spec_of(tier, is_v010)
-    for block, settings in (effort_settings(tier, level) or {}).items():
-        spec[block] = _merged(spec.get(block, {}), settings)
-    return spec
+    return _spec_of(tier, is_v010, effort_settings(tier, level) or {})
 
 
 def _merged(base: Any, over: Any) -> Any:
@@ -320,9 +317,10 @@ def _get(data: Any, parts: list[str]) -> Any:
     return data
 
 
-def _spec_of(tier: Tier, is_v010: bool) -> dict[str, Any]:
+def _spec_of(tier: Tier, is_v010: bool, effort: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ModelConfig spec of a tier (the same in every namespace), as plain data: the fields that
-    have a value, and the CRD defaults of the blocks present (so Git equals what the API server stores)."""
+    have a value, and the CRD defaults of the blocks present (so Git equals what the API server stores);
+    with `effort` (block -> settings), at that effort."""
     values: dict[str, Any] = {"provider": tier.provider, "model": tier.model}
     if tier.api_key_secret is not None:
         values["apiKeySecret"] = tier.api_key_secret.name
@@ -340,12 +338,14 @@ def _spec_of(tier: Tier, is_v010: bool) -> dict[str, Any]:
                          "disableVerify": tier.tls.disable_verify}
     block_name = k.PROVIDER_FIELDS[tier.provider]
     block = _block(tier, block_name)
-    if block is not None:
-        settings = block.model_dump(mode="json", by_alias=True, exclude_none=True)
-        if is_v010 and block_name == "openAI" and "apiFormat" not in settings:
+    blocks = {block_name: block.model_dump(mode="json", by_alias=True, exclude_none=True)} if block is not None else {}
+    for name, settings in (effort or {}).items():  # an effort's settings, merged over the tier's
+        blocks[name] = _merged(blocks.get(name, {}), settings)
+    for name, settings in blocks.items():
+        if is_v010 and name == "openAI" and "apiFormat" not in settings:
             # v0.10's CRD defaults it; writing it keeps Git equal to what the API server stores.
             settings["apiFormat"] = "chatCompletions"
-        values[block_name] = settings
+        values[name] = settings
     return values
 
 
