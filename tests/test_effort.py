@@ -172,3 +172,20 @@ def test_effort_model_configs_leave_no_default_to_the_server(case, set_name):
     baseline = set().union(*(missing(obj) for obj in plain))
     for obj in configs:
         assert missing(obj) - baseline == set(), obj["metadata"]["name"]
+
+
+def test_a_new_agent_shows_its_effort_in_review(tmp_path, capsys):
+    from krmfn.commands import diff as diff_cmd
+
+    new = (ROOT / "tests/review_cases/effort-changed/new.yaml").read_text()
+    docs = yamlio.load_all(new)
+    old = [d for d in docs if d["metadata"]["name"] != "planner"]
+    (tmp_path / "old.yaml").write_text(yamlio.dump_all(old))
+    (tmp_path / "new.yaml").write_text(new)
+    assert diff_cmd.run([str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--format", "json"]) == 0
+    import json
+
+    [agent] = json.loads(capsys.readouterr().out)["environments"][0]["agents"]
+    [finding] = agent["findings"]
+    assert finding["class"] == "agent-added" and "(tier `smart`, effort `high`)" in finding["summary"]
+    assert finding["model"]["effort"] == "high"

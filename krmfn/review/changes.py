@@ -304,7 +304,9 @@ def agent_added(agent: AgentView) -> Finding:
     destructive = agent.destructive_grants()
     pieces = [f"new {agent.type} agent"]
     if agent.model.config or agent.model.tier:
-        pieces.append(f"model {_model_name(agent.model)}" + (f" (tier {code(agent.model.tier)})" if agent.model.tier else ""))
+        said = [f"tier {code(agent.model.tier)}"] if agent.model.tier else []
+        said += [f"effort {code(agent.model.effort)}"] if agent.model.effort else []
+        pieces.append(f"model {_model_name(agent.model)}" + (f" ({', '.join(said)})" if said else ""))
     pieces.append(_count(len(grants), "tool") + (f" ({len(destructive)} destructive: "
                                                  + ", ".join(describe_grant(g) for g in destructive) + ")"
                                                  if destructive else ""))
