@@ -122,6 +122,8 @@ EFFORT_LEVELS = ("low", "medium", "high")
 EFFORT_SETTINGS: dict[str, dict[str, dict[str, str]]] = {
     "OpenAI": {level: {"reasoningEffort": level} for level in EFFORT_LEVELS},
 }
+# Providers whose ModelConfig can carry an effort only in a field whose meaning depends on the model.
+EFFORT_MODEL_SPECIFIC = {"Bedrock": "bedrock.additionalModelRequestFields"}
 
 # Field paths (JSON names, `[]` for list items) that exist in the v0.10.0-rc3 CRDs but not in
 # v0.9.12. A v0.9.12 API server prunes them (or rejects them under strict field validation).

@@ -20,8 +20,9 @@ It then sets `spec.declarative.modelConfig` (and `memory.modelConfig`, and a con
 `model-<tier>` reference) to the resolved tier's ModelConfig (`model-<tier>-<effort>` for the main
 model at an effort), annotates the Agent with `krmfn.dev/environment` (and `krmfn.dev/canary` when
 a canary applies), and emits one ModelConfig per namespace per tier (and effort) in use: kagent
-resolves `modelConfig` and `apiKeySecret` in the Agent's own namespace. ModelConfigs it emitted before (labelled managed-by krmfn and krmfn.dev/model-tier) are
-replaced, so running it again, or on its own output, changes nothing.
+resolves `modelConfig` and `apiKeySecret` in the Agent's own namespace. ModelConfigs it emitted
+before (labelled managed-by krmfn and krmfn.dev/model-tier) are replaced, so running it again, or
+on its own output, changes nothing.
 
 Nothing in the config may be a credential: a literal key, token, password or bearer header is
 refused, naming the field and never the value (see `find_inline_secrets`).
@@ -568,9 +569,12 @@ class Environment:
         if effort_settings(spec, effort) is None:
             moved = f" (canary {canary.name!r})" if canary is not None else ""
             with_one = sorted(k.EFFORT_SETTINGS)
+            specific = k.EFFORT_MODEL_SPECIFIC.get(spec.provider)
+            why = (f"provider {spec.provider} has no default (its {specific} depend on the model)" if specific
+                   else f"the kagent ModelConfig of provider {spec.provider} has no effort setting")
             self.error(obj, field,
                        f"effort {effort!r}{origin} has no setting on tier {tier!r}{moved} of environment {self.name}: "
-                       f"the kagent ModelConfig of provider {spec.provider} has no effort setting; map it in "
+                       f"{why}; map it in "
                        f"spec.tiers.{tier}.efforts.{effort} of the ModelEnvironment, or run the agent on a tier "
                        f"whose provider has one ({', '.join(with_one)})")
             return None
