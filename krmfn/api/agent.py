@@ -82,6 +82,14 @@ class Byo(KrmModel):
     service_account_name: str | None = Field(None, alias="serviceAccountName")
 
 
+def _effort_level(value: str | None) -> str | None:
+    if value is not None and value not in EFFORT_LEVELS:
+        close = difflib.get_close_matches(str(value), EFFORT_LEVELS, n=1, cutoff=0.5)
+        raise ValueError(f"effort {value!r} is not a level" + (f"; did you mean {close[0]!r}?" if close else "")
+                         + f" (levels: {', '.join(EFFORT_LEVELS)})")
+    return value
+
+
 class AgentSpec(KrmModel):
     description: str = Field(min_length=1)
     prompt: Prompt | None = None
@@ -96,14 +104,7 @@ class AgentSpec(KrmModel):
     stream: bool | None = None
     byo: Byo | None = None
 
-    @field_validator("effort")
-    @classmethod
-    def _effort_level(cls, value: str | None) -> str | None:
-        if value is not None and value not in EFFORT_LEVELS:
-            close = difflib.get_close_matches(str(value), EFFORT_LEVELS, n=1, cutoff=0.5)
-            raise ValueError(f"effort {value!r} is not a level" + (f"; did you mean {close[0]!r}?" if close else "")
-                             + f" (levels: {', '.join(EFFORT_LEVELS)})")
-        return value
+    check_effort = field_validator("effort")(_effort_level)
 
     @model_validator(mode="after")
     def _declarative_or_byo(self) -> "AgentSpec":

@@ -4,9 +4,9 @@ One per overlay (dev, staging, prod, ...). It maps the model *tiers* agents ask 
 AgentDescription's `spec.model`, kept on the expanded Agent as the `krmfn.dev/model-tier`
 annotation) to a provider, a model, the provider's parameters and the Secret *reference* that
 holds the API key, and what each effort level means on a tier. The function emits one kagent
-ModelConfig per namespace per tier (and effort) in use and
-points every Agent at its own namespace's ModelConfig. Canaries move named agents (or the agents a
-label selector matches) to another tier in this environment only.
+ModelConfig per namespace per tier (and effort) in use and points every Agent at its own
+namespace's ModelConfig. Canaries move named agents (or the agents a label selector matches) to
+another tier in this environment only.
 
 Credentials are never values here: a literal key, token, password or credential anywhere in the
 config is refused (the function scans the raw config before this model sees it, and never echoes

@@ -1,9 +1,9 @@
 """One tolerant reader of kagent objects: what an Agent uses, whatever the kagent API version.
 
-Policy, the reference checks and the review read Agents only through `read_agent`; the environment
-reads the model references of Agents and kagent 1.0 AgentTemplates through `read_models`. `read_agent`:
-its tool-server uses (with kagent's kind resolution), tool names, approvals, delegations, model
-references and prompt sources, each with the field path that holds it. A kagent API version is
+Policy, the reference checks and the review read Agents only through `read_agent`: its tool-server
+uses (with kagent's kind resolution), tool names, approvals, delegations, model references and
+prompt sources, each with the field path that holds it. The environment reads (and rewrites) the
+model references of Agents and kagent 1.0 AgentTemplates through `read_models`. A kagent API version is
 one reader module behind this interface (`v1alpha2` for kagent 0.x). Malformed input never raises:
 what cannot be read is left out, and the CRD schema check reports it.
 """
