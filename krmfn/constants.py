@@ -58,6 +58,9 @@ ANNOTATION_SOURCE = "krmfn.dev/source"
 ANNOTATION_PROMPT_DIGEST = "krmfn.dev/prompt-digest"
 ANNOTATION_MODEL_TIER = "krmfn.dev/model-tier"
 ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"
+# An AgentDescription's spec.effort, kept on the Agent (annotation) and on the ModelConfig the
+# environment emits for it (label), as the tier is.
+ANNOTATION_EFFORT = "krmfn.dev/effort"
 # JSON {"<namespace>/<server>": {"<tool>": "read|write|destructive"}} of the tools granted. Written
 # by expand for reviewers; a verdict may use it only to raise a risk, never to lower one.
 ANNOTATION_TOOL_RISKS = "krmfn.dev/tool-risks"
@@ -110,6 +113,21 @@ PROVIDER_FIELDS: dict[str, str] = {
 PROVIDERS_WITHOUT_SECRET_KEY = ("Bedrock", "SAPAICore")
 # Providers that may not use apiKeyPassthrough (CRD CEL rule).
 PROVIDERS_WITHOUT_PASSTHROUGH = ("Gemini", "GeminiVertexAI", "AnthropicVertexAI")
+
+# The effort levels an AgentDescription may ask for (spec.effort), lowest first.
+EFFORT_LEVELS = ("low", "medium", "high")
+# What each level means by default, per provider: the settings of the provider's ModelConfig block
+# (spec.<PROVIDER_FIELDS[provider]>). Only providers whose ModelConfig has an effort setting in every
+# kagent version krmfn targets (v0.9.12, v0.10.0-rc3, 1.0) are here: OpenAI's `reasoningEffort`.
+# Anthropic, AnthropicVertexAI, Gemini and GeminiVertexAI (no thinking budget field), AzureOpenAI,
+# SAPAICore and Foundry (no reasoning field), Ollama (`options` are model options; Ollama's `think`
+# is not one of them) and Bedrock (`additionalModelRequestFields` depends on the model) have none:
+# an environment maps a level for such a tier explicitly, or the render fails.
+EFFORT_SETTINGS: dict[str, dict[str, dict[str, str]]] = {
+    "OpenAI": {level: {"reasoningEffort": level} for level in EFFORT_LEVELS},
+}
+# Providers whose ModelConfig can carry an effort only in a field whose meaning depends on the model.
+EFFORT_MODEL_SPECIFIC = {"Bedrock": "bedrock.additionalModelRequestFields"}
 
 # Field paths (JSON names, `[]` for list items) that exist in the v0.10.0-rc3 CRDs but not in
 # v0.9.12. A v0.9.12 API server prunes them (or rejects them under strict field validation).

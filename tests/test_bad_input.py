@@ -378,6 +378,7 @@ def test_yaml_11_words_are_names_in_every_way_in(tmp_path):
     ("spec.deployment.replicas", "1.5e3", "Input should be a valid integer (got 1500.0)"),
     ("spec.memory.ttlDays", "0", "greater than or equal to 1"),
     ("spec.skills[0].id", "false", "(got False: YAML reads it unquoted as a boolean; quote it)"),
+    ("spec.effort", "hihg", "effort 'hihg' is not a level; did you mean 'high'? (levels: low, medium, high)"),
 ])
 def test_yaml_scalars_of_the_wrong_type_name_the_field(field, text, fragment, tmp_path):
     agent = changed(AGENT, field, "PLACEHOLDER")
@@ -409,6 +410,7 @@ WRONG_DESCRIPTION_FIELDS = [
     ("spec.skills", [5]), ("spec.skills[0].name", DELETE), ("spec.skills[0].examples", "Why?"),
     ("spec.memory", "standard"), ("spec.memory.ttlDays", 0), ("spec.memory.ttlDays", "a week"),
     ("spec.memory.model", 5), ("spec.deployment", "big"), ("spec.deployment.replicas", "three"),
+    ("spec.effort", "hgih"), ("spec.effort", 5), ("spec.effort", ["high"]), ("spec.effort", "HIGH"),
     ("spec.deployment.replicas", 1.5), ("spec.deployment.resources", "lots"), ("spec.stream", "maybe"), ("spec.stream", [True]), ("spec.byo", "image"), ("spec.byo", {"image": 5}),
 ]
 
@@ -472,6 +474,12 @@ CONFIG_CASES = {
         ("spec.tiers.standard.openAI", {"baseUrl": "http://x"}, "spec.tiers.standard.openAI"),
         ("spec.tiers.standard.defaultHeaders", "x", "spec.tiers.standard.defaultHeaders"),
         ("spec.tiers.standard.tls", "on", "spec.tiers.standard.tls"),
+        ("spec.tiers.standard.efforts", "high", "spec.tiers.standard.efforts"),
+        ("spec.tiers.standard.efforts", {"high": "x"}, "spec.tiers.standard.efforts.high"),
+        ("spec.tiers.standard.efforts", {"hihg": {}}, "spec.tiers.standard.efforts.hihg"),
+        ("spec.tiers.standard.efforts", {"high": {"openAI": {}}}, "spec.tiers.standard.efforts.high.openAI"),
+        ("spec.tiers.standard.efforts", {"high": {"ollama": {"options": {"think": True}}}},
+         "spec.tiers.standard.efforts.high.ollama.options.think"),
         ("spec.tiers.standard.tls", {"disableVerify": "yes"}, "spec.tiers.standard.tls.disableVerify"),
         ("spec.defaultTier", 5, "spec.defaultTier"), ("spec.defaultTier", "premium", "spec.defaultTier"),
         ("spec.kagentVersion", "v1.0", "spec.kagentVersion"), ("spec.kagentVersion", 0.9, "spec.kagentVersion"),

@@ -78,7 +78,8 @@ def _external(objects: list[dict]) -> set[tuple[str, str, str]]:
 
 
 # Deliberate: hand-written Agents the function leaves alone keep their own (missing) ModelConfig.
-EXPECTED_REFERENCE_ERRORS = {("hand-written", "kagent.dev/v1alpha2/Agent/legacy/typo", "spec.declarative.modelConfig")}
+EXPECTED_REFERENCE_ERRORS = {("hand-written", "kagent.dev/v1alpha2/Agent/legacy/typo", "spec.declarative.modelConfig"),
+                             ("effort-hand-written", "kagent.dev/v1alpha2/Agent/legacy/typo", "spec.declarative.modelConfig")}
 
 
 @pytest.mark.parametrize("case", SUCCESSFUL, ids=_ids(SUCCESSFUL))

@@ -35,6 +35,9 @@ EXPECTED = {
     "prompt-changed": {"team/helper": ["prompt-changed"]},
     "prompt-configmap": {"team/helper": ["prompt-changed"]},
     "model-changed": {"team/reviewer": ["model-changed"], "team/writer": ["model-changed"]},
+    # an effort change is its own behaviour class, never operational; the tier change is the model's
+    "effort-changed": {"team/planner": ["effort-changed"], "team/writer": ["effort-changed"],
+                       "team/critic": ["model-changed"]},
     "tool-granted": {"team/k8s": ["tool-granted"], "team/ops": ["tool-granted", "tool-granted"],
                      "team/wild": ["tool-granted"]},
     "tool-revoked": {"team/ops": ["tool-revoked", "tool-revoked"]},
@@ -232,6 +235,9 @@ def test_fail_on_destructive_grant_exits_3(in_case, capsys):
     ("no-change", "any", 0),
     ("agent-added-removed", "tool-grant", 3),
     ("delegates", "delegate-change", 3),
+    ("effort-changed", "effort-change", 3),
+    ("effort-changed", "effort-changed", 3),
+    ("effort-changed", "operational", 0),  # an effort change is behaviour, never operational
 ])
 def test_fail_on(case, fail_on, code, in_case, capsys):
     in_case(case)
@@ -619,17 +625,45 @@ def test_git_working_tree_and_graph(repo, tmp_path, monkeypatch, capsys):
     subprocess.run(["git", "clone", "--quiet", str(repo), str(work)], check=True)
     monkeypatch.chdir(work)
     agent = work / "base" / "agents" / "supervisor.yaml"
-    agent.write_text(agent.read_text().replace("model: premium", "model: standard"))
+    # base's standard tier is a local model without an effort mapping: the effort goes with the tier
+    text = agent.read_text().replace("model: premium", "model: standard")
+    agent.write_text("".join(line for line in text.splitlines(keepends=True) if not line.startswith("  effort:")))
     code, out, err = run_diff(capsys, ["--git", "HEAD..", "base", "--format", "json"])
     assert code == 0, err
     doc = json.loads(out)
     assert doc["environments"][0]["new"] == "working tree"
-    assert classes(doc) == {"platform-agents/supervisor": ["model-changed"]}
+    assert classes(doc) == {"platform-agents/supervisor": ["model-changed", "effort-changed"]}
     assert graph_cmd.run(["--git", "HEAD~1", "base"]) == 0
     assert validate_flowchart(capsys.readouterr().out) == []
     assert graph_cmd.run(["--git", "HEAD~1..HEAD", "base", "--markdown"]) == 0
     out = capsys.readouterr().out
     assert "+ k8s_get_resource_yaml" in out
+
+
+def test_an_effort_change_in_the_example_is_effort_changed_per_environment(repo, tmp_path, monkeypatch, capsys):
+    """The supervisor's effort high -> medium, through git and real kustomize builds: staging and
+    prod report it as effort-changed (OpenAI's reasoningEffort follows), never operational; base's
+    local tier maps only high, so its render fails naming the description and the provider."""
+    work = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(repo), str(work)], check=True)
+    monkeypatch.chdir(work)
+    agent = work / "base" / "agents" / "supervisor.yaml"
+    agent.write_text(agent.read_text().replace("effort: high", "effort: medium"))
+    envs = ["overlays/staging", "overlays/prod"]
+    code, out, err = run_diff(capsys, ["--git", "HEAD..", *envs, "--format", "json", "--fail-on", "operational"])
+    assert code == 0, err
+    doc = json.loads(out)
+    for index, _ in enumerate(envs):
+        assert classes(doc, index) == {"platform-agents/supervisor": ["effort-changed"]}
+        [finding] = doc["environments"][index]["agents"][0]["findings"]
+        assert finding["effort"] == {"old": "high", "new": "medium"}
+        assert finding["modelConfig"] == {"old": "model-premium-high", "new": "model-premium-medium"}
+        assert finding["parameters"] == {"openAI.reasoningEffort": {"old": "high", "new": "medium"}}
+    assert run_diff(capsys, ["--git", "HEAD..", *envs, "--fail-on", "effort-change"])[0] == 3
+    code, _, err = run_diff(capsys, ["--git", "HEAD..", "base"])
+    assert code == 1
+    assert ("effort 'medium' (asked for by spec.effort of AgentDescription/platform-agents/supervisor) has no "
+            "setting on tier 'premium' of environment local: the kagent ModelConfig of provider Ollama") in err
 
 
 def test_git_errors_are_one_line(repo, tmp_path, monkeypatch, capsys):

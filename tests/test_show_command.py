@@ -12,7 +12,8 @@ def test_shows_an_agent_of_an_overlay_as_it_will_run():
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
     assert text.startswith("platform-agents/supervisor (Declarative)\n")
-    assert "model: Anthropic " in text and "(tier premium)" in text
+    # prod runs the supervisor's effort high on an OpenAI reasoning model (Anthropic's has no setting)
+    assert "model: OpenAI o3 (tier premium, effort high), ModelConfig model-premium-high" in text
     assert "delegates to: platform-agents/k8s-readonly, platform-agents/promql-agent" in text
     assert "on observability/grafana-mcp-v0-4-0 via platform-agents/promql-agent" in text  # reach through delegates
     assert "You are the platform support supervisor (prod)." in text  # the prompt as rendered for prod

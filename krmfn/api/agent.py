@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..constants import EFFORT_LEVELS
 from ..runtime.typed import KrmModel
 from .catalog import version_text
 from .common import Name, Resource, TierName
@@ -116,10 +118,20 @@ class Byo(KrmModel):
     service_account_name: str | None = Field(None, alias="serviceAccountName")
 
 
+def _effort_level(value: str | None) -> str | None:
+    if value is not None and value not in EFFORT_LEVELS:
+        close = difflib.get_close_matches(str(value), EFFORT_LEVELS, n=1, cutoff=0.5)
+        raise ValueError(f"effort {value!r} is not a level" + (f"; did you mean {close[0]!r}?" if close else "")
+                         + f" (levels: {', '.join(EFFORT_LEVELS)})")
+    return value
+
+
 class AgentSpec(KrmModel):
     description: str = Field(min_length=1)
     prompt: Prompt | None = None
     model: TierName = Field(DEFAULT_TIER, description="model tier; the environment maps it to a model")
+    effort: str | None = Field(None, description="effort level (low, medium, high) on that tier; the "
+                                                 "environment maps it to the provider's own setting")
     tools: list[ToolGrant] = Field(default_factory=list)
     delegates: list[AgentReference] = Field(default_factory=list, description="agents it may call: NAME or NAMESPACE/NAME")
     skills: list[Skill] = Field(default_factory=list)
@@ -128,13 +140,16 @@ class AgentSpec(KrmModel):
     stream: bool | None = None
     byo: Byo | None = None
 
+    check_effort = field_validator("effort")(_effort_level)
+
     @model_validator(mode="after")
     def _declarative_or_byo(self) -> "AgentSpec":
         if self.byo is None and self.prompt is None:
             raise ValueError("prompt is required (or byo for an agent with its own image)")
         if self.byo is not None:
             extra = [n for n, v in (("prompt", self.prompt), ("tools", self.tools), ("delegates", self.delegates),
-                                   ("memory", self.memory), ("deployment", self.deployment)) if v]
+                                   ("memory", self.memory), ("deployment", self.deployment),
+                                   ("effort", self.effort)) if v]
             if extra:
                 raise ValueError(f"a byo agent cannot also set {', '.join(extra)}")
         return self

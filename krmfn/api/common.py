@@ -102,9 +102,10 @@ def meta_namespace(obj: dict) -> str:
     return namespace if isinstance(namespace, str) else ""
 
 
-def model_config_name(tier: str) -> str:
-    """The ModelConfig an agent on `tier` uses; the environment function emits it per namespace."""
-    return f"model-{tier}"
+def model_config_name(tier: str, effort: str | None = None) -> str:
+    """The ModelConfig an agent on `tier` (at `effort`, if it asks for one) uses; the environment
+    function emits it per namespace."""
+    return f"model-{tier}-{effort}" if effort else f"model-{tier}"
 
 
 def source_of(obj: dict) -> str:

@@ -3,9 +3,10 @@
 One per overlay (dev, staging, prod, ...). It maps the model *tiers* agents ask for (an
 AgentDescription's `spec.model`, kept on the expanded Agent as the `krmfn.dev/model-tier`
 annotation) to a provider, a model, the provider's parameters and the Secret *reference* that
-holds the API key. The function emits one kagent ModelConfig per namespace per tier in use and
-points every Agent at its own namespace's ModelConfig. Canaries move named agents (or the agents a
-label selector matches) to another tier in this environment only.
+holds the API key, and what each effort level means on a tier. The function emits one kagent
+ModelConfig per namespace per tier (and effort) in use and points every Agent at its own
+namespace's ModelConfig. Canaries move named agents (or the agents a label selector matches) to
+another tier in this environment only.
 
 Credentials are never values here: a literal key, token, password or credential anywhere in the
 config is refused (the function scans the raw config before this model sees it, and never echoes
@@ -16,7 +17,7 @@ out of band (sealed-secrets, external-secrets, ...), in every namespace that run
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field, StrictBool, model_validator
 
@@ -140,6 +141,12 @@ class Tier(KrmModel):
                           "(deployment, endpoint or endpointFrom, apiVersion)")
     harness: Optional[Name] = Field(
         None, description="kagent 1.0 only: the Harness the Agents of this tier run on (instead of spec.harness)")
+    efforts: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="effort level (low, medium, high) -> the settings of this tier's provider block it sets, "
+                    "e.g. {high: {openAI: {reasoningEffort: xhigh}}}, merged over the tier's own; {} runs the "
+                    "level on the tier's own settings. Overrides the provider's default mapping (OpenAI: "
+                    "reasoningEffort); a provider without one needs it for every level agents ask for")
 
 
 class Canary(KrmModel):

@@ -82,7 +82,9 @@ def _text(agent) -> str:
     out = [f"{agent.key} ({agent.type})"]
     if agent.description:
         out.append(f"  {agent.description}")
-    tier = f" (tier {agent.model.tier})" if agent.model.tier else ""
+    said = [f"tier {agent.model.tier}"] if agent.model.tier else []
+    said += [f"effort {agent.model.effort}"] if agent.model.effort else []
+    tier = f" ({', '.join(said)})" if said else ""
     out += ["", f"model: {agent.model.describe()}{tier}, ModelConfig {agent.model.config or '(none)'}"]
     if agent.memory is not None:
         out.append(f"memory: {agent.memory.describe()}, ModelConfig {agent.memory.config}")

@@ -26,6 +26,7 @@ from ..api.common import (
 from ..constants import (
     AGENT_API_VERSION,
     AGENT_KIND,
+    ANNOTATION_EFFORT,
     ANNOTATION_SERVER_VERSION,
     KAGENT_GROUP,
     MCPSERVER_API_VERSION,
@@ -127,6 +128,8 @@ def agent(
     annotations = described_annotations(desc, source, prompt_digest, tool_risks)
     if spec.byo is None:
         annotations[ANNOTATION_MODEL_TIER] = spec.model
+        if spec.effort is not None:
+            annotations[ANNOTATION_EFFORT] = spec.effort
         if spec.memory is not None:
             annotations[ANNOTATION_MEMORY_TIER] = spec.memory.model
     meta = _meta(name, namespace, labels_for(name, desc.metadata.labels), annotations)

@@ -17,6 +17,7 @@ from ..constants import (
     AGENT_KIND,
     AGENTTEMPLATE_KIND,
     ANNOTATION_CATALOG_SERVER,
+    ANNOTATION_EFFORT,
     ANNOTATION_MODEL_TIER,
     ANNOTATION_SOURCE,
     KAGENT_V1ALPHA3,
@@ -39,6 +40,8 @@ def agent_template(desc: AgentDescription, source: str, *, tools: list[dict[str,
                    prompt_digest: str | None, tool_risks: dict[str, dict[str, str]]) -> dict[str, Any]:
     annotations = described_annotations(desc, source, prompt_digest, tool_risks)
     annotations[ANNOTATION_MODEL_TIER] = desc.spec.model
+    if desc.spec.effort is not None:
+        annotations[ANNOTATION_EFFORT] = desc.spec.effort
     spec = present(
         description=desc.spec.description,
         modelConfig={"name": model_config_name(desc.spec.model)},

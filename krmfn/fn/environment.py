@@ -11,12 +11,18 @@ For every kagent Agent (v1alpha2, Declarative) the function manages, it resolves
 * a canary that selects the Agent replaces its main tier (never the memory embedding tier or the
   context summarizer's: embeddings must not change under stored memories).
 
+An Agent asking for an effort (`krmfn.dev/effort`, from the description's spec.effort) runs its main
+model at that effort: the tier's own mapping for the level, else the provider's default
+(constants.EFFORT_SETTINGS), merged into the provider block; a tier with neither is an error, never
+a dropped effort. The Agents' and AgentTemplates' model references are read by `reader.read_models`.
+
 It then sets `spec.declarative.modelConfig` (and `memory.modelConfig`, and a context summarizer's
-`model-<tier>` reference) to the resolved tier's ModelConfig, annotates the Agent with
-`krmfn.dev/environment` (and `krmfn.dev/canary` when a canary applies), and emits one ModelConfig
-per namespace per tier in use: kagent resolves `modelConfig` and `apiKeySecret` in the Agent's own
-namespace. ModelConfigs it emitted before (labelled managed-by krmfn and krmfn.dev/model-tier) are
-replaced, so running it again, or on its own output, changes nothing.
+`model-<tier>` reference) to the resolved tier's ModelConfig (`model-<tier>-<effort>` for the main
+model at an effort), annotates the Agent with `krmfn.dev/environment` (and `krmfn.dev/canary` when
+a canary applies), and emits one ModelConfig per namespace per tier (and effort) in use: kagent
+resolves `modelConfig` and `apiKeySecret` in the Agent's own namespace. ModelConfigs it emitted
+before (labelled managed-by krmfn and krmfn.dev/model-tier) are replaced, so running it again, or
+on its own output, changes nothing.
 
 Nothing in the config may be a credential: a literal key, token, password or bearer header is
 refused, naming the field and never the value (see `find_inline_secrets`).
@@ -50,7 +56,8 @@ from ..api.environment import (
     Tier,
 )
 from .. import constants as k
-from ..constants import AGENTTEMPLATE_KIND, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3
+from ..constants import AGENTTEMPLATE_KIND, ANNOTATION_EFFORT, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3
+from ..reader import ModelUses, read_models
 from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import WARNING, Result
@@ -153,21 +160,7 @@ def _check_tier(name: str, tier: Tier, is_v010: bool, version: str, report) -> N
     if not is_v010:
         if provider == "Foundry":
             error(f"{path}.provider", f"provider Foundry needs kagent v0.10; spec.kagentVersion is {version}")
-        dumped = _tier_blocks(tier)
-        for field in k.V0_10_ONLY_FIELDS[k.MODELCONFIG_KIND]:
-            parts = field.split(".")[1:]
-            if parts[0] == "foundry" and provider != "Foundry":
-                continue  # reported as a foreign block
-            if _present(dumped, parts):
-                error(f"{path}.{'.'.join(parts)}", f"{'.'.join(parts)} needs kagent v0.10; "
-                                                   f"spec.kagentVersion is {version}")
-        for field, values in k.V0_10_ONLY_ENUM_VALUES[k.MODELCONFIG_KIND].items():
-            parts = field.split(".")[1:]
-            if parts == ["provider"]:
-                continue
-            value = _get(dumped, parts)
-            if value in values:
-                error(f"{path}.{'.'.join(parts)}", f"{value!r} needs kagent v0.10; spec.kagentVersion is {version}")
+        _check_v0_9(path, provider, _tier_blocks(tier), version, error)
 
     secret = tier.api_key_secret
     if tier.api_key_passthrough and secret is not None:
@@ -191,17 +184,109 @@ def _check_tier(name: str, tier: Tier, is_v010: bool, version: str, report) -> N
         error(f"{path}.tls.caCertSecret.key", "required: the key in the Secret that holds the CA bundle")
 
     if not problems:  # the kagent rules, for what the checks above do not already say
-        from ..kagent.models import ModelConfigSpec
+        _check_kagent_rules(path, _spec_of(tier, is_v010), error)
+    if not problems:
+        _check_efforts(name, tier, is_v010, version, error)
 
-        try:
-            ModelConfigSpec.model_validate(_spec_of(tier, is_v010))
-        except ValidationError as err:
-            for problem in err.errors(include_url=False):
-                loc = tuple(p for p in problem["loc"] if not (isinstance(p, str) and "[" in p))
-                message = problem["msg"]
-                if message.startswith("Value error, "):
-                    message = message[len("Value error, "):]
-                error(field_path(loc, path) if loc else path, message)
+
+def _check_v0_9(path: str, provider: str, blocks: dict[str, Any], version: str, error) -> None:
+    """ModelConfig fields and values a v0.9 API server does not have (`blocks`: block -> settings)."""
+    for field in k.V0_10_ONLY_FIELDS[k.MODELCONFIG_KIND]:
+        parts = field.split(".")[1:]
+        if parts[0] == "foundry" and provider != "Foundry":
+            continue  # reported as a foreign block
+        if _present(blocks, parts):
+            error(f"{path}.{'.'.join(parts)}", f"{'.'.join(parts)} needs kagent v0.10; "
+                                               f"spec.kagentVersion is {version}")
+    for field, values in k.V0_10_ONLY_ENUM_VALUES[k.MODELCONFIG_KIND].items():
+        parts = field.split(".")[1:]
+        if parts == ["provider"]:
+            continue
+        value = _get(blocks, parts)
+        if value in values:
+            error(f"{path}.{'.'.join(parts)}", f"{value!r} needs kagent v0.10; spec.kagentVersion is {version}")
+
+
+def _check_kagent_rules(path: str, spec: dict[str, Any], error) -> None:
+    from ..kagent.models import ModelConfigSpec
+
+    try:
+        ModelConfigSpec.model_validate(spec)
+    except ValidationError as err:
+        for problem in err.errors(include_url=False):
+            loc = tuple(p for p in problem["loc"] if not (isinstance(p, str) and "[" in p))
+            message = problem["msg"]
+            if message.startswith("Value error, "):
+                message = message[len("Value error, "):]
+            error(field_path(loc, path) if loc else path, message)
+
+
+def _check_efforts(name: str, tier: Tier, is_v010: bool, version: str, error) -> None:
+    """A tier's effort mappings, its own and its provider's defaults: known levels, its provider's
+    block only, fields the CRD has (a level is never emitted with a setting kagent would refuse)."""
+    own = k.PROVIDER_FIELDS[tier.provider]
+    defaults = [level for level in k.EFFORT_SETTINGS.get(tier.provider, {}) if level not in tier.efforts]
+    for level in [*tier.efforts, *defaults]:
+        settings = effort_settings(tier, level) or {}
+        path = f"spec.tiers.{name}.efforts.{level}"
+        if level not in k.EFFORT_LEVELS:
+            error(path, f"effort {level!r} is not a level" + _did_you_mean(level, k.EFFORT_LEVELS)
+                  + f" (levels: {', '.join(k.EFFORT_LEVELS)})")
+            continue
+        problems: list[str] = []
+
+        def report(where: str, message: str) -> None:
+            problems.append(where)
+            error(where, message)
+
+        for block in settings:
+            if block == own:
+                continue
+            if block in k.PROVIDER_FIELDS.values():
+                owner = next(p for p, b in k.PROVIDER_FIELDS.items() if b == block)
+                report(f"{path}.{block}", f"{block} settings belong to provider {owner}, but this tier's provider "
+                                          f"is {tier.provider} (its settings go in {own})")
+            else:
+                report(f"{path}.{block}", f"unknown field {block!r}" + _did_you_mean(block, [own])
+                       + f" (an effort maps to settings of the tier's {own} block)")
+        if problems:
+            continue
+        spec = _effort_spec(tier, level, is_v010)
+        merged = spec.get(own)
+        if merged is not None:
+            _, results = parse(_block_class(own), merged, subject={}, at=f"{path}.{own}")
+            for result in results:
+                report(result.field, result.message)
+        if problems:
+            continue
+        if not is_v010:
+            _check_v0_9(path, tier.provider, {own: settings.get(own, {})}, version, report)
+        _check_kagent_rules(path, spec, report)
+
+
+def _did_you_mean(value: str, known) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def effort_settings(tier: Tier, level: str) -> dict[str, Any] | None:
+    """What effort `level` sets on `tier` (block -> settings): the tier's own mapping, else the
+    provider's default (constants.EFFORT_SETTINGS); None when neither exists (the render fails)."""
+    if level in tier.efforts:
+        return tier.efforts[level]
+    default = k.EFFORT_SETTINGS.get(tier.provider, {}).get(level)
+    return {k.PROVIDER_FIELDS[tier.provider]: default} if default is not None else None
+
+
+def _effort_spec(tier: Tier, level: str, is_v010: bool) -> dict[str, Any]:
+    """The ModelConfig spec of `tier` at effort `level`: its settings merged over the tier's."""
+    return _spec_of(tier, is_v010, effort_settings(tier, level) or {})
+
+
+def _merged(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{key: _merged(base.get(key), value) for key, value in over.items()}}
+    return copy.deepcopy(over)
 
 
 def _block(tier: Tier, json_name: str) -> Any:
@@ -233,9 +318,10 @@ def _get(data: Any, parts: list[str]) -> Any:
     return data
 
 
-def _spec_of(tier: Tier, is_v010: bool) -> dict[str, Any]:
+def _spec_of(tier: Tier, is_v010: bool, effort: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ModelConfig spec of a tier (the same in every namespace), as plain data: the fields that
-    have a value, and the CRD defaults of the blocks present (so Git equals what the API server stores)."""
+    have a value, and the CRD defaults of the blocks present (so Git equals what the API server stores);
+    with `effort` (block -> settings), at that effort."""
     values: dict[str, Any] = {"provider": tier.provider, "model": tier.model}
     if tier.api_key_secret is not None:
         values["apiKeySecret"] = tier.api_key_secret.name
@@ -253,12 +339,14 @@ def _spec_of(tier: Tier, is_v010: bool) -> dict[str, Any]:
                          "disableVerify": tier.tls.disable_verify}
     block_name = k.PROVIDER_FIELDS[tier.provider]
     block = _block(tier, block_name)
-    if block is not None:
-        settings = block.model_dump(mode="json", by_alias=True, exclude_none=True)
-        if is_v010 and block_name == "openAI" and "apiFormat" not in settings:
+    blocks = {block_name: block.model_dump(mode="json", by_alias=True, exclude_none=True)} if block is not None else {}
+    for name, settings in (effort or {}).items():  # an effort's settings, merged over the tier's
+        blocks[name] = _merged(blocks.get(name, {}), settings)
+    for name, settings in blocks.items():
+        if is_v010 and name == "openAI" and "apiFormat" not in settings:
             # v0.10's CRD defaults it; writing it keeps Git equal to what the API server stores.
             settings["apiFormat"] = "chatCompletions"
-        values[block_name] = settings
+        values[name] = settings
     return values
 
 
@@ -276,10 +364,13 @@ class Plan:
     """What the function will do to one managed Agent."""
 
     index: int
+    models: ModelUses
     tier: str | None = None  # resolved main tier
+    effort: str | None = None  # the effort the Agent asks for (krmfn.dev/effort); the main model's only
     requested: str | None = None  # the request to record when adopting a hand-written Agent
     memory_tier: str | None = None
     memory_requested: str | None = None
+    effort_requested: str | None = None  # likewise for the effort (`model-<tier>-<effort>`)
     summarizer_tier: str | None = None
     canary: str | None = None
 
@@ -324,34 +415,50 @@ class Environment:
                 plans[index] = plan
         self._canary_warnings(items, agents, canary_hits)
 
-        used: dict[tuple[str, str, str], None] = {}  # (namespace, tier, ModelConfig apiVersion)
+        # (namespace, tier, effort or "", ModelConfig apiVersion)
+        used: dict[tuple[str, str, str, str], None] = {}
         for index, plan in plans.items():
             namespace = meta_namespace(items[index])
             version = KObject(items[index]).api_version
-            for tier in (plan.tier, plan.memory_tier, plan.summarizer_tier):
+            if plan.tier is not None:
+                used[(namespace, plan.tier, plan.effort or "", version)] = None
+            for tier in (plan.memory_tier, plan.summarizer_tier):
                 if tier is not None:
-                    used[(namespace, tier, version)] = None
+                    used[(namespace, tier, "", version)] = None
         harnesses = self._harnesses(items, v1_agents, plans)
-        for tier in sorted({t for _, t, version in used if version == KAGENT_V1ALPHA3}):
+        for tier in sorted({t for _, t, _, version in used if version == KAGENT_V1ALPHA3}):
             self._check_v1_tier(tier)
-        for namespace, tier, _ in used:
-            clash = unmanaged_configs.get((namespace, model_config_name(tier)))
+        emitted: dict[tuple[str, str], tuple[str, str]] = {}  # (namespace, name) -> (tier, effort)
+        for namespace, tier, effort, _ in sorted(used):
+            name = model_config_name(tier, effort)
+            other = emitted.setdefault((namespace, name), (tier, effort))
+            if other != (tier, effort):
+                plain = name[len(MODEL_CONFIG_PREFIX):]  # the tier whose own name it is
+                both = " and ".join(f"tier {t!r}" + (f" at effort {e!r}" if e else "") for t, e in (other, (tier, effort)))
+                self.error(self.raw, f"spec.tiers.{plain}",
+                           f"ModelConfig {namespace}/{name} would be both {both}: rename tier {plain!r}")
+            clash = unmanaged_configs.get((namespace, name))
             if clash is not None:
                 self.error(clash, "metadata.name",
-                           f"environment {self.name} emits ModelConfig {namespace}/{model_config_name(tier)} for "
-                           f"tier {tier!r}, and this ModelConfig (not labelled {LABEL_MANAGED_BY}: {MANAGED_BY}) "
+                           f"environment {self.name} emits ModelConfig {namespace}/{name} for tier {tier!r}"
+                           + (f" at effort {effort!r}" if effort else "")
+                           + f", and this ModelConfig (not labelled {LABEL_MANAGED_BY}: {MANAGED_BY}) "
                            "has the same name: rename or remove it")
 
         self.rl.results.extend(self.results)
         if any(r.is_error for r in self.results):
             return  # the engine gives the input back
 
-        specs = {(tier, version): _spec_of(self.spec.tiers[tier], self.spec.is_v010 or version == KAGENT_V1ALPHA3)
-                 for _, tier, version in used}
+        specs = {}
+        for _, tier, effort, version in used:
+            is_v010 = self.spec.is_v010 or version == KAGENT_V1ALPHA3
+            specs[(tier, effort, version)] = (_effort_spec(self.spec.tiers[tier], effort, is_v010) if effort
+                                              else _spec_of(self.spec.tiers[tier], is_v010))
         out = [self._apply(items[i], plans[i]) if i in plans
                else _with_harness(items[i], harnesses[i]) if i in harnesses else items[i] for i in keep]
-        out += [self._model_config(namespace, tier, specs[(tier, version)], version)
-                for namespace, tier, version in sorted(used)]
+        out += [self._model_config(namespace, tier, effort, specs[(tier, effort, version)], version)
+                for namespace, tier, effort, version in sorted(
+                    used, key=lambda u: (u[0], model_config_name(u[1], u[2]), u[3]))]
         self.rl.items = out
 
     # -- kagent 1.0 ---------------------------------------------------------------------------------
@@ -391,63 +498,98 @@ class Environment:
     # -- per Agent ----------------------------------------------------------------------------------
     def _plan(self, obj: dict, index: int, unmanaged: dict[tuple[str, str], dict],
               canary_hits: dict[int, list[str]]) -> Plan | None:
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-        declarative = spec.get("declarative")
-        if _is_template(obj):
-            # A kagent 1.0 AgentTemplate holds the model (spec.modelConfig.name); memory is the Harness's.
-            declarative = {"modelConfig": as_dict(spec.get("modelConfig")).get("name")}
-        elif spec.get("type", k.AGENT_TYPE_DECLARATIVE) != k.AGENT_TYPE_DECLARATIVE or not isinstance(declarative, dict):
+        models = read_models(obj)
+        if models is None:  # a BYO Agent (no model), or no declarative section
             self._note_canaries(obj, index, canary_hits, managed=False)
             return None
         annotations = _annotations(obj)
-        plan = Plan(index)
+        plan = Plan(index, models)
         requested = annotations.get(ANNOTATION_MODEL_TIER)
+        effort = annotations.get(ANNOTATION_EFFORT)
         if requested is None:
-            requested = self._tier_of(declarative.get("modelConfig"))
+            requested, named_effort = self._tier_and_effort_of(models.main.name)
             if requested is None:
-                self._unmanaged_warning(obj, declarative.get("modelConfig"), _model_path(obj), unmanaged)
+                self._unmanaged_warning(obj, models.main.name, models.main.path, unmanaged)
                 self._note_canaries(obj, index, canary_hits, managed=False)
                 return None
             plan.requested = requested
+            if effort is None and named_effort is not None:
+                effort = plan.effort_requested = named_effort
         namespace = meta_namespace(obj)
         if not namespace:
             self.error(obj, "metadata.namespace", "required: the Agent's ModelConfig is emitted in its namespace "
                                                   "(set it, or the kustomization's namespace:)")
             return None
-        field = f"metadata.annotations[{ANNOTATION_MODEL_TIER}]" if plan.requested is None \
-            else _model_path(obj)
+        field = f"metadata.annotations[{ANNOTATION_MODEL_TIER}]" if plan.requested is None else models.main.path
         plan.tier = self._resolve(obj, requested, field)
         canaries = self._note_canaries(obj, index, canary_hits, managed=True)
+        canary = None
         if len(canaries) > 1:
             names = " and ".join(repr(self.spec.canaries[c].name) for c in canaries)
             self.error(obj, "metadata.name", f"selected by canaries {names}; an agent may be in one canary only")
         elif canaries:
             canary = self.spec.canaries[canaries[0]]
             plan.canary, plan.tier = canary.name, canary.tier
+        plan.effort = self._effort(obj, effort, plan.tier, canary)
 
-        memory = declarative.get("memory")
-        if isinstance(memory, dict):
+        if models.memory is not None:
             memory_requested = annotations.get(ANNOTATION_MEMORY_TIER)
             field = f"metadata.annotations[{ANNOTATION_MEMORY_TIER}]"
             if memory_requested is None:
-                memory_requested = self._tier_of(memory.get("modelConfig"))
+                memory_requested = self._tier_of(models.memory.name)
                 plan.memory_requested = memory_requested
-                field = "spec.declarative.memory.modelConfig"
+                field = models.memory.path
                 if memory_requested is None:
-                    self._unmanaged_warning(obj, memory.get("modelConfig"), field, unmanaged)
+                    self._unmanaged_warning(obj, models.memory.name, field, unmanaged)
             if memory_requested is not None:
                 plan.memory_tier = self._resolve(obj, memory_requested, field, memory=True)
 
-        summarizer = _get(declarative, ["context", "compaction", "summarizer"])
-        if isinstance(summarizer, dict):
-            summarizer_requested = self._tier_of(summarizer.get("modelConfig"))
+        if models.summarizer is not None:
+            summarizer_requested = self._tier_of(models.summarizer.name)
             if summarizer_requested is not None:
-                plan.summarizer_tier = self._resolve(obj, summarizer_requested,
-                                                     "spec.declarative.context.compaction.summarizer.modelConfig")
+                plan.summarizer_tier = self._resolve(obj, summarizer_requested, models.summarizer.path)
             else:
-                self._unmanaged_warning(obj, summarizer.get("modelConfig"),
-                                        "spec.declarative.context.compaction.summarizer.modelConfig", unmanaged)
+                self._unmanaged_warning(obj, models.summarizer.name, models.summarizer.path, unmanaged)
         return plan
+
+    def _effort(self, obj: dict, effort: Any, tier: str | None, canary: Canary | None) -> str | None:
+        """The effort the Agent asks for, if the tier it runs on here can give it (else an error)."""
+        if effort is None:
+            return None
+        field = f"metadata.annotations[{ANNOTATION_EFFORT}]"
+        source = _annotations(obj).get(ANNOTATION_SOURCE)
+        origin = f" (asked for by spec.effort of {source})" if source else ""
+        if effort not in k.EFFORT_LEVELS:
+            self.error(obj, field, f"effort {effort!r}{origin} is not a level" + _did_you_mean(str(effort), k.EFFORT_LEVELS)
+                       + f" (levels: {', '.join(k.EFFORT_LEVELS)})")
+            return None
+        if tier is None:
+            return None  # the unknown tier is reported
+        spec = self.spec.tiers[tier]
+        if effort_settings(spec, effort) is None:
+            moved = f" (canary {canary.name!r})" if canary is not None else ""
+            with_one = sorted(k.EFFORT_SETTINGS)
+            specific = k.EFFORT_MODEL_SPECIFIC.get(spec.provider)
+            why = (f"provider {spec.provider} has no default (its {specific} depend on the model)" if specific
+                   else f"the kagent ModelConfig of provider {spec.provider} has no effort setting")
+            self.error(obj, field,
+                       f"effort {effort!r}{origin} has no setting on tier {tier!r}{moved} of environment {self.name}: "
+                       f"{why}; map it in "
+                       f"spec.tiers.{tier}.efforts.{effort} of the ModelEnvironment, or run the agent on a tier "
+                       f"whose provider has one ({', '.join(with_one)})")
+            return None
+        return effort
+
+    def _tier_and_effort_of(self, model_config: str) -> tuple[str | None, str | None]:
+        """What a hand-written Agent's `model-<tier>` or `model-<tier>-<effort>` asks for (a tier
+        named so wins), if the tier is one of this environment's."""
+        tier = self._tier_of(model_config)
+        if tier is not None or not model_config.startswith(MODEL_CONFIG_PREFIX):
+            return tier, None
+        base, _, level = model_config.rpartition("-")
+        if level in k.EFFORT_LEVELS and self._tier_of(base) is not None:
+            return self._tier_of(base), level
+        return None, None
 
     def _tier_of(self, model_config: Any) -> str | None:
         """The tier a `model-<tier>` ModelConfig name asks for, if it is one of this environment's."""
@@ -518,20 +660,21 @@ class Environment:
         annotations = meta.get("annotations")
         if not isinstance(annotations, dict):
             annotations = meta["annotations"] = {}
+        models = plan.models
         if _is_template(out):
-            out["spec"]["modelConfig"] = {"name": model_config_name(plan.tier)}
-            declarative = {}
+            out["spec"]["modelConfig"] = {"name": model_config_name(plan.tier, plan.effort)}
         else:
-            declarative = out["spec"]["declarative"]
-            declarative["modelConfig"] = model_config_name(plan.tier)
+            _put(out, models.main.keys, model_config_name(plan.tier, plan.effort))
         if plan.requested is not None:
             annotations[ANNOTATION_MODEL_TIER] = plan.requested
-        if plan.memory_tier is not None:
-            declarative["memory"]["modelConfig"] = model_config_name(plan.memory_tier)
+        if plan.effort_requested is not None:
+            annotations[ANNOTATION_EFFORT] = plan.effort_requested
+        if plan.memory_tier is not None and models.memory is not None:
+            _put(out, models.memory.keys, model_config_name(plan.memory_tier))
             if plan.memory_requested is not None:
                 annotations[ANNOTATION_MEMORY_TIER] = plan.memory_requested
-        if plan.summarizer_tier is not None:
-            declarative["context"]["compaction"]["summarizer"]["modelConfig"] = model_config_name(plan.summarizer_tier)
+        if plan.summarizer_tier is not None and models.summarizer is not None:
+            _put(out, models.summarizer.keys, model_config_name(plan.summarizer_tier))
         annotations[ANNOTATION_ENVIRONMENT] = self.name
         if plan.canary is not None:
             annotations[ANNOTATION_CANARY] = plan.canary
@@ -539,13 +682,22 @@ class Environment:
             annotations.pop(ANNOTATION_CANARY, None)
         return out
 
-    def _model_config(self, namespace: str, tier: str, spec: dict[str, Any], api_version: str) -> dict:
-        meta = {"name": model_config_name(tier), "namespace": namespace,
-                "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_MODEL_TIER: tier},
+    def _model_config(self, namespace: str, tier: str, effort: str, spec: dict[str, Any], api_version: str) -> dict:
+        labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_MODEL_TIER: tier}
+        if effort:
+            labels[ANNOTATION_EFFORT] = effort  # the same key labels the ModelConfigs of an effort
+        meta = {"name": model_config_name(tier, effort), "namespace": namespace, "labels": labels,
                 "annotations": {ANNOTATION_ENVIRONMENT: self.name}}
         # One copy per namespace: the items must not share mutable parts.
         return {"apiVersion": api_version, "kind": k.MODELCONFIG_KIND, "metadata": meta,
                 "spec": copy.deepcopy(spec)}
+
+
+def _put(obj: dict, keys: tuple[str, ...], value: str) -> None:
+    """Set the field the reader found (its parents exist: it was read there)."""
+    for key in keys[:-1]:
+        obj = obj[key]
+    obj[keys[-1]] = value
 
 
 def _selects(canary: Canary, name: str, namespace: str, labels: dict) -> bool:
@@ -573,10 +725,6 @@ def _is_agent(obj: dict) -> bool:
 
 def _is_template(obj: dict) -> bool:
     return KObject(obj).is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND)
-
-
-def _model_path(obj: dict) -> str:
-    return "spec.modelConfig.name" if _is_template(obj) else "spec.declarative.modelConfig"
 
 
 def _with_harness(obj: dict, harness: str) -> dict:

@@ -1,9 +1,10 @@
 """One tolerant reader of kagent objects: what an Agent uses, whatever the kagent API version.
 
-Policy, environment, the reference checks and the review read Agents only through `read_agent`:
-its tool-server uses (with kagent's kind resolution), tool names, approvals, delegations, model
-references, prompt sources, skills, deployment and every other setting, each with the field path
-that holds it. A kagent API version is one reader module behind this interface (`v1alpha2` for
+Policy, the reference checks and the review read Agents only through `read_agent`: its tool-server
+uses (with kagent's kind resolution), tool names, approvals, delegations, model references, prompt
+sources, skills, deployment and every other setting, each with the field path that holds it. The
+environment reads (and rewrites) the model references of Agents and 1.0 AgentTemplates through
+`read_models`. A kagent API version is one reader module behind this interface (`v1alpha2` for
 kagent 0.x, `v1alpha3` for kagent 1.0, where an Agent and its AgentTemplate read as one agent).
 Malformed input never raises: what cannot be read is left out, and the CRD schema check reports it.
 """
@@ -98,6 +99,43 @@ class AgentRead:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One ModelConfig reference of an object that runs a model."""
+
+    keys: tuple[str, ...]  # where it lives, e.g. ("spec", "declarative", "modelConfig")
+    name: str  # the ModelConfig named ("" when missing or not a string)
+
+    @property
+    def path(self) -> str:
+        return ".".join(self.keys)
+
+
+@dataclass(frozen=True)
+class ModelUses:
+    """The ModelConfigs a model-carrying object names: a 0.x Declarative Agent, or a kagent 1.0
+    AgentTemplate (whose memory and summarizer are the Harness's: None)."""
+
+    main: ModelRef
+    memory: ModelRef | None = None  # None: no memory section
+    summarizer: ModelRef | None = None  # None: no context summarizer
+
+
+def read_models(obj: Any) -> ModelUses | None:
+    """The model references of `obj`, or None when it carries no model of its own (a BYO Agent,
+    a 1.0 Agent, anything else)."""
+    ref = KObject(obj)
+    if ref.is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND):
+        from .v1alpha3 import read_template_models
+
+        return read_template_models(ref)
+    if ref.is_a(KAGENT_V1ALPHA2, "Agent"):
+        from .v1alpha2 import read_models as read_v1alpha2
+
+        return read_v1alpha2(ref)
+    return None
 
 
 def is_agent(obj: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..constants import KAGENT_GROUP
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
-from . import AgentRead, Delegation, PromptSource, ToolUse
+from . import AgentRead, Delegation, ModelRef, ModelUses, PromptSource, ToolUse
 from .refs import ObjectRef, container_refs, data_source, keyed, named, pod_refs, value_source
 
 # (apiGroup, kind) of tools[].mcpServer -> the kind kagent resolves it to
@@ -97,6 +97,23 @@ def _read_rest(agent: AgentRead, spec: dict, declarative: dict, base: str) -> No
     settings.update((f"spec.{k}", v) for k, v in spec.items() if k not in _READ_SPEC)
     settings.update((f"{base}.{k}", v) for k, v in declarative.items() if k not in _READ_DECLARATIVE)
     settings.update((f"spec.byo.{k}", v) for k, v in byo.items() if k != "deployment")
+
+
+def read_models(ref: KObject) -> ModelUses | None:
+    """A Declarative Agent's main, memory and context-summarizer models; None for any other type."""
+    spec = ref.spec
+    declarative = spec.get("declarative")
+    if spec.get("type", "Declarative") != "Declarative" or not isinstance(declarative, dict):
+        return None
+    base = ("spec", "declarative")
+    memory = declarative.get("memory")
+    summarizer = as_dict(as_dict(declarative.get("context")).get("compaction")).get("summarizer")
+    return ModelUses(
+        main=ModelRef(base + ("modelConfig",), as_str(declarative.get("modelConfig"))),
+        memory=ModelRef(base + ("memory", "modelConfig"), as_str(memory.get("modelConfig")))
+        if isinstance(memory, dict) else None,
+        summarizer=ModelRef(base + ("context", "compaction", "summarizer", "modelConfig"),
+                            as_str(summarizer.get("modelConfig"))) if isinstance(summarizer, dict) else None)
 
 
 def _tool_use(path: str, mcp: dict, tool: dict, namespace: str) -> ToolUse:

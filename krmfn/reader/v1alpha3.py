@@ -11,7 +11,7 @@ AgentTemplate of a sub-agent. An unresolved templateRef reads as an agent withou
 from __future__ import annotations
 
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
-from . import AgentRead, Delegation, PromptSource, ToolUse
+from . import AgentRead, Delegation, ModelRef, ModelUses, PromptSource, ToolUse
 from .refs import ObjectRef, value_source
 
 # what the reader reads into its own fields; every other key is a setting
@@ -75,6 +75,12 @@ def _read_rest(agent: AgentRead, spec: dict, body: dict, base: str) -> None:
         agent.skills[f"bundle {skill.get('name') or index}"] = skill
     agent.settings.update((f"spec.{k}", v) for k, v in spec.items() if k not in _READ_AGENT)
     agent.settings.update((f"{base}.{k}", v) for k, v in body.items() if k not in _READ_TEMPLATE)
+
+
+def read_template_models(ref: KObject) -> ModelUses:
+    """An AgentTemplate's model (`spec.modelConfig.name`); memory and summarizer are the Harness's."""
+    return ModelUses(main=ModelRef(("spec", "modelConfig", "name"),
+                                   as_str(as_dict(ref.spec.get("modelConfig")).get("name"))))
 
 
 def _tool_use(path: str, mcp: dict, namespace: str) -> ToolUse:

@@ -22,7 +22,7 @@ from .model import ALL_TOOLS, AgentView, Grant, ModelView, Render
 
 CLASSES = (
     "agent-added", "agent-removed", "target-changed",
-    "prompt-changed", "model-changed",
+    "prompt-changed", "model-changed", "effort-changed",
     "tool-granted", "tool-revoked", "approval-added", "approval-removed", "skill-version-changed",
     "delegate-added", "delegate-removed", "skills-changed", "reach-changed",
     "config-changed", "operational",
@@ -246,6 +246,12 @@ def model_findings(key: str, old: ModelView, new: ModelView,
         if before != after:
             aspects[aspect] = {"old": before, "new": after}
     parameters = changed_values(old.parameters, new.parameters) if old.resolved and new.resolved else {}
+    if old.effort != new.effort:
+        # The agent's effort is behaviour of its own: the ModelConfig it moved to and the settings
+        # that came with it are reported here, and the model as changed only for what else changed.
+        effort = effort_finding(key, old, new, aspects.pop("modelConfig", None), parameters)
+        yield effort
+        parameters = {} if "provider" not in aspects else parameters
     if parameters:
         aspects["parameters"] = parameters
     memory_changed = _memory_changed(old_memory, new_memory)
@@ -282,6 +288,20 @@ def model_findings(key: str, old: ModelView, new: ModelView,
     yield Finding("model-changed", key, summary,
                   {"changed": sorted(aspects, key=["tier", "modelConfig", "provider", "model", "parameters", "memory"].index),
                    **{k: v for k, v in aspects.items()}, "before": old.to_json(), "after": new.to_json()})
+
+
+def effort_finding(key: str, old: ModelView, new: ModelView, config: dict | None, parameters: dict) -> Finding:
+    pieces = [f"effort {code(old.effort or '(none)')} → {code(new.effort or '(none)')}"]
+    if config is not None:
+        pieces.append(f"ModelConfig {code(old.config or '(none)')} → {code(new.config or '(none)')}")
+    if parameters:
+        pieces.append("parameters " + value_changes(parameters))
+    details: dict[str, Any] = {"effort": {"old": old.effort, "new": new.effort}}
+    if config is not None:
+        details["modelConfig"] = config
+    if parameters:
+        details["parameters"] = parameters
+    return Finding("effort-changed", key, "; ".join(pieces), details)
 
 
 def tool_findings(key: str, old: AgentView, new: AgentView) -> Iterable[Finding]:
@@ -458,7 +478,9 @@ def agent_added(agent: AgentView) -> Finding:
     destructive = agent.destructive_grants()
     pieces = [f"new {agent.type} agent"]
     if agent.model.config or agent.model.tier:
-        pieces.append(f"model {_model_name(agent.model)}" + (f" (tier {code(agent.model.tier)})" if agent.model.tier else ""))
+        said = [f"tier {code(agent.model.tier)}"] if agent.model.tier else []
+        said += [f"effort {code(agent.model.effort)}"] if agent.model.effort else []
+        pieces.append(f"model {_model_name(agent.model)}" + (f" ({', '.join(said)})" if said else ""))
     pieces.append(_count(len(grants), "tool") + (f" ({len(destructive)} destructive: "
                                                  + ", ".join(describe_grant(g) for g in destructive) + ")"
                                                  if destructive else ""))
@@ -528,6 +550,7 @@ GATES: dict[str, Callable[[Finding], bool]] = {
     "tool-grant": lambda f: f.cls == "tool-granted" or (f.cls == "agent-added" and bool(f.details.get("tools"))),
     "tool-revoke": lambda f: f.cls == "tool-revoked",
     "model-change": lambda f: f.cls == "model-changed",
+    "effort-change": lambda f: f.cls == "effort-changed",
     "prompt-change": lambda f: f.cls == "prompt-changed",
     "approval-added": lambda f: f.cls == "approval-added",
     "approval-removed": lambda f: f.cls == "approval-removed",
@@ -547,6 +570,7 @@ GATES: dict[str, Callable[[Finding], bool]] = {
 OBJECT_GATES = ("object-change", "any")
 GATE_ALIASES = {cls: cls for cls in CLASSES if cls in GATES}
 GATE_ALIASES.update({"tool-granted": "tool-grant", "tool-revoked": "tool-revoke", "model-changed": "model-change",
+                     "effort-changed": "effort-change",
                      "prompt-changed": "prompt-change", "delegate-added": "delegate-change",
                      "delegate-removed": "delegate-change", "skills-changed": "skills-change",
                      "skill-version-changed": "skill-version-change",

@@ -32,6 +32,7 @@ from ..constants import (
     MODELCONFIG_KIND,
     REMOTEMCPSERVER_KIND,
     ANNOTATION_ENVIRONMENT,
+    ANNOTATION_EFFORT,
     ANNOTATION_MEMORY_TIER,
     ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
     ANNOTATION_TOOL_RISKS,
@@ -83,6 +84,7 @@ class ModelView:
     model: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)  # flattened ModelConfig settings
     resolved: bool = False  # the ModelConfig is in the render
+    effort: str | None = None  # the ModelConfig's krmfn.dev/effort label, else the Agent's annotation
 
     def describe(self) -> str:
         if not self.resolved:
@@ -90,8 +92,11 @@ class ModelView:
         return f"{self.provider} {self.model}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"modelConfig": self.config, "tier": self.tier, "provider": self.provider,
-                "model": self.model, "parameters": self.parameters, "resolved": self.resolved}
+        out = {"modelConfig": self.config, "tier": self.tier, "provider": self.provider,
+               "model": self.model, "parameters": self.parameters, "resolved": self.resolved}
+        if self.effort is not None:
+            out["effort"] = self.effort
+        return out
 
 
 @dataclass(frozen=True)
@@ -335,17 +340,22 @@ def _data(obj: dict | None, key: str) -> str | None:
 
 def _model(config_name: str, namespace: str, annotations: dict, model_configs: dict[str, dict]) -> ModelView:
     obj = model_configs.get(f"{namespace}/{config_name}")
-    tier = None
+    tier = effort = None
     if obj is not None:
         tier = _annotations(obj).get(ANNOTATION_MODEL_TIER) or _labels(obj).get(ANNOTATION_MODEL_TIER)
+        effort = _labels(obj).get(ANNOTATION_EFFORT)
+    effort = effort or annotations.get(ANNOTATION_EFFORT)
     if tier is None and config_name.startswith("model-"):
         tier = config_name[len("model-"):]
+        if effort and tier.endswith(f"-{effort}"):
+            tier = tier[:-len(effort) - 1]
     tier = tier or annotations.get(ANNOTATION_MODEL_TIER)
     if obj is None:
-        return ModelView(config_name, tier)
+        return ModelView(config_name, tier, effort=effort)
     spec = _dict(obj.get("spec"))
     parameters = flatten({k: v for k, v in spec.items() if k not in ("provider", "model")})
-    return ModelView(config_name, tier, spec.get("provider"), spec.get("model"), parameters, resolved=True)
+    return ModelView(config_name, tier, spec.get("provider"), spec.get("model"), parameters, resolved=True,
+                     effort=effort)
 
 
 def _risk(server: str, tool: str, claimed: dict[str, dict[str, str]]) -> str:

@@ -11,7 +11,7 @@ from .changes import CLASSES, EnvironmentReport, Finding
 
 LABELS = {
     "agent-added": "agent added", "agent-removed": "agent removed",
-    "prompt-changed": "prompt changed", "model-changed": "model changed",
+    "prompt-changed": "prompt changed", "model-changed": "model changed", "effort-changed": "effort changed",
     "tool-granted": "tool granted", "tool-revoked": "tool revoked",
     "approval-added": "approval added", "approval-removed": "approval removed",
     "skill-version-changed": "skill version changed",
@@ -174,7 +174,7 @@ COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": 
 CLASS_COLOURS = {
     "agent-added": "green", "tool-granted": "green", "approval-added": "green", "delegate-added": "green",
     "agent-removed": "red", "tool-revoked": "red", "approval-removed": "red", "delegate-removed": "red",
-    "prompt-changed": "yellow", "model-changed": "magenta", "skills-changed": "yellow",
+    "prompt-changed": "yellow", "model-changed": "magenta", "effort-changed": "magenta", "skills-changed": "yellow",
     "reach-changed": "yellow", "config-changed": "yellow", "operational": "dim", "target-changed": "blue",
 }
 
