@@ -97,7 +97,7 @@ def docker_standin(tmp: Path) -> Path:
 def prepare_tree(tmp: Path, mode: str) -> Path:
     """A copy of base/ and overlays/ whose function configs use `mode`."""
     tree = tmp / f"repo-{mode}"
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         if (ROOT / folder).exists():
             shutil.copytree(ROOT / folder, tree / folder)
     if mode == "container":

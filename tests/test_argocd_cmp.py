@@ -75,7 +75,7 @@ def sidecar_bin(tmp: Path, flavor: str) -> Path:
 def repo_copy(tmp: Path, name: str = "repo") -> Path:
     """The repository as the CMP server unpacks it (preserveFileMode: false: no executable files)."""
     repo = tmp / name
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         if (ROOT / folder).exists():
             shutil.copytree(ROOT / folder, repo / folder)
     for path in [repo, *repo.rglob("*")]:

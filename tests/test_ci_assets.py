@@ -169,7 +169,7 @@ def tools_path() -> str:
 
 def repo_copy(tmp: Path) -> Path:
     repo = tmp / "workspace"
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         if (ROOT / folder).exists():
             shutil.copytree(ROOT / folder, repo / folder)
     return repo

@@ -37,7 +37,7 @@ def transformer_input(target: str, tmp: Path) -> list[dict]:
     """What kustomize hands the target's first transformer: the target built without them."""
     tree = tmp / "plain"
     if not tree.exists():
-        for folder in ("base", "overlays"):
+        for folder in ("base", "overlays", "vendor"):
             shutil.copytree(ROOT / folder, tree / folder)
     kustomization = tree / target / "kustomization.yaml"
     doc = yamlio.load_one(kustomization.read_text(), str(kustomization))

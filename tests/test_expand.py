@@ -38,7 +38,7 @@ def leaf_diff(a, b, path="") -> list[str]:
 
 @pytest.fixture
 def repo(tmp_path):
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     return tmp_path
 

@@ -88,7 +88,7 @@ def test_models_per_environment(renders):
 
 
 def test_prod_policy_fails_a_destructive_grant_to_the_customer_facing_agent(tmp_path):
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     source = tmp_path / "base/agents/billing-assistant.yaml"
     source.write_text(source.read_text().replace("    - issue_refund\n    requireApproval:",

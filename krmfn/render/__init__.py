@@ -60,6 +60,11 @@ def build(directory: str, options: BuildOptions = BuildOptions()) -> Rendered:
     mode = resolve_mode(options)
     if not os.path.isdir(directory):
         raise RenderError(f"{directory}: no such directory")
+    from .tree import missing
+
+    absent = missing(directory)
+    if absent:
+        raise RenderError(absent)
     tool = kustomize.choose(options.kustomize, directory)
     if tool is None:
         raise RenderError("no kustomize found: install the standalone kustomize or kubectl, or set KRMFN_KUSTOMIZE")
