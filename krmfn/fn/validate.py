@@ -43,7 +43,7 @@ def process(rl: ResourceList, config: KagentConformance) -> None:
     results = validate(rl.items, crds, external=expand_external(spec.external, rl.items),
                        check_references=spec.check_references)
     if spec.warnings_as_errors:
-        results = [Result(r.message, ERROR, r.resource, r.field, r.file, r.tags) for r in results]
+        results = [r.replace(severity=ERROR) for r in results]
     rl.results.extend(results)
 
 

@@ -67,7 +67,6 @@ def read_objects(paths: Iterable[str], *, annotate: bool = True) -> list[dict[st
             items.extend(_objects(data, "<stdin>", "<stdin>", budget, annotate=False))
             continue
         walked = os.path.isdir(path)
-        base = path if walked else os.path.dirname(path) or "."
         for file in yaml_files(path):
             try:
                 with _open(file, regular_only=walked) as handle:
@@ -75,8 +74,32 @@ def read_objects(paths: Iterable[str], *, annotate: bool = True) -> list[dict[st
             except OSError as err:
                 raise FileInputError(f"{file}: {err.strerror}") from None
             read += len(data)
-            items.extend(_objects(data, file, os.path.relpath(file, base), budget, annotate=annotate))
+            items.extend(_objects(data, file, repository_path(file), budget, annotate=annotate))
     return items
+
+
+def repository_path(file: str) -> str:
+    """`file` as the repository spells it (relative to its root): what error lines name."""
+    real = os.path.realpath(file)
+    return os.path.relpath(real, repository_root(os.path.dirname(real)))
+
+
+def repository_root(start: str) -> str:
+    """The repository's root: the Git work tree holding `start`; in Argo CD (which sends no .git)
+    the directory ARGOCD_APP_SOURCE_PATH is relative to; else the current directory."""
+    probe = os.path.realpath(start)
+    while True:
+        if os.path.exists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    cwd = os.path.realpath(os.getcwd())
+    source_path = os.path.normpath(os.environ.get("ARGOCD_APP_SOURCE_PATH", "").strip("/") or ".")
+    if source_path != "." and cwd.endswith(os.sep + source_path):
+        return cwd[: -len(source_path) - 1] or os.sep
+    return cwd
 
 
 def _open(file: str, *, regular_only: bool):
