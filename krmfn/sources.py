@@ -51,6 +51,8 @@ class Sources:
         out = []
         for result in results:
             obj = objects.get(result.resource) if result.resource is not None and result.source is None else None
+            template = _template_holding(obj, result.field, objects) if obj is not None else None
+            obj = template or obj
             found = self.source_of(obj, result.field) if obj is not None else None
             if found is None:
                 out.append(result)
@@ -73,6 +75,17 @@ class Sources:
             tail = parts[1:] if parts[:1] == ["spec"] else []
             return self.environment, _nearest(self.environment, ["spec", "tiers", tier, *tail])
         return None
+
+
+def _template_holding(obj: dict, field: str, objects: dict) -> dict | None:
+    """A kagent 1.0 Agent's findings name fields of the AgentTemplate it runs (the reader reads
+    both as one agent): that template, when the field is not the Agent's own."""
+    ref = KObject(obj)
+    name = dig(obj, "spec", "templateRef", "name")
+    if not isinstance(name, str) or dig(obj, *parse_path(field)) is not None:
+        return None
+    return objects.get(ResourceRef(api_version=ref.api_version, kind="AgentTemplate", name=name,
+                                   namespace=ref.namespace))
 
 
 def _description_field(obj: dict, parts: list, description: dict) -> list:

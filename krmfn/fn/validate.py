@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..api.common import meta_namespace
 from ..api.conformance import KagentConformance
 from ..constants import CRD_API_VERSION, CRD_KIND, LOCAL_CONFIG_ANNOTATION
-from ..runtime.kobject import is_schema_input
+from ..runtime.kobject import KObject, is_schema_input
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import ERROR, Result
 
@@ -25,18 +25,18 @@ def process(rl: ResourceList, config: KagentConformance) -> None:
     spec = config.spec
     schema_items = [i for i in rl.items if is_schema_input(i)]
     rl.items = [i for i in rl.items if not is_schema_input(i)]  # read, never emitted
+    deployed = [i for i in rl.items if KObject(i).is_a(CRD_API_VERSION, CRD_KIND)]
     try:
-        if spec.crds or schema_items:
-            crds = load_crds(*spec.crds, *schema_items,
-                             label=None if not schema_items else "the input's local-config CRDs")
-        else:
-            in_input = [i for i in rl.items if (i.get("apiVersion"), i.get("kind")) == (CRD_API_VERSION, CRD_KIND)]
-            if not in_input:
-                rl.results.append(Result.about(rl.function_config, "spec.crds", (
-                    "no CRDs: list the vendored kagent CRD chart under the kustomization's resources: and mark "
-                    f"its items {LOCAL_CONFIG_ANNOTATION}: \"true\" (functions/validate/README.md), or set spec.crds")))
-                return
-            crds = load_crds(*in_input, label="the input's CRDs")
+        # spec.crds names the schema outright; otherwise every CRD of the input is one (a CRD the
+        # render deploys is the schema of its objects too; two schemas of one kind are an error).
+        sources = [*spec.crds, *schema_items] if spec.crds else [*schema_items, *deployed]
+        if not sources:
+            rl.results.append(Result.about(rl.function_config, "spec.crds", (
+                "no CRDs: list the vendored kagent CRD chart under the kustomization's resources: and mark "
+                f"its items {LOCAL_CONFIG_ANNOTATION}: \"true\" (functions/validate/README.md), or set spec.crds")))
+            return
+        label = None if spec.crds else "the input's local-config CRDs" if not deployed else "the input's CRDs"
+        crds = load_crds(*sources, label=label)
     except ConformanceInputError as err:
         rl.results.append(Result.about(rl.function_config, "spec.crds", str(err)))
         return

@@ -60,7 +60,9 @@ def missing(overlay: str) -> str | None:
                 if not os.path.lexists(os.path.join(directory, reference)):
                     hint = (": vendor kagent's CRD chart there (vendor/kagent-crds/README.md)"
                             if "kagent-crds" in os.path.join(directory, reference) else "")
-                    return f"{path} {field}[{index}]: {reference} does not exist{hint}"
+                    from ..runtime.files import repository_path
+
+                    return f"{repository_path(path)} {field}[{index}]: {reference} does not exist{hint}"
     return None
 
 
