@@ -207,3 +207,16 @@ def test_missing_vendored_crds_are_one_line(tmp_path):
     assert proc.returncode == 1 and proc.stdout == "" and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("[error] overlays/prod/kustomization.yaml resources[5]: "
                                   "../../vendor/kagent-crds/v0.10.0-rc3 does not exist"), proc.stderr
+
+
+def test_a_catalog_schema_error_does_not_cascade_to_its_users(tmp_path):
+    """A ToolCatalog with a schema error made every description using its servers report them as
+    "not in any ToolCatalog": one error, reported where it is, in its file."""
+    repo = repo_copy(tmp_path)
+    catalog = repo / "base/agents/catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("      create_annotation: write", "      create_annotation: wrote"))
+    proc = krmfn_build(repo / "overlays/dev")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[:-1] == [
+        "[error] krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[1].tools.create_annotation: Input should be 'read', "
+        "'write' or 'destructive' (got 'wrote') (base/agents/catalog.yaml)"], proc.stderr

@@ -82,10 +82,10 @@ def build(directory: str, options: BuildOptions = BuildOptions()) -> Rendered:
         if proc.returncode != 0:
             if not own_origins:
                 stderr = "\n".join(origins.unwrap(line, directory) for line in stderr.splitlines())
-            lines = origins.repository_paths(checks.failure_lines(stderr), root)
+            lines = origins.repository_paths(checks.failure_lines(stderr), root, directory)
             raise RenderError(f"kustomize build {directory} failed (exit {proc.returncode}); see the lines above", lines)
         manifests = proc.stdout if own_origins else origins.strip(proc.stdout)
-        stderr = "".join(line + "\n" for line in origins.repository_paths(stderr.splitlines(), root))
+        stderr = "".join(line + "\n" for line in origins.repository_paths(stderr.splitlines(), root, directory))
     problem = checks.unrendered(manifests)
     if problem:
         raise RenderError(f"{directory}: {problem}", [line for line in stderr.splitlines() if line.strip()])

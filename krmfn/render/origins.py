@@ -78,16 +78,18 @@ def strip(manifests: bytes) -> bytes:
     return b"\n".join(out)
 
 
-def repository_paths(lines: list[str], base: str) -> list[str]:
+def repository_paths(lines: list[str], base: str, overlay: str) -> list[str]:
     """Each line's trailing `(path)`, relative to `base` (the root kustomization's directory), as a
-    path relative to the repository root; lines whose path is no file stay as they are."""
+    path relative to the repository root (outside one: relative to `overlay`, as kustomize spells
+    it from there); lines whose path is no file stay as they are."""
     out = []
     for line in lines:
         match = _LINE_FILE.match(line)
         if match and not os.path.isabs(match["path"]):
             candidate = os.path.realpath(os.path.join(base, match["path"]))
             if os.path.isfile(candidate):
-                line = f"{match['head']} ({repository_path(candidate)})"
+                fallback = os.path.relpath(candidate, os.path.realpath(overlay))
+                line = f"{match['head']} ({repository_path(candidate, fallback)})"
         out.append(line)
     return out
 

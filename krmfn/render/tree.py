@@ -62,7 +62,7 @@ def missing(overlay: str) -> str | None:
                             if "kagent-crds" in os.path.join(directory, reference) else "")
                     from ..runtime.files import repository_path
 
-                    return f"{repository_path(path)} {field}[{index}]: {reference} does not exist{hint}"
+                    return f"{repository_path(path, path)} {field}[{index}]: {reference} does not exist{hint}"
     return None
 
 
