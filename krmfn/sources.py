@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from .api.common import source_of
 from .constants import ANNOTATION_SOURCE
 from .runtime.kobject import KObject, as_dict, as_list, dig
 from .runtime.results import FileRef, Result, ResourceRef
@@ -39,10 +40,8 @@ class Sources:
     def __init__(self, items: Iterable[dict], environment: dict | None = None):
         self.by_name: dict[str, dict] = {}
         for item in items:
-            ref = KObject(item)
-            if ref.kind in ("AgentDescription", "ToolCatalog") and ref.name:
-                key = "/".join(p for p in (ref.kind, ref.namespace, ref.name) if p)
-                self.by_name.setdefault(key, item)
+            if KObject(item).kind in ("AgentDescription", "ToolCatalog") and KObject(item).name:
+                self.by_name.setdefault(source_of(item), item)
         self.environment = environment
 
     def attribute(self, results: list[Result], rendered: Iterable[dict]) -> list[Result]:
