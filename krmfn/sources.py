@@ -43,6 +43,7 @@ class Sources:
             if KObject(item).kind in ("AgentDescription", "ToolCatalog") and KObject(item).name:
                 self.by_name.setdefault(source_of(item), item)
         self.environment = environment
+        self.indexes: dict[int, _Grants] = {}  # one per description, built when first asked
 
     def attribute(self, results: list[Result], rendered: Iterable[dict]) -> list[Result]:
         """`results` with source, source field and the source's file where one is known."""
@@ -66,7 +67,10 @@ class Sources:
         named = self.by_name.get(ref.annotations.get(ANNOTATION_SOURCE, ""))
         parts = parse_path(field)
         if named is not None and KObject(named).kind == "AgentDescription":
-            return named, _nearest(named, _description_field(obj, parts, named))
+            grants = self.indexes.get(id(named))
+            if grants is None:
+                grants = self.indexes[id(named)] = _Grants(as_dict(named.get("spec")))
+            return named, _nearest(named, _description_field(obj, parts, grants))
         if named is not None:
             return named, _nearest(named, _catalog_field(ref, parts, named))
         tier = ref.labels.get(TIER_LABEL)
@@ -87,16 +91,36 @@ def _template_holding(obj: dict, field: str, objects: dict) -> dict | None:
                                    namespace=ref.namespace))
 
 
-def _description_field(obj: dict, parts: list, description: dict) -> list:
+class _Grants:
+    """A description's delegates and tool grants by name: each lookup O(1), so attributing every
+    finding stays linear in the findings and the description."""
+
+    def __init__(self, spec: dict):
+        self.delegates: dict[str, list[tuple[int, str]]] = {}
+        for index, delegate in enumerate(as_list(spec.get("delegates"))):
+            if isinstance(delegate, str):
+                namespace, _, name = delegate.rpartition("/")
+                self.delegates.setdefault(name, []).append((index, namespace))
+        self.servers: dict[str, list[tuple[int, dict[str, dict]]]] = {}
+        for index, tool in enumerate(as_list(spec.get("tools"))):
+            tool = as_dict(tool)
+            positions = {key: {} for key in ("allow", "requireApproval")}
+            for key, seen in positions.items():
+                for position, value in enumerate(as_list(tool.get(key))):
+                    if isinstance(value, str):
+                        seen.setdefault(value, position)
+            self.servers.setdefault(str(tool.get("server", "")).rpartition("/")[2], []).append((index, positions))
+
+
+def _description_field(obj: dict, parts: list, grants: _Grants) -> list:
     """The description field an Agent / AgentTemplate field came from (0.10 and 1.0 shapes)."""
-    spec = as_dict(description.get("spec"))
     tail = parts[2:] if parts[:2] == ["spec", "declarative"] else parts[1:] if parts[:1] == ["spec"] else []
     if not tail:
         return ["spec"]
     head = tail[0]
     if head == "tools" and len(tail) > 1 and isinstance(tail[1], int):
         entry = as_dict(dig(obj, *parts[:len(parts) - len(tail) + 2]))
-        return _tool_field(entry, tail[2:], spec)
+        return _tool_field(entry, tail[2:], grants)
     if head == "modelConfig":
         return ["spec", "model"]
     if head in ("systemMessage", "systemMessageFrom", "systemPrompt", "promptTemplate"):
@@ -106,22 +130,19 @@ def _description_field(obj: dict, parts: list, description: dict) -> list:
     return ["spec", *tail]
 
 
-def _tool_field(entry: dict, rest: list, spec: dict) -> list:
+def _tool_field(entry: dict, rest: list, grants: _Grants) -> list:
     agent = as_dict(entry.get("agent")) or as_dict(entry.get("subAgent"))
     if agent:
         name, namespace = str(agent.get("name", "")), str(agent.get("namespace", ""))
-        for index, delegate in enumerate(as_list(spec.get("delegates"))):
-            if isinstance(delegate, str) and delegate.rpartition("/")[2] == name and \
-                    (not namespace or delegate.rpartition("/")[0] in ("", namespace)):
+        for index, written in grants.delegates.get(name, []):
+            if not namespace or written in ("", namespace):
                 return ["spec", "delegates", index]
         return ["spec", "delegates"]
     server = as_dict(entry.get("mcpServer")) or as_dict(as_dict(entry.get("mcp")).get("server"))
     names = as_list(as_dict(entry.get("mcpServer")).get("toolNames")) or as_list(as_dict(entry.get("mcp")).get("tools"))
-    server_name = str(server.get("name", ""))
     if rest[:1] in (["mcpServer"], ["mcp"]):
         rest = rest[1:]
-    candidates = [(index, as_dict(tool)) for index, tool in enumerate(as_list(spec.get("tools")))
-                  if str(as_dict(tool).get("server", "")).rpartition("/")[2] == server_name]
+    candidates = grants.servers.get(str(server.get("name", "")), [])
     if not candidates:
         return ["spec", "tools"]
     listed = rest[:1] in (["toolNames"], ["tools"]) and len(rest) > 1 and isinstance(rest[1], int)
@@ -132,11 +153,10 @@ def _tool_field(entry: dict, rest: list, spec: dict) -> list:
     elif approval and len(rest) > 1 and isinstance(rest[1], int):
         value = as_list(as_dict(entry.get("mcpServer")).get("requireApproval"))[rest[1]:rest[1] + 1]
         value = value[0] if value else None
-    for index, tool in candidates:
-        key = "requireApproval" if approval else "allow"
-        values = as_list(tool.get(key))
-        if value is not None and value in values:
-            return ["spec", "tools", index, key, values.index(value)]
+    key = "requireApproval" if approval else "allow"
+    for index, positions in candidates:
+        if isinstance(value, str) and value in positions[key]:
+            return ["spec", "tools", index, key, positions[key][value]]
     index = candidates[0][0]
     if listed or rest[:1] in (["toolNames"], ["tools"]):
         return ["spec", "tools", index, "allow"]

@@ -151,3 +151,22 @@ def test_an_object_without_a_source_is_left_as_it_is():
 ])
 def test_strip_removes_exactly_the_origin_annotation(before, after):
     assert origins.strip(before.encode()) == (after or before).encode()
+
+
+def test_attribution_is_linear_in_the_findings():
+    """40,000 findings on one grant of 40,000 tools: a lookup per finding that scanned the
+    allow-list would be 1.6e9 steps; by name it is instant."""
+    import time
+
+    count = 40_000
+    tools = [f"t{i}" for i in range(count)]
+    description = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription", "metadata": {"name": "a", "namespace": "n"},
+                   "spec": {"tools": [{"server": "s", "allow": tools}]}}
+    agent = {"apiVersion": "kagent.dev/v1alpha2", "kind": "Agent",
+             "metadata": {"name": "a", "namespace": "n", "annotations": {"krmfn.dev/source": "AgentDescription/n/a"}},
+             "spec": {"declarative": {"tools": [{"type": "McpServer", "mcpServer": {"name": "s", "toolNames": tools}}]}}}
+    results = [Result.about(agent, f"spec.declarative.tools[0].mcpServer.toolNames[{i}]", "m") for i in range(count)]
+    start = time.perf_counter()
+    found = Sources([description]).attribute(results, [agent])
+    assert time.perf_counter() - start < 8
+    assert found[-1].source_field == f"spec.tools[0].allow[{count - 1}]"
