@@ -9,14 +9,14 @@ hands back the input unchanged, with every result so far.
 from __future__ import annotations
 
 from ..api.pipeline import STAGE_KINDS, Pipeline
-
-ENVIRONMENT_KIND, CONFORMANCE_KIND = STAGE_KINDS[1], STAGE_KINDS[3]
 from ..constants import API_VERSION, LOCAL_CONFIG_ANNOTATION as LOCAL_CONFIG
 from ..runtime import engine
 from ..runtime.kobject import KObject, is_schema_input
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import Result
 from ..sources import Sources
+
+ENVIRONMENT_KIND, CONFORMANCE_KIND = STAGE_KINDS[1], STAGE_KINDS[3]
 
 
 def process(rl: ResourceList, config: Pipeline) -> None:
