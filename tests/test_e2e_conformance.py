@@ -220,3 +220,14 @@ def test_a_catalog_schema_error_does_not_cascade_to_its_users(tmp_path):
     assert proc.stderr.splitlines()[:-1] == [
         "[error] krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[1].tools.create_annotation: Input should be 'read', "
         "'write' or 'destructive' (got 'wrote') (base/agents/catalog.yaml)"], proc.stderr
+
+
+def test_krmfn_run_names_the_description_and_its_file():
+    case = ROOT / "functions/pipeline/testdata/error-stage-fails"
+    proc = support.installed("run", str(case / "config.yaml"), str(case / "input.yaml"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "[error] kagent.dev/v1alpha2/Agent/platform-agents/k8s-readonly spec.declarative.tools: rule at-most-two-tools: "
+        "3 tools (3 MCP tools, 0 agents) exceed the maximum of 2 for agent k8s-readonly; from "
+        "krmfn.dev/v1alpha1/AgentDescription/platform-agents/k8s-readonly spec.tools "
+        "(functions/pipeline/testdata/error-stage-fails/input.yaml)"]
