@@ -66,7 +66,7 @@ def render(target: str, kagent_version: str | None = None, tmp: Path | None = No
     if kagent_version is not None:
         root = tmp / f"repo-{kagent_version}"
         if not root.exists():
-            for folder in ("base", "overlays"):
+            for folder in ("base", "overlays", "vendor"):
                 shutil.copytree(ROOT / folder, root / folder)
             for path in sorted(root.rglob("*.yaml")):
                 docs = yamlio.load_all(path.read_text(), str(path))

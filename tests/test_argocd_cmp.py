@@ -75,7 +75,7 @@ def sidecar_bin(tmp: Path, flavor: str) -> Path:
 def repo_copy(tmp: Path, name: str = "repo") -> Path:
     """The repository as the CMP server unpacks it (preserveFileMode: false: no executable files)."""
     repo = tmp / name
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         if (ROOT / folder).exists():
             shutil.copytree(ROOT / folder, repo / folder)
     for path in [repo, *repo.rglob("*")]:
@@ -255,6 +255,26 @@ def test_generate_fails_on_policy_violation_in_prod(tmp_path):
     assert proc.stdout == b""
     stderr = proc.stderr.decode()
     assert "k8s_delete_resource" in stderr and "[error]" in stderr, stderr
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_generate_runs_conformance_and_names_the_users_file(tmp_path, flavor):
+    """Issue 17: prod's conformance stage runs in the sidecar on the vendored CRDs (no mount), and
+    its line names the catalog field and file as the repository spells them (no .git arrives:
+    the root is where ARGOCD_APP_SOURCE_PATH starts)."""
+    if not (ROOT / "vendor/kagent-crds/v0.10.0-rc3/kagent.dev_agents.yaml").exists():
+        pytest.skip("vendor/kagent-crds is empty: scripts/setup copies the CRDs from ../shared (absent here)")
+    repo = repo_copy(tmp_path)
+    catalog = repo / "base" / "agents" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("secretRefs: [billing-api-token]", "secretRefs: [billing-api-tokn]"))
+    env = cmp_env(tmp_path, sidecar_bin(tmp_path, flavor), "overlays/prod")
+    proc = run_cmp(generate_argv(), repo / "overlays" / "prod", env)
+    assert proc.returncode != 0 and proc.stdout == b""
+    assert proc.stderr.decode().splitlines()[0] == (
+        '[error] kagent.dev/v1alpha1/MCPServer/platform-agents/billing-api spec.deployment.secretRefs[0].name: '
+        'Secret "billing-api-tokn" not found in namespace "platform-agents": it is neither in the rendered output '
+        'nor declared external; from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].mcpServer.secretRefs[0] '
+        '(base/agents/catalog.yaml)'), proc.stderr.decode()
 
 
 def test_generate_refuses_an_empty_render(tmp_path):

@@ -25,7 +25,7 @@ def build(directory: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     return tmp_path
 

@@ -169,9 +169,10 @@ def tools_path() -> str:
 
 def repo_copy(tmp: Path) -> Path:
     repo = tmp / "workspace"
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         if (ROOT / folder).exists():
             shutil.copytree(ROOT / folder, repo / folder)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)  # actions/checkout gives a work tree
     return repo
 
 
@@ -271,8 +272,11 @@ def test_render_step_fails_on_errors_with_annotations(tmp_path):
     assert proc.returncode == 1
     assert runner["outputs"]["failed"] == "1" and runner["outputs"]["overlays"] == ""
     annotations = [line for line in proc.stdout.splitlines() if line.startswith("::error ")]
-    assert any(line.startswith(f"::error title=krmfn build {target}::[error]") and "k8s_frobnicate" in line
-               for line in annotations), proc.stdout
+    # on the file the line names, relative to the repository root, so GitHub shows it on the diff
+    assert any(line.startswith(f"::error file=base/agents/k8s-readonly.yaml,title=krmfn build {target}::[error]")
+               and "k8s_frobnicate" in line for line in annotations), proc.stdout
+    assert any(line.startswith(f"::error title=krmfn build {target}::[error] kustomize build")
+               for line in annotations), proc.stdout  # a line naming no file stays a plain annotation
     assert f"| `{target}` | :x: failed |" in runner["summary"]
     assert "k8s_frobnicate" in runner["summary"]
     assert not list(Path(runner["env"]["RENDER_DIR"]).glob("*.yaml")), "a failed render left a manifest file"
@@ -292,6 +296,22 @@ def test_render_step_policy_failure_fails_only_that_overlay(tmp_path):
     assert runner["outputs"]["overlays"] == "overlays/dev" and runner["outputs"]["failed"] == "1"
     assert "| `overlays/prod` | :x: failed |" in runner["summary"]
     assert any("title=krmfn build overlays/prod::" in line and "k8s_delete_resource" in line
+               for line in proc.stdout.splitlines()), proc.stdout
+
+
+def test_render_step_annotates_a_broken_reference_on_the_catalog(tmp_path):
+    """Issue 17: prod's conformance stage (vendored CRDs) fails a broken Secret reference, and the
+    annotation lands on base/agents/catalog.yaml, the file the user edits."""
+    if not (ROOT / "vendor/kagent-crds/v0.10.0-rc3/kagent.dev_agents.yaml").exists():
+        pytest.skip("vendor/kagent-crds is empty: scripts/setup copies the CRDs from ../shared (absent here)")
+    workspace = repo_copy(tmp_path)
+    catalog = workspace / "base/agents/catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("secretRefs: [billing-api-token]", "secretRefs: [billing-api-tokn]"))
+    proc, runner = run_step("render", workspace, tmp_path, **{"inputs.overlays": "overlays/prod"})
+    assert proc.returncode == 1
+    assert any(line.startswith("::error file=base/agents/catalog.yaml,title=krmfn build overlays/prod::[error] "
+                               "kagent.dev/v1alpha1/MCPServer/platform-agents/billing-api spec.deployment.secretRefs[0].name")
+               and "from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].mcpServer.secretRefs[0]" in line
                for line in proc.stdout.splitlines()), proc.stdout
 
 

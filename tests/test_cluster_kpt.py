@@ -37,7 +37,7 @@ def transformer_input(target: str, tmp: Path) -> list[dict]:
     """What kustomize hands the target's first transformer: the target built without them."""
     tree = tmp / "plain"
     if not tree.exists():
-        for folder in ("base", "overlays"):
+        for folder in ("base", "overlays", "vendor"):
             shutil.copytree(ROOT / folder, tree / folder)
     kustomization = tree / target / "kustomization.yaml"
     doc = yamlio.load_one(kustomization.read_text(), str(kustomization))
@@ -56,7 +56,10 @@ def conformance_config(external: list[str]) -> dict:
 
 def function_configs(target: str, external: list[str] = EXTERNAL) -> list[dict]:
     configs = []
-    for config in pipeline(target) + [conformance_config(external)]:
+    # An overlay's own conformance stage reads the vendored CRDs its kustomization lists (kustomize
+    # input, not a kpt package's): under kpt the CRDs come from spec.crds instead.
+    stages = [c for c in pipeline(target) if c["kind"] != "KagentConformance"]
+    for config in stages + [conformance_config(external)]:
         config = yamlio.load_one(yamlio.dump(config), "config")  # a copy
         annotations = config["metadata"].setdefault("annotations", {})
         annotations.pop(FUNCTION_ANNOTATION, None)

@@ -190,7 +190,7 @@ def kustomize_resources(target: str) -> list[dict]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="krmfn-plain-") as tmp:
-        for folder in ("base", "overlays"):
+        for folder in ("base", "overlays", "vendor"):
             shutil.copytree(ROOT / folder, Path(tmp) / folder)
         kustomization = Path(tmp) / target / "kustomization.yaml"
         doc = yaml.safe_load(kustomization.read_text())

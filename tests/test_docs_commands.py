@@ -26,6 +26,9 @@ CASES = [
      "krmfn run functions/pipeline/example/config.yaml functions/pipeline/example/input.yaml", 0, "kind: Agent"),
     ("functions/expand/example/agents.yaml",
      "krmfn run functions/expand/example/expand.yaml functions/expand/example/agents.yaml", 0, "kind: Agent"),
+    ("functions/validate/README.md",
+     "krmfn build overlays/dev | krmfn validate --crds vendor/kagent-crds/v0.10.0-rc3 --external 'Secret/*/billing-api-token' -",
+     0, "kagent objects conform"),
     ("functions/validate/example/conformance.yaml",
      "krmfn run functions/validate/example/conformance.yaml functions/validate/example/agents.yaml", 0, "kind: Agent"),
 ]

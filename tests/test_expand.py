@@ -35,8 +35,9 @@ def leaf_diff(a, b, path="") -> list[str]:
 
 @pytest.fixture
 def repo(tmp_path):
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # the root error lines name paths from
     return tmp_path
 
 
@@ -90,4 +91,4 @@ def test_unknown_tool_fails_the_build_with_one_line(repo):
     ours = [l for l in proc.stderr.decode().splitlines() if l.startswith("[error] krmfn.dev")]
     assert ours == ["[error] krmfn.dev/v1alpha1/AgentDescription/platform-agents/k8s-readonly "
                     "spec.tools[0].allow[3]: tool 'k8s_get_event' is not in the catalog of server "
-                    "platform-agents/kagent-tools; did you mean 'k8s_get_events'?"]
+                    "platform-agents/kagent-tools; did you mean 'k8s_get_events'? (base/agents/k8s-readonly.yaml)"]

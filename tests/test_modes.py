@@ -49,8 +49,9 @@ def test_three_ways_in_agree_on_failure():
     assert legacy.stdout == b""  # kustomize must not read a partial stream
     standalone = krmfn("run", str(FAILING / "config.yaml"), str(FAILING / "input.yaml"))
     assert standalone.returncode == 1 and standalone.stdout == b""
-    # run names the file each object came from
-    assert all(line.endswith("(input.yaml)") for line in standalone.stderr.decode().splitlines())
+    # run names the file each object came from, as the repository spells it
+    where = f"({(FAILING / 'input.yaml').relative_to(ROOT)})"
+    assert all(line.endswith(where) for line in standalone.stderr.decode().splitlines())
 
 
 def test_run_reads_directories_and_strips_locations(tmp_path):
@@ -67,7 +68,7 @@ def test_run_with_resource_list_output_keeps_results():
     proc = krmfn("run", "--resource-list", str(FAILING / "config.yaml"), str(FAILING / "input.yaml"))
     doc = yamlio.load_one(proc.stdout, "out")
     assert proc.returncode == 1
-    assert doc["results"][0]["file"] == {"path": "input.yaml", "index": 2}
+    assert doc["results"][0]["file"] == {"path": str((FAILING / "input.yaml").relative_to(ROOT)), "index": 2}
     assert doc["results"][0]["field"] == {"path": "spec.tools[0].allow[0]"}
 
 

@@ -15,7 +15,7 @@ from conftest import ROOT
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     return tmp_path
 

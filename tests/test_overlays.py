@@ -129,8 +129,9 @@ def test_models_per_environment(renders):
 
 
 def test_prod_policy_fails_a_destructive_grant_to_the_customer_facing_agent(tmp_path):
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # the repository root lines name paths from
     source = tmp_path / "base/agents/billing-assistant.yaml"
     source.write_text(source.read_text().replace("    - issue_refund\n    requireApproval:",
                                                  "    - issue_refund\n    - delete_customer\n    requireApproval:"))
@@ -140,9 +141,12 @@ def test_prod_policy_fails_a_destructive_grant_to_the_customer_facing_agent(tmp_
     assert lines == [
         "[error] kagent.dev/v1alpha2/Agent/platform-agents/billing-assistant spec.declarative.tools[0].mcpServer."
         "toolNames[4]: rule customer-facing-agents: delete_customer (destructive) is not allowed for agent "
-        "billing-assistant (allowed: read, write)",
+        "billing-assistant (allowed: read, write); from krmfn.dev/v1alpha1/AgentDescription/platform-agents/"
+        "billing-assistant spec.tools[0].allow[4] (base/agents/billing-assistant.yaml)",
         "[error] kagent.dev/v1alpha2/Agent/platform-agents/billing-assistant spec.declarative.tools[0].mcpServer."
-        "toolNames[4]: rule destructive-needs-approval: delete_customer (destructive) must be listed in requireApproval",
+        "toolNames[4]: rule destructive-needs-approval: delete_customer (destructive) must be listed in requireApproval; "
+        "from krmfn.dev/v1alpha1/AgentDescription/platform-agents/billing-assistant spec.tools[0].allow[4] "
+        "(base/agents/billing-assistant.yaml)",
     ]
     assert lines[0] in (ROOT / "README.md").read_text()  # the README shows what users really see
     assert build(tmp_path / "overlays/dev").returncode == 0  # dev has no such policy

@@ -563,6 +563,7 @@ def repo(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "base", repo / "base")
     if (ROOT / "overlays").is_dir():
         shutil.copytree(ROOT / "overlays", repo / "overlays")
+        shutil.copytree(ROOT / "vendor", repo / "vendor")  # the prod overlays' CRDs
     canary = repo / "envs" / "canary"
     canary.mkdir(parents=True)
     (canary / "kustomization.yaml").write_text(
@@ -719,7 +720,7 @@ def test_a_failing_overlay_is_a_finding_and_the_others_are_still_reviewed(tmp_pa
     if not (ROOT / "overlays" / "prod").is_dir():
         pytest.skip("needs the example overlays")
     work = tmp_path / "repo"
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, work / folder)
     git(work, "init", "--quiet", "-b", "main")
     git(work, "add", ".")

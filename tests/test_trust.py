@@ -139,7 +139,7 @@ def test_a_tool_less_twin_cannot_hide_an_agent(tmp_path):
 
 def repo_copy(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
-    for folder in ("base", "overlays"):
+    for folder in ("base", "overlays", "vendor"):
         shutil.copytree(ROOT / folder, repo / folder)
     return repo
 

@@ -4,8 +4,9 @@ What the pre-commit hook runs with a commit's staged files. An overlay is render
 in a directory its kustomization reads: its own, and the local kustomization directories it
 references, transitively (a shared base, the agents, their prompts). A file no overlay is known to
 read (a patch outside them, a README) renders them all, and so does a call without files. Each
-overlay is rendered with `krmfn build`, so its pipeline (expand, environment, policy, conformance)
-runs and a policy violation or an invalid object fails the call, with the reason.
+overlay is rendered with `krmfn build`, so its pipeline runs (the example's prod overlays: expand,
+environment, policy, and conformance against the vendored kagent CRDs) and a policy violation, an
+invalid object or a broken reference fails the call, with the reason and the file to edit.
 """
 
 from __future__ import annotations

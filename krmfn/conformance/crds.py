@@ -23,6 +23,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 from ..constants import CRD_KIND  # noqa: E402
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
+_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml")
 
 
 class ConformanceInputError(Exception):
@@ -204,7 +205,7 @@ def _expand(sources: Iterable[Any]) -> Iterator[tuple[Any, str]]:
 
 
 def _direct_yaml_files(folder: Path) -> list[Path]:
-    """The directory's own *.yaml, *.yml and *.json files, sorted: never a walk of its subtree
+    """The directory's own *.yaml, *.yml and *.json files but a kustomization, sorted: never a walk of its subtree
     (`spec.crds: [/usr]` walked the whole tree), never a FIFO or device (a read would block)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -212,8 +213,8 @@ def _direct_yaml_files(folder: Path) -> list[Path]:
         raise ConformanceInputError(f"{folder}: cannot read: {e.strerror or e}") from None
     files = []
     for entry in entries:
-        if not entry.name.endswith(_YAML_SUFFIXES):
-            continue
+        if not entry.name.endswith(_YAML_SUFFIXES) or entry.name in _KUSTOMIZATIONS:
+            continue  # a vendored chart's kustomization lists the CRDs; it is not one
         try:
             regular = entry.is_file()  # follows symlinks, as reading does
         except OSError as e:

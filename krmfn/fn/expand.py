@@ -31,7 +31,7 @@ from ..expand.prompts import (
     is_prompt_library,
 )
 from ..constants import AGENT_API_VERSION
-from ..runtime.kobject import KObject
+from ..runtime.kobject import KObject, as_dict, as_list
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import Result, WARNING
 from ..runtime.typed import parse
@@ -52,6 +52,7 @@ class Expansion:
         self.descriptions: list[tuple[AgentDescription, dict]] = []
         self.existing_agents: set[str] = set()  # hand-written Agents in the input, namespace/name
         self.unparsed_agents: set[str] = set()  # descriptions with schema errors, namespace/name
+        self.unparsed_servers: set[str] = set()  # servers of catalogs with schema errors, name and namespace/name
         self.known_agents: set[str] = set()  # every agent a delegate may name
         self.passthrough: list[dict] = []
         self.libraries: list[dict] = []
@@ -108,6 +109,8 @@ class Expansion:
             elif api_version == API_VERSION and kind == "ToolCatalog":
                 catalog, problems = parse(ToolCatalog, obj)
                 self.results.extend(problems)
+                if catalog is None:  # reported on its own fields; its users must not call its servers missing
+                    self.unparsed_servers.update(_server_names(obj))
                 if catalog is not None:
                     self.results.extend(_header_problems(catalog, obj))
                     emitted = KObject(obj).annotations.get(ANNOTATION_SERVERS_EMITTED) == "true"
@@ -248,7 +251,8 @@ class Expansion:
             try:
                 family = self.catalog.resolve(grant.server_name, namespace)
             except CatalogError as err:
-                self.error(obj, f"{path}.server", str(err))
+                if grant.server not in self.unparsed_servers:  # else: no cascade from the catalog's error
+                    self.error(obj, f"{path}.server", str(err))
                 continue
             try:
                 entry, how = self.catalog.select(family, grant.pin, self.rollouts)
@@ -541,3 +545,14 @@ def _error_count(results: list[Result]) -> int:
 def _qualify(reference: str, namespace: str) -> str:
     return reference if "/" in reference else f"{namespace}/{reference}"
 
+
+def _server_names(catalog: dict) -> set[str]:
+    """The server names a catalog declares, read without its schema (`name` and `namespace/name`)."""
+    names = set()
+    for server in as_list(KObject(catalog).spec.get("servers")):
+        name, namespace = as_dict(server).get("name"), as_dict(server).get("namespace") or KObject(catalog).namespace
+        if isinstance(name, str):
+            names.add(name)
+            if isinstance(namespace, str) and namespace:
+                names.add(f"{namespace}/{name}")
+    return names

@@ -11,11 +11,14 @@ from __future__ import annotations
 from ..api.pipeline import STAGE_KINDS, Pipeline
 from ..constants import API_VERSION, LOCAL_CONFIG_ANNOTATION as LOCAL_CONFIG
 from ..runtime import engine
-from ..runtime.kobject import KObject
+from ..runtime.kobject import KObject, is_schema_input
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import Result
 from ..runtime.secrets import scan
 from ..runtime.typed import field_path
+from ..sources import Sources
+
+ENVIRONMENT_KIND, CONFORMANCE_KIND = STAGE_KINDS[1], STAGE_KINDS[3]
 
 
 def process(rl: ResourceList, config: Pipeline) -> None:
@@ -24,17 +27,27 @@ def process(rl: ResourceList, config: Pipeline) -> None:
     rl.results.extend(problems)
     if problems:
         return
-    items = [item for index, item in enumerate(rl.items) if index not in consumed]
+    items = [item for index, item in enumerate(rl.items) if index not in consumed and not is_schema_input(item)]
+    # The local-config CRDs (a vendored chart) are the conformance stage's schema: the other stages
+    # never see them (nor copy and fingerprint a megabyte of schema each), conformance consumes them.
+    schemas = [item for item in rl.items if is_schema_input(item)]
+    # A finding about a rendered object also names what the user edited (krmfn.sources).
+    environment = next((c for _, c in stages if c.get("kind") == ENVIRONMENT_KIND), None)
+    sources = Sources(rl.items, environment)
     # An inline stage config holds no credential here: the engine refused any in the Pipeline's
     # config before this ran, so the config goes back out as it came.
     for _, stage_config in stages:
-        stage = ResourceList(items=items, function_config=engine.clone(stage_config))
+        conformance = stage_config.get("kind") == CONFORMANCE_KIND
+        stage = ResourceList(items=items + schemas if conformance else items,
+                             function_config=engine.clone(stage_config))
         code = engine.run(stage)
-        rl.results.extend(stage.results)
+        rl.results.extend(sources.attribute(stage.results, stage.items))
         if code != 0:
             break  # the engine hands back the pipeline's input
         items = stage.items
-    rl.items = items
+        if conformance:
+            schemas = []
+    rl.items = items + schemas
 
 
 def _resolve(config: Pipeline, raw: dict, items: list[dict]) -> tuple[list[tuple[int, dict]], set[int], list[Result]]:

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 
 from ..runtime.record import record
-from . import checks, kustomize, standin
+from . import checks, kustomize, origins, standin
 
 MODE_ENV = "KRMFN_BUILD_MODE"  # default mode of every build, also those `krmfn diff --git` runs
 MODES = ("native", "containers", "auto")
@@ -60,20 +60,33 @@ def build(directory: str, options: BuildOptions = BuildOptions()) -> Rendered:
     mode = resolve_mode(options)
     if not os.path.isdir(directory):
         raise RenderError(f"{directory}: no such directory")
+    from .tree import missing
+
+    absent = missing(directory)
+    if absent:
+        raise RenderError(absent)
     tool = kustomize.choose(options.kustomize, directory)
     if tool is None:
         raise RenderError("no kustomize found: install the standalone kustomize or kubectl, or set KRMFN_KUSTOMIZE")
     env = dict(os.environ)
+    # Origins name the user's files in the functions' lines (see origins.py); an overlay that asks
+    # for them itself is built as it is, and keeps them in its output.
+    own_origins = origins.asks_for_origins(directory)
     with tempfile.TemporaryDirectory(prefix="krmfn-build-") as shim_dir:
         native = mode == "native" or (mode == "auto" and not standin.engine_works())
         if native:
             standin.install(shim_dir, env)
-        proc = subprocess.run(tool.command(directory), capture_output=True, env=env)
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0:
-        raise RenderError(f"kustomize build {directory} failed (exit {proc.returncode}); see the lines above",
-                          checks.failure_lines(stderr))
-    problem = checks.unrendered(proc.stdout)
+        root = directory if own_origins else origins.write_root(shim_dir, directory)
+        proc = subprocess.run(tool.command(root), capture_output=True, env=env)
+        stderr = proc.stderr.decode(errors="replace")
+        if proc.returncode != 0:
+            if not own_origins:
+                stderr = "\n".join(origins.unwrap(line, directory) for line in stderr.splitlines())
+            lines = origins.repository_paths(checks.failure_lines(stderr), root, directory)
+            raise RenderError(f"kustomize build {directory} failed (exit {proc.returncode}); see the lines above", lines)
+        manifests = proc.stdout if own_origins else origins.strip(proc.stdout)
+        stderr = "".join(line + "\n" for line in origins.repository_paths(stderr.splitlines(), root, directory))
+    problem = checks.unrendered(manifests)
     if problem:
         raise RenderError(f"{directory}: {problem}", [line for line in stderr.splitlines() if line.strip()])
-    return Rendered(proc.stdout, stderr, tool, "native" if native else "containers")
+    return Rendered(manifests, stderr, tool, "native" if native else "containers")

@@ -46,7 +46,7 @@ def failure_lines(stderr: str) -> list[str]:
         if klog:
             err = _KLOG_ERR.search(klog.group("message"))
             line = re.sub(r"\\(.)", r"\1", err.group("err")) if err else klog.group("message")
-        line = line.removeprefix("Error: ").strip()
+        line = line.removeprefix("Error: ").removeprefix("error: ").strip()  # kustomize, kubectl
         if line:
             theirs.append(line)
     if any(line.startswith("[error] ") for line in ours):

@@ -39,6 +39,33 @@ def references(directory: str) -> list[str]:
     return out
 
 
+def missing(overlay: str) -> str | None:
+    """One line naming the first local path a kustomization the build reads names but that does not
+    exist (kustomize's own message is a multi-line accumulation trace), or None."""
+    from ..runtime import yamlio
+
+    for directory in sorted(reads(overlay)):
+        path = kustomization_file(directory)
+        try:
+            with open(path, "rb") as handle:
+                document = yamlio.load_one(handle.read(), path)
+        except (OSError, yamlio.YamlError):
+            continue
+        for field in _REFERENCE_FIELDS:
+            named = document.get(field) if isinstance(document, dict) else None
+            for index, reference in enumerate(named if isinstance(named, list) else ()):
+                if not isinstance(reference, str) or "\n" in reference or "://" in reference \
+                        or reference.startswith("github.com/"):
+                    continue
+                if not os.path.lexists(os.path.join(directory, reference)):
+                    hint = (": vendor kagent's CRD chart there (vendor/kagent-crds/README.md)"
+                            if "kagent-crds" in os.path.join(directory, reference) else "")
+                    from ..runtime.files import repository_path
+
+                    return f"{repository_path(path, path)} {field}[{index}]: {reference} does not exist{hint}"
+    return None
+
+
 def reads(overlay: str) -> set[str]:
     """The directories `overlay`'s kustomization reads: itself and the local kustomizations it references."""
     seen: set[str] = set()

@@ -203,9 +203,11 @@ def canonical_key(item: dict) -> tuple[str, str, str, str]:
 
 
 def _fingerprint(items: list[dict]) -> str:
+    """What a validator must leave unchanged: every item but the schema inputs it may consume."""
     from . import yamlio
+    from .kobject import is_schema_input
 
-    return yamlio.dump_all(items)
+    return yamlio.dump_all([item for item in items if not is_schema_input(item)])
 
 
 def error_lines(results: list[Result]) -> list[str]:

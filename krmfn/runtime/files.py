@@ -75,8 +75,42 @@ def read_objects(paths: Iterable[str], *, annotate: bool = True) -> list[dict[st
             except OSError as err:
                 raise FileInputError(f"{file}: {err.strerror}") from None
             read += len(data)
-            items.extend(_objects(data, file, os.path.relpath(file, base), budget, annotate=annotate))
+            named = os.path.relpath(file, base)  # outside a repository: as the user named it
+            items.extend(_objects(data, file, repository_path(file, named), budget, annotate=annotate))
     return items
+
+
+def repository_path(file: str, fallback: str | None = None) -> str:
+    """`file` as the repository spells it (relative to its root): what error lines name. Outside
+    any repository, `fallback` (as the user named it), else `file` itself."""
+    real = os.path.realpath(file)
+    root = repository_root(os.path.dirname(real))
+    if root is None:
+        return fallback if fallback is not None else file
+    return os.path.relpath(real, root)
+
+
+def repository_root(start: str) -> str | None:
+    """The repository's root: the Git work tree holding `start`; in Argo CD (which sends no .git)
+    the directory ARGOCD_APP_SOURCE_PATH is relative to; None when neither is known."""
+    probe = os.path.realpath(start)
+    while True:
+        if os.path.exists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    cwd = os.path.realpath(os.getcwd())
+    source_path = os.path.normpath(os.environ.get("ARGOCD_APP_SOURCE_PATH", "").strip("/") or ".")
+    if source_path != "." and cwd.endswith(os.sep + source_path) and real_under(start, cwd[: -len(source_path) - 1]):
+        return cwd[: -len(source_path) - 1] or os.sep
+    return None
+
+
+def real_under(path: str, root: str) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(root)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _open(file: str, *, regular_only: bool):

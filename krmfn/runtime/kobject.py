@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..constants import NAMESPACE_NAME_LABEL
+from ..constants import CRD_API_VERSION, CRD_KIND, LOCAL_CONFIG_ANNOTATION, NAMESPACE_NAME_LABEL
 
 
 def as_dict(value: Any) -> dict:
@@ -165,3 +165,10 @@ def selector_keys(selector: Any) -> set[str]:
     keys.update(as_str(as_dict(e).get("key")) for e in as_list(selector.get("matchExpressions")))
     keys.discard("")
     return keys
+
+
+def is_schema_input(item: Any) -> bool:
+    """A CustomResourceDefinition marked local-config: a schema the render reads (the conformance
+    check's CRDs, from a vendored chart the overlay lists) and never deploys."""
+    ref = KObject(item)
+    return ref.is_a(CRD_API_VERSION, CRD_KIND) and ref.annotations.get(LOCAL_CONFIG_ANNOTATION) == "true"

@@ -18,6 +18,9 @@ SEVERITIES = (ERROR, WARNING, INFO)
 # Annotations kustomize and kpt use to say where an item came from.
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
 INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
+# What kustomize records when the root kustomization has `buildMetadata: [originAnnotations]`
+# (`krmfn build` asks for it): `path: ../../base/agents/x.yaml`, relative to the root kustomization.
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
 
 # A stderr line stays one line, and plain text: line breaks (every one `str.splitlines` knows)
@@ -78,7 +81,9 @@ class FileRef:
             return None
         path = next((annotations[a] for a in PATH_ANNOTATIONS if a in annotations), None)
         if not isinstance(path, str) or not path or _synthetic_path(obj, path):
-            return None
+            path = _origin_path(annotations.get(ORIGIN_ANNOTATION))
+            if path is None:
+                return None
         index = next((annotations[a] for a in INDEX_ANNOTATIONS if a in annotations), None)
         try:
             index = int(index) if index is not None else None
@@ -97,6 +102,10 @@ class Result:
     field: str = ""
     file: FileRef | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    # What the user edited, when the object is rendered from it (a description, a catalog, an
+    # environment): that object, its field, and `file` is then its file (see krmfn.sources).
+    source: ResourceRef | None = None
+    source_field: str = ""
 
     @classmethod
     def about(
@@ -118,15 +127,18 @@ class Result:
 
         object.__setattr__(self, "message", redact(self.message))
         object.__setattr__(self, "field", redact(self.field))
+        object.__setattr__(self, "source_field", redact(self.source_field))
 
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
 
     def line(self) -> str:
-        """The one stderr line: `[error] <object> <field>: <message> (<file>)`."""
+        """The one stderr line: `[error] <object> <field>: <message>[; from <source> <field>] (<file>)`."""
         subject = " ".join(s for s in (str(self.resource) if self.resource else "", self.field) if s)
         text = f"[{self.severity}] {subject}: {self.message}" if subject else f"[{self.severity}] {self.message}"
+        if self.source is not None:
+            text += "; from " + " ".join(s for s in (str(self.source), self.source_field) if s)
         if self.file is not None:
             text += f" ({self.file.path})"
         return text.translate(_ONE_LINE)
@@ -142,8 +154,13 @@ class Result:
             if self.file.index is not None:
                 file["index"] = self.file.index
             out["file"] = file
-        if self.tags:
-            out["tags"] = dict(self.tags)
+        tags = dict(self.tags)
+        if self.source is not None:
+            tags["krmfn.dev/source"] = str(self.source)
+            if self.source_field:
+                tags["krmfn.dev/source-field"] = self.source_field
+        if tags:
+            out["tags"] = tags
         return out
 
 
@@ -177,6 +194,18 @@ def _synthetic_path(obj: dict, path: str) -> bool:
     ref = ResourceRef.of(obj)
     made_up = f"{ref.kind.lower()}_{ref.name}.yaml"
     return path in (made_up, f"{ref.namespace}/{made_up}")
+
+
+def _origin_path(origin: Any) -> str | None:
+    """The `path:` of an origin annotation (a small YAML map kustomize writes; a generated object's
+    origin names the function config that made it, not a file the user edits: None)."""
+    if not isinstance(origin, str):
+        return None
+    for line in origin.splitlines():
+        if line.startswith("path:"):
+            path = line[len("path:"):].strip().strip("'\"")
+            return path or None
+    return None
 
 
 def _text(value: Any) -> str:
