@@ -15,7 +15,7 @@ import sys
 import typing
 
 import pytest
-from pydantic import BaseModel
+from krmfn.runtime.typed import BaseModel
 
 from golden import ROOT, load_case, run_function
 

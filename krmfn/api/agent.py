@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import Field, KrmModel, model_validator
 from .common import Name, Resource, TierName
 from .selectors import AgentReference
 

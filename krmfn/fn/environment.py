@@ -29,7 +29,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from ..runtime.typed import ValidationError
 
 from ..api.agent import DEFAULT_TIER
 from ..api.common import (
