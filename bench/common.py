@@ -59,6 +59,19 @@ def time_command(argv: list[str], n: int = 7, **kwargs) -> float:
     return best_of(n, lambda: run_command(argv, **kwargs))
 
 
+def time_interleaved(commands: dict[str, tuple], n: int = 15) -> dict[str, float]:
+    """Best of `n` for each command (`name: (argv, stdin[, env])`), the commands taking turns: on a
+    shared machine the load changes from second to second, and a baseline measured minutes apart
+    from its figure is not "the same run"."""
+    for argv, stdin, *env in commands.values():
+        run_command(argv, stdin, *env)  # warm the page cache and .pyc files
+    best = {name: float("inf") for name in commands}
+    for _ in range(n):
+        for name, (argv, stdin, *env) in commands.items():
+            best[name] = min(best[name], best_of(1, lambda: run_command(argv, stdin, *env)))
+    return best
+
+
 def print_table(rows: list[Row]) -> None:
     header = f"{'benchmark':<46} {'krmfn':>10} {'baseline':<40} {'baseline':>10} {'ratio':>7} {'target':>7}  verdict"
     print(header)

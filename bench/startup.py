@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from common import KRMFN, ROOT, Row, run_command, time_command
+from common import KRMFN, ROOT, Row, run_command, time_interleaved
 
 PASS_THROUGH = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n"
 
@@ -24,8 +24,8 @@ def expand_input() -> bytes:
 
 def run() -> list[Row]:
     krmfn = [KRMFN] if KRMFN else [sys.executable, "-m", "krmfn"]
-    base = time_command([sys.executable, "-c", "import yaml"], n=15)
-    passthrough = time_command(krmfn, n=15, stdin=PASS_THROUGH)
-    expand = time_command(krmfn, n=15, stdin=expand_input())
+    best = time_interleaved({"base": ([sys.executable, "-c", "import yaml"], b""),
+                             "passthrough": (krmfn, PASS_THROUGH), "expand": (krmfn, expand_input())}, n=15)
+    base, passthrough, expand = best["base"], best["passthrough"], best["expand"]
     return [Row("cold pass-through (ResourceList, no config)", passthrough, 'python -c "import yaml"', base, 1.5),
             Row("cold expand (base/agents: 4 descriptions)", expand, 'python -c "import yaml"', base, 3.0)]

@@ -8,7 +8,7 @@ used by the policy function, which resolves server references the same way.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from ..runtime.record import record
 
 from ..api.catalog import CatalogServer, ToolCatalog
 from ..risk import builtin_floor, builtin_kagent_tools, merge, riskiest
@@ -20,7 +20,7 @@ class CatalogError(ValueError):
     """An unknown server or tool; the message carries a did-you-mean."""
 
 
-@dataclass
+@record
 class ServerEntry:
     name: str
     namespace: str
@@ -28,7 +28,7 @@ class ServerEntry:
     tools: dict[str, str]
     spec: CatalogServer | None = None  # None for built-in external servers
     catalog: dict | None = None  # the ToolCatalog object that declared it
-    users: set[str] = field(default_factory=set)  # namespaces of agents that use it
+    users: set[str] = set()  # namespaces of agents that use it
     emit: bool = True  # False: an earlier expand emitted it (its catalog came back marked so)
 
     @property

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..runtime.typed import ValidationError
@@ -53,6 +52,7 @@ from .. import constants as k
 from ..constants import AGENTTEMPLATE_KIND, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3
 from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
+from ..runtime.record import record
 from ..runtime.results import WARNING, Result
 from ..runtime.typed import field_path, parse
 
@@ -271,7 +271,7 @@ def _hint(name: str, known: list[str]) -> str:
 # --- the function ------------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Plan:
     """What the function will do to one managed Agent."""
 
@@ -284,12 +284,12 @@ class Plan:
     canary: str | None = None
 
 
-@dataclass
+@record
 class Environment:
     config: ModelEnvironment
     raw: dict
     rl: ResourceList
-    results: list[Result] = field(default_factory=list)
+    results: list[Result] = []  # copied per instance
 
     def __post_init__(self) -> None:
         self.spec = self.config.spec

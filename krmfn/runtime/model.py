@@ -240,7 +240,11 @@ class _Compiled:
 def _compiled(cls) -> _Compiled:
     compiled = cls.__dict__.get("__krm_compiled__")
     if compiled is None:
-        compiled = _compile_model(cls)
+        try:
+            compiled = _compile_model(cls)
+        except BaseException:
+            cls.__krm_compiled__ = None  # a class that failed to compile fails the same way next time
+            raise
     return compiled
 
 
@@ -248,9 +252,9 @@ def _resolve(annotation: Any, owner: type) -> Any:
     if not isinstance(annotation, str):
         return annotation
     module = sys.modules.get(owner.__module__)
-    namespace = dict(vars(module)) if module is not None else {}
-    namespace.setdefault(owner.__name__, owner)
-    return eval(annotation, namespace)  # noqa: S307  (the class's own annotation, in its own module)
+    namespace = vars(module) if module is not None else {}
+    # the class's own annotation, in its own module (as typing.get_type_hints would, later)
+    return eval(annotation, namespace, {owner.__name__: owner})  # noqa: S307
 
 
 def _compile_model(cls) -> _Compiled:
