@@ -357,3 +357,141 @@ def test_every_function_runs_with_pydantic_unimportable(function, config, inputs
     assert "pydantic" not in blocked.stderr, blocked.stderr
     assert (blocked.returncode, blocked.stdout, blocked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
     assert blocked.stdout or "[error] " in blocked.stderr, blocked.stderr  # the policy example fails on purpose
+
+
+# --- the same records as pydantic, where pydantic is installed ------------------------------------------
+#
+# pydantic is no dependency of krmfn (nor of its tests); where it is installed (a development venv
+# made before it left pyproject.toml), this builds a pydantic twin of every krmfn model from the
+# same declarations and checks that both read every repository object, and many mutations of each,
+# with the same messages and the same values.
+
+_REPLACEMENTS = (None, True, 0, -1, 1.5, 1500.0, "", "x", "All", "12", [], {}, [1], {"a": 1}, 10 ** 30,
+                 "sk-proj-" + "a" * 24)
+
+
+def _pydantic_twins():
+    pydantic = pytest.importorskip("pydantic", reason="pydantic is not installed: the differential check "
+                                                      "needs it as the reference (it is no dependency)")
+    import typing
+
+    from krmfn.runtime import model as ours
+
+    twins: dict[type, type] = {}
+
+    def convert(tp):
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is Annotated:
+            metadata = []
+            for meta in args[1:]:
+                if isinstance(meta, ours.Strict):
+                    metadata.append(pydantic.Strict(meta.strict))
+                elif isinstance(meta, ours.BeforeValidator):
+                    metadata.append(pydantic.BeforeValidator(meta.func))
+                elif isinstance(meta, ours.AfterValidator):
+                    metadata.append(pydantic.AfterValidator(meta.func))
+                elif isinstance(meta, ours.FieldInfo):
+                    metadata.append(pydantic.Field(strict=meta.strict, **meta.constraints))
+            return Annotated[(convert(args[0]), *metadata)]
+        if origin is typing.Union or origin is __import__("types").UnionType:
+            return typing.Union[tuple(convert(a) for a in args)]
+        if origin in (list, dict):
+            return origin[tuple(convert(a) for a in args)] if args else origin
+        if isinstance(tp, type) and issubclass(tp, ours.BaseModel):
+            return twin(tp)
+        return tp
+
+    def twin(cls):
+        if cls in twins:
+            return twins[cls]
+        fields = {}
+        for name, info in cls.model_fields.items():
+            factory = info.default_factory
+            if isinstance(factory, type) and issubclass(factory, ours.BaseModel):
+                factory = twin(factory)
+            kwargs = dict(alias=info.alias, description=info.description, strict=info.strict, **info.constraints)
+            if factory is not None:
+                kwargs["default_factory"] = factory
+            elif not info.is_required():
+                kwargs["default"] = info.default
+            fields[name] = (convert(info._tp), pydantic.Field(**kwargs))
+        validators = {}
+        for klass in reversed(cls.__mro__):
+            for index, decorated in enumerate(klass.__dict__.get("__krm_validators__", ())):
+                key = f"v_{klass.__name__}_{index}"
+                if decorated.kind == "model":
+                    validators[key] = pydantic.model_validator(mode=decorated.mode)(decorated.func)
+                else:
+                    validators[key] = pydantic.field_validator(*decorated.fields, mode=decorated.mode)(decorated.func)
+        config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+        twins[cls] = pydantic.create_model(cls.__name__, __config__=config, __validators__=validators, **fields)
+        return twins[cls]
+
+    return pydantic, twin
+
+
+def _mutations(obj):
+    import copy
+
+    yield obj
+    stack: list[tuple] = [()]
+    while stack:
+        path = stack.pop()
+        node = obj
+        for part in path:
+            node = node[part]
+        if isinstance(node, dict):
+            stack += [path + (k,) for k in node]
+        elif isinstance(node, list):
+            stack += [path + (i,) for i in range(len(node))]
+        if not path or path == ("kind",):
+            continue
+        for replacement in _REPLACEMENTS:
+            changed = copy.deepcopy(obj)
+            target = changed
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = replacement
+            yield changed
+        changed = copy.deepcopy(obj)
+        target = changed
+        for part in path[:-1]:
+            target = target[part]
+        if isinstance(target, dict):
+            target[str(path[-1]) + "x"] = target.pop(path[-1])  # a misspelt field
+        else:
+            del target[path[-1]]
+        yield changed
+
+
+def test_the_validator_reads_every_repository_object_as_pydantic_did():
+    import importlib
+
+    from krmfn.runtime import typed
+
+    pydantic, twin = _pydantic_twins()
+    compared = 0
+    seen: set[str] = set()
+    for _, obj in _repository_objects():
+        key = repr(obj)
+        if key in seen:
+            continue
+        seen.add(key)
+        model = getattr(importlib.import_module(MODELS[obj["kind"]]), obj["kind"])
+        reference = twin(model)
+        for variant in _mutations(obj):
+            ours, results = parse(model, variant)
+            try:
+                theirs, errors = reference.model_validate(variant), []
+            except pydantic.ValidationError as err:
+                theirs, errors = None, err.errors(include_url=False)
+            # pydantic names union members in the location ("list[str]", "function-after[...]")
+            for error in errors:
+                error["loc"] = tuple(p for p in error["loc"] if p == "[key]" or not (
+                    isinstance(p, str) and ("[" in p or p in ("str", "int", "float", "bool", "list", "dict"))))
+            expected = typed._merge_alternatives([typed._result(model, variant, "", e) for e in errors])
+            assert [(r.field, r.message) for r in results] == [(r.field, r.message) for r in expected], variant
+            if theirs is not None:
+                assert ours.model_dump(by_alias=True) == theirs.model_dump(by_alias=True), variant
+            compared += 1
+    assert compared > 10_000
