@@ -291,10 +291,12 @@ def _compile_model(cls) -> _Compiled:
     for name, field in fields.items():
         checks = _type_validator(field._tp, field.strict, field.constraints)
         validators = field_validators.get(name, [])
-        after = [v.func for v in validators if v.mode == "after"]
-        before = [v.func for v in validators if v.mode == "before"]
-        keys = (field.alias, name) if (field.alias and by_name) else ((field.alias or name),)
-        plan.append((name, keys, field, checks, before, after))
+        after = [v.func for v in validators if v.mode == "after"] or None
+        before = [v.func for v in validators if v.mode == "before"] or None
+        key = field.alias or name
+        other = name if (field.alias and by_name) else None  # populate_by_name: the name works too
+        plan.append((name, key, other, field.default, field.default_factory, field.is_required(), checks,
+                     before, after))
     title = cls.__name__
 
     def validate(obj: Any, loc: tuple, errors: list) -> Any:
@@ -308,28 +310,34 @@ def _compile_model(cls) -> _Compiled:
             return _FAIL
         start = len(errors)
         values: dict[str, Any] = {}
-        used: set = set()
-        for name, keys, field, checks, before, after in plan:
-            key = next((k for k in keys if k in obj), None)
-            if key is None:
-                if field.is_required():
-                    errors.append(_error("missing", loc + (keys[0],), "Field required", obj))
+        found = 0
+        for name, key, other, default, factory, required, checks, before, after in plan:
+            if key not in obj:
+                if other is not None and other in obj:
+                    key = other
                 else:
-                    values[name] = field.get_default()
-                continue
-            used.add(key)
+                    if required:
+                        errors.append(_error("missing", loc + (key,), "Field required", obj))
+                    else:
+                        values[name] = factory() if factory is not None else default
+                    continue
+            found += 1
             value = obj[key]
             where = loc + (key,)
-            value = _run_validators(before, cls, value, where, errors)
-            if value is _FAIL:
-                continue
+            if before is not None:
+                value = _run_validators(before, cls, value, where, errors)
+                if value is _FAIL:
+                    continue
             value = checks(value, where, errors)
             if value is _FAIL:
                 continue
-            value = _run_validators(after, cls, value, where, errors)
-            if value is not _FAIL:
-                values[name] = value
-        if extra == "forbid":
+            if after is not None:
+                value = _run_validators(after, cls, value, where, errors)
+                if value is _FAIL:
+                    continue
+            values[name] = value
+        if extra == "forbid" and found != len(obj):
+            used = {key if key in obj else other for _, key, other, *_ in plan if key in obj or other in obj}
             for key, value in obj.items():
                 if not isinstance(key, str):
                     errors.append(_error("invalid_key", loc + (key,), "Keys should be strings", key))
@@ -417,7 +425,10 @@ def _type_validator(tp: Any, strict: bool | None = None, constraints: dict | Non
         keys, values = (_type_validator(args[0], strict), _type_validator(args[1], strict)) if args else (None, None)
         return _dict(keys, values, constraints)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return lambda value, loc, errors: _compiled(tp).validate(value, loc, errors)
+        compiled = _compiled(tp)  # nested models compile with their first user
+        if hasattr(compiled, "validate"):
+            return compiled.validate
+        return lambda value, loc, errors: compiled.validate(value, loc, errors)  # a model of itself
     raise TypeError(f"krmfn.runtime.model: annotation {tp!r} is not supported")
 
 
