@@ -179,7 +179,6 @@ class PromptRenderer:
     def _render(self, source: PromptSource, variables: dict[str, Any]) -> str:
         import time
 
-        _import_jinja2()
         from jinja2 import TemplateError, TemplateSyntaxError
         from jinja2.exceptions import SecurityError, UndefinedError
 
@@ -255,34 +254,6 @@ def _scrub(message: str, variables: dict[str, Any]) -> str:
     for value in sorted(set(values), key=lambda v: (-len(v), v)):
         message = message.replace(value, "<value>")
     return redact(message)
-
-
-def _import_jinja2() -> None:
-    """Import Jinja2 without its bytecode-cache module, whose own imports (pickle, tempfile and with
-    it shutil, bz2, lzma, random) are about a quarter of Jinja2's import in a cold call. krmfn never
-    uses a bytecode cache (its environment and loader set none), so the three names Jinja2's package
-    imports from that module are placeholders that refuse to be created; the module itself is not
-    left in `sys.modules` (a later `import jinja2.bccache` loads the real one)."""
-    if "jinja2" in sys.modules:
-        return
-    import types
-
-    def refuse(self, *args, **kwargs):
-        raise RuntimeError("krmfn loads Jinja2 without its bytecode cache")
-
-    stub = types.ModuleType("jinja2.bccache")
-    for name in ("BytecodeCache", "FileSystemBytecodeCache", "MemcachedBytecodeCache"):
-        setattr(stub, name, type(name, (), {"__init__": refuse}))
-    sys.modules["jinja2.bccache"] = stub
-    try:
-        import jinja2  # noqa: F401
-    except ImportError:  # another Jinja2 wants more of it: the plain import
-        for name in [n for n in sys.modules if n == "jinja2" or n.startswith("jinja2.")]:
-            del sys.modules[name]
-        import jinja2  # noqa: F401,F811
-    finally:
-        if sys.modules.get("jinja2.bccache") is stub:
-            del sys.modules["jinja2.bccache"]
 
 
 _OPENING_BLOCKS = frozenset(("if", "for", "macro", "call", "filter", "with", "autoescape", "block", "raw"))
