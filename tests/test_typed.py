@@ -270,6 +270,14 @@ def test_an_unsupported_annotation_fails_loudly():
         with pytest.raises(TypeError, match="not supported"):
             Odd.model_validate({"pair": [1, 2]})
 
+    class Misspelt(KrmModel):
+        name: str = ""
+
+        check = field_validator("nmae")(_no_z)
+
+    with pytest.raises(TypeError, match="field_validator for unknown field"):
+        Misspelt.model_validate({})
+
 
 # --- the repository's own objects ---------------------------------------------------------------------
 

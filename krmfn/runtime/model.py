@@ -281,6 +281,9 @@ def _compile_model(cls) -> _Compiled:
             else:
                 for name in decorated.fields:
                     field_validators.setdefault(name, []).append(decorated)
+    unknown = sorted(set(field_validators) - set(fields))
+    if unknown:
+        raise TypeError(f"{cls.__name__}: field_validator for unknown field(s) {', '.join(unknown)}")
     config = {}
     for klass in reversed(cls.__mro__):
         config.update(klass.__dict__.get("model_config", {}) or {})
