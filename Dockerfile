@@ -50,7 +50,7 @@ RUN set -eu; \
     rm -rf /tmp/wheels /src/build /opt/krmfn/bin/activate* /opt/krmfn/bin/Activate.ps1 /opt/krmfn/bin/pip*; \
     find /opt/krmfn -name __pycache__ -type d -prune -exec rm -rf {} +; \
     /opt/krmfn/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/krmfn/lib; \
-    /opt/krmfn/bin/python -c 'import krmfn, yaml, pydantic, jinja2'
+    /opt/krmfn/bin/python -c 'import krmfn, yaml, jinja2'
 
 # ---------------------------------------------------------------------------------------------
 # function: the KRM function image. Only the venv is added to BASE.

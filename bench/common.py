@@ -59,6 +59,31 @@ def time_command(argv: list[str], n: int = 7, **kwargs) -> float:
     return best_of(n, lambda: run_command(argv, **kwargs))
 
 
+def time_interleaved(commands: dict[str, tuple], n: int = 15) -> dict[str, float]:
+    """Best of `n` for each command (`name: (argv, stdin[, env])`), the commands taking turns: on a
+    shared machine the load changes from second to second, and a baseline measured minutes apart
+    from its figure is not "the same run"."""
+    return measure_interleaved(commands, n)[0]
+
+
+def measure_interleaved(commands: dict[str, tuple], n: int = 15) -> tuple[dict[str, float], dict[str, float]]:
+    """(best wall time, best CPU time: user + system of the command and its children) per command,
+    taking turns as `time_interleaved`. CPU time barely moves with the machine's load, wall time does."""
+    import resource
+
+    for argv, stdin, *env in commands.values():
+        run_command(argv, stdin, *env)  # warm the page cache and .pyc files
+    wall = {name: float("inf") for name in commands}
+    cpu = dict(wall)
+    for _ in range(n):
+        for name, (argv, stdin, *env) in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall[name] = min(wall[name], best_of(1, lambda: run_command(argv, stdin, *env)))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name] = min(cpu[name], after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
 def print_table(rows: list[Row]) -> None:
     header = f"{'benchmark':<46} {'krmfn':>10} {'baseline':<40} {'baseline':>10} {'ratio':>7} {'target':>7}  verdict"
     print(header)

@@ -13,7 +13,7 @@ import copy
 import typing
 
 import pytest
-from pydantic import BaseModel
+from krmfn.runtime.typed import BaseModel
 
 from golden import ROOT, load_case, run_function
 

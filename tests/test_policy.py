@@ -145,7 +145,7 @@ def test_cli_resource_list_round_trip():
 
 
 def _fields(model) -> set[str]:
-    from pydantic import BaseModel
+    from krmfn.runtime.typed import BaseModel
     import typing
 
     names: set[str] = set()

@@ -223,7 +223,7 @@ def test_every_function_names_its_config_type():
     """The registry is the one place that says which type parses each function's config."""
     import importlib
 
-    from pydantic import BaseModel
+    from krmfn.runtime.typed import BaseModel
 
     from krmfn.runtime.registry import FUNCTIONS
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
-
 from ..constants import EFFORT_LEVELS
-from ..runtime.typed import KrmModel
+from ..runtime.typed import Field, KrmModel, field_validator, model_validator
 from .catalog import version_text
 from .common import Name, Resource, TierName
 from .selectors import AgentReference

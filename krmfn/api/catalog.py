@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import Field, KrmModel, field_validator, model_validator
 from .common import Name, Resource
 
 Risk = Literal["read", "write", "destructive"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import AfterValidator, Field, KrmModel
 
 from ..constants import (  # noqa: F401  (re-exported: the functions import them from here)
     ANNOTATION_CANARY,

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import AfterValidator, Field, KrmModel
 from .common import Resource
 
 _EXTERNAL = re.compile(r"^(Secret|ConfigMap|ModelConfig|RemoteMCPServer|MCPServer|Agent|Service|AgentTemplate|Harness)/"

@@ -19,10 +19,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from ..kagent import models as k
-from ..runtime.typed import KrmModel
+from ..runtime.typed import AfterValidator, Field, KrmModel, StrictBool, model_validator
 from .agent import DEFAULT_TIER
 from .selectors import AgentReference, LabelSelector
 from .common import ANNOTATION_CANARY, ANNOTATION_ENVIRONMENT, Name, Resource, SubdomainName, TierName, dns_label  # noqa: F401

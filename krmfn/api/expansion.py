@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
 
 from .agent import PromptMode
 from .common import Resource
 from ..constants import TARGET_V0_10, TARGET_V1_0
-from ..runtime.typed import KrmModel
+from ..runtime.typed import Field, KrmModel
 
 
 class AgentExpansionSpec(KrmModel):

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import Field, model_validator
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import Field, KrmModel, model_validator
 from .common import Name, Resource
 
 # The kinds a stage may run, in the only order they may run in.

@@ -14,9 +14,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import Field, KrmModel, field_validator, model_validator
 from .catalog import Risk
 from .common import ANNOTATION_ENVIRONMENT, Name, Resource  # noqa: F401
 from .selectors import LabelSelector, LabelSelectorRequirement  # noqa: F401

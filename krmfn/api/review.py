@@ -15,9 +15,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import Field, KrmModel, field_validator, model_validator
 from .common import Resource
 
 # GitHub's rules: a login is 1-39 letters, digits and single hyphens, not starting or ending with

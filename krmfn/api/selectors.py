@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
-
-from ..runtime.typed import KrmModel
+from ..runtime.typed import AfterValidator, Field, KrmModel, model_validator
 from .common import dns_label
 
 

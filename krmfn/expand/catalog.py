@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+
+from ..runtime.record import record
 
 from ..api.catalog import CatalogServer, ServerVersion, ToolCatalog
 from ..risk import builtin_floor, builtin_kagent_tools, merge, riskiest
@@ -32,7 +33,7 @@ class CatalogError(ValueError):
     """An unknown server or tool; the message carries a did-you-mean."""
 
 
-@dataclass
+@record
 class ServerEntry:
     name: str
     namespace: str
@@ -40,11 +41,11 @@ class ServerEntry:
     tools: dict[str, str]
     spec: CatalogServer | None = None  # None for built-in external servers
     catalog: dict | None = None  # the ToolCatalog object that declared it
-    users: set[str] = field(default_factory=set)  # namespaces of agents that use it
+    users: set[str] = set()  # namespaces of agents that use it
     emit: bool = True  # False: an earlier expand emitted it (its catalog came back marked so)
     # a server with versions: version -> its entry (named version_name(...)); this entry itself is
     # never emitted, and its tools are every version's, riskiest class (what an unselected grant may get)
-    versions: dict[str, "ServerEntry"] = field(default_factory=dict)
+    versions: dict[str, "ServerEntry"] = {}
     version: str | None = None  # a version's entry: which version
     family: str | None = None  # a version's entry: the key of the server it is a version of
     release: ServerVersion | None = None  # a version's entry: the catalog's versions[] item

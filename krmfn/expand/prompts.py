@@ -9,13 +9,12 @@ render-time budget.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from ..api.common import LABEL_PROMPT_LIBRARY, meta_name, meta_namespace
+from ..runtime.record import record
 
 # kustomize appends "-<10 character hash>" to generated ConfigMap names unless told not to.
 _HASH_SUFFIX = re.compile(r"^(?P<base>.+)-[a-z0-9]{10}$")
@@ -36,7 +35,7 @@ def is_prompt_library(obj: dict) -> bool:
     return isinstance(labels, dict) and labels.get(LABEL_PROMPT_LIBRARY) == "true"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PromptSource:
     text: str
     origin: str  # what a human calls it in an error: "k8s-readonly.md (ConfigMap platform/agent-prompts)"
@@ -536,4 +535,16 @@ def _template_line(name: str) -> int | None:
 
 
 def digest(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return "sha256:" + _sha256()(text.encode()).hexdigest()
+
+
+def _sha256():
+    """CPython's built-in SHA-256 (the same digest): `hashlib` loads OpenSSL, ~3 ms of a cold call."""
+    try:
+        from _sha256 import sha256  # Python 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # Python 3.12+
+        except ImportError:
+            from hashlib import sha256
+    return sha256

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import copy
 import difflib
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from ..runtime.typed import ValidationError
 
 from ..api.agent import DEFAULT_TIER
 from ..api.common import (
@@ -60,6 +59,7 @@ from ..constants import AGENTTEMPLATE_KIND, ANNOTATION_EFFORT, KAGENT_V1ALPHA2, 
 from ..reader import ModelUses, read_models
 from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
+from ..runtime.record import record
 from ..runtime.results import WARNING, Result
 from ..runtime.typed import field_path, parse
 
@@ -359,7 +359,7 @@ def _hint(name: str, known: list[str]) -> str:
 # --- the function ------------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Plan:
     """What the function will do to one managed Agent."""
 
@@ -375,12 +375,12 @@ class Plan:
     canary: str | None = None
 
 
-@dataclass
+@record
 class Environment:
     config: ModelEnvironment
     raw: dict
     rl: ResourceList
-    results: list[Result] = field(default_factory=list)
+    results: list[Result] = []  # copied per instance
 
     def __post_init__(self) -> None:
         self.spec = self.config.spec

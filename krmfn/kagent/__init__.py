@@ -1,8 +1,9 @@
-"""kagent's resources: typed models (`models`, pydantic; only where they are an input schema, e.g.
-a ModelEnvironment tier's provider blocks, and in tests) and the server-side-defaulting drift check
-(`defaults`). kagent's names and facts as plain data are in `krmfn.constants`.
+"""kagent's resources: the schemas of the kagent fields users write (`models`: an
+AgentDescription's deployment, a catalog's headersFrom, a ModelEnvironment tier's provider blocks)
+and the server-side-defaulting drift check (`defaults`). kagent's names and facts as plain data
+are in `krmfn.constants`.
 
-Names are resolved lazily, so importing the package costs no pydantic import.
+Names are resolved lazily, so importing the package imports neither submodule.
 """
 
 from __future__ import annotations
