@@ -39,6 +39,7 @@ def repo(tmp_path) -> Path:
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "base", repo / "base")
     shutil.copytree(ROOT / "overlays", repo / "overlays")
+    shutil.copytree(ROOT / "vendor", repo / "vendor")  # the prod overlays' CRDs
     git(repo, "init", "--quiet", "--initial-branch=main")
     git(repo, "add", ".")
     git(repo, "commit", "--quiet", "-m", "agents")
@@ -153,7 +154,8 @@ def test_a_pin_to_an_unknown_version_is_one_line(repo, line, field, message):
     proc = build(repo, "overlays/dev")
     assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr
     errors = [l for l in proc.stderr.splitlines() if l.startswith("[error] krmfn.dev")]
-    assert errors == [f"[error] krmfn.dev/v1alpha1/AgentDescription/platform-agents/billing-assistant {field}: {message}"], \
+    assert errors == [f"[error] krmfn.dev/v1alpha1/AgentDescription/platform-agents/billing-assistant {field}: {message}"
+                      " (base/agents/billing-assistant.yaml)"], \
         proc.stderr
 
 
@@ -176,7 +178,8 @@ def test_a_rollout_of_an_unknown_version_fails_closed(repo):
     proc = build(repo, "overlays/dev")
     assert proc.returncode == 1 and proc.stdout == ""
     assert ("[error] krmfn.dev/v1alpha1/AgentExpansion/expand spec.serverVersions.grafana-mcp: server "
-            "observability/grafana-mcp has no version 0.6.0 (versions: 0.4.0, 0.5.0)") in proc.stderr.splitlines(), \
+            "observability/grafana-mcp has no version 0.6.0 (versions: 0.4.0, 0.5.0) (overlays/dev/expand.yaml)") \
+        in proc.stderr.splitlines(), \
         proc.stderr
 
 

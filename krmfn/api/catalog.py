@@ -99,37 +99,38 @@ class CatalogServer(KrmModel):
             raise ValueError("set exactly one of remote, mcpServer or external"
                              + (f" (found {', '.join(given)})" if given else ""))
         if self.versions:
-            return self._check_versions()
+            return _check_versions(self)
         if self.default is not None:
             raise ValueError("default names a version, and the server lists no versions")
         if not self.tools and not self.tools_from:
             raise ValueError("list the server's tools (tools: {name: read|write|destructive}) or set toolsFrom")
         return self
 
-    def _check_versions(self) -> "CatalogServer":
-        if self.external is not None:
-            raise ValueError("an external server has no versions krmfn could emit: drop versions, "
-                             "or declare the server with remote or mcpServer")
-        if self.tools or self.tools_from:
-            raise ValueError("a server with versions lists its tools per version (versions[].tools), "
-                             "not beside them")
-        seen: set[str] = set()
-        for version in self.versions:
-            if version.version in seen:
-                raise ValueError(f"version {version.version} is listed twice")
-            seen.add(version.version)
-            if version.image is not None and self.mcp_server is None:
-                raise ValueError(f"version {version.version}: image is for an mcpServer server; "
-                                 "a remote server's version sets url")
-            if version.url is not None and self.remote is None:
-                raise ValueError(f"version {version.version}: url is for a remote server; "
-                                 "an mcpServer server's version sets image")
-        if self.default is not None and self.default not in seen:
-            raise ValueError(f"default {self.default!r} is not one of the versions ({', '.join(sorted(seen))})")
-        return self
-
     def version(self, version: str) -> ServerVersion | None:
         return next((v for v in self.versions if v.version == version), None)
+
+
+def _check_versions(self: "CatalogServer") -> "CatalogServer":
+    if self.external is not None:
+        raise ValueError("an external server has no versions krmfn could emit: drop versions, "
+                         "or declare the server with remote or mcpServer")
+    if self.tools or self.tools_from:
+        raise ValueError("a server with versions lists its tools per version (versions[].tools), "
+                         "not beside them")
+    seen: set[str] = set()
+    for version in self.versions:
+        if version.version in seen:
+            raise ValueError(f"version {version.version} is listed twice")
+        seen.add(version.version)
+        if version.image is not None and self.mcp_server is None:
+            raise ValueError(f"version {version.version}: image is for an mcpServer server; "
+                             "a remote server's version sets url")
+        if version.url is not None and self.remote is None:
+            raise ValueError(f"version {version.version}: url is for a remote server; "
+                             "an mcpServer server's version sets image")
+    if self.default is not None and self.default not in seen:
+        raise ValueError(f"default {self.default!r} is not one of the versions ({', '.join(sorted(seen))})")
+    return self
 
 
 class ToolCatalogSpec(KrmModel):
