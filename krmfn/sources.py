@@ -109,7 +109,11 @@ class _Grants:
                 for position, value in enumerate(as_list(tool.get(key))):
                     if isinstance(value, str):
                         seen.setdefault(value, position)
-            self.servers.setdefault(str(tool.get("server", "")).rpartition("/")[2], []).append((index, positions))
+            server = str(tool.get("server", "")).rpartition("/")[2].partition("@")[0]  # a pin names its version
+            self.servers.setdefault(server, []).append((index, positions))
+
+
+_VERSIONED = re.compile(r"-v[0-9][a-z0-9-]*$")
 
 
 def _description_field(obj: dict, parts: list, grants: _Grants) -> list:
@@ -142,7 +146,9 @@ def _tool_field(entry: dict, rest: list, grants: _Grants) -> list:
     names = as_list(as_dict(entry.get("mcpServer")).get("toolNames")) or as_list(as_dict(entry.get("mcp")).get("tools"))
     if rest[:1] in (["mcpServer"], ["mcp"]):
         rest = rest[1:]
-    candidates = grants.servers.get(str(server.get("name", "")), [])
+    name = str(server.get("name", ""))
+    # a version of a catalog server is emitted as `<server>-v<version>` (expand.catalog.version_name)
+    candidates = grants.servers.get(name) or grants.servers.get(_VERSIONED.sub("", name), [])
     if not candidates:
         return ["spec", "tools"]
     listed = rest[:1] in (["toolNames"], ["tools"]) and len(rest) > 1 and isinstance(rest[1], int)
