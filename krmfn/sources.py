@@ -175,10 +175,20 @@ def _tool_field(entry: dict, rest: list, grants: _Grants) -> list:
 
 def _catalog_field(ref: KObject, parts: list, catalog: dict) -> list:
     """The catalog server entry a RemoteMCPServer / MCPServer came from (by name and namespace)."""
+    from .expand.catalog import version_name  # a server's version is emitted as `<server>-v<version>`
+
     for index, server in enumerate(as_list(as_dict(catalog.get("spec")).get("servers"))):
         server = as_dict(server)
-        if server.get("name") == ref.name and server.get("namespace", ref.namespace) in (ref.namespace, None, ""):
+        if server.get("namespace", ref.namespace) not in (ref.namespace, None, ""):
+            continue
+        name = server.get("name")
+        versions = [as_dict(v) for v in as_list(server.get("versions"))]
+        version = next((j for j, v in enumerate(versions) if isinstance(name, str)
+                        and isinstance(v.get("version"), str) and version_name(name, v["version"]) == ref.name), None)
+        if name == ref.name or version is not None:
             tail = parts[1:] if parts[:1] == ["spec"] else []
+            if version is not None and (tail[:1] == ["url"] or tail[:2] == ["deployment", "image"]):
+                return ["spec", "servers", index, "versions", version, tail[-1]]
             if ref.kind == "MCPServer" and tail[:1] == ["deployment"]:
                 rest = tail[1:]
                 if rest[:1] == ["secretRefs"] and len(rest) > 1:
