@@ -59,9 +59,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if argv is None:
         argv = sys.argv[1:]
-    # pydantic scans every installed package's entry points for plugins on first use; krmfn
-    # uses none, and the scan costs start-up time on every function call.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         return _dispatch(argv)
     except KeyboardInterrupt:

@@ -109,7 +109,11 @@ class _Grants:
                 for position, value in enumerate(as_list(tool.get(key))):
                     if isinstance(value, str):
                         seen.setdefault(value, position)
-            self.servers.setdefault(str(tool.get("server", "")).rpartition("/")[2], []).append((index, positions))
+            server = str(tool.get("server", "")).rpartition("/")[2].partition("@")[0]  # a pin names its version
+            self.servers.setdefault(server, []).append((index, positions))
+
+
+_VERSIONED = re.compile(r"-v[0-9][a-z0-9-]*$")
 
 
 def _description_field(obj: dict, parts: list, grants: _Grants) -> list:
@@ -142,7 +146,9 @@ def _tool_field(entry: dict, rest: list, grants: _Grants) -> list:
     names = as_list(as_dict(entry.get("mcpServer")).get("toolNames")) or as_list(as_dict(entry.get("mcp")).get("tools"))
     if rest[:1] in (["mcpServer"], ["mcp"]):
         rest = rest[1:]
-    candidates = grants.servers.get(str(server.get("name", "")), [])
+    name = str(server.get("name", ""))
+    # a version of a catalog server is emitted as `<server>-v<version>` (expand.catalog.version_name)
+    candidates = grants.servers.get(name) or grants.servers.get(_VERSIONED.sub("", name), [])
     if not candidates:
         return ["spec", "tools"]
     listed = rest[:1] in (["toolNames"], ["tools"]) and len(rest) > 1 and isinstance(rest[1], int)
@@ -169,10 +175,20 @@ def _tool_field(entry: dict, rest: list, grants: _Grants) -> list:
 
 def _catalog_field(ref: KObject, parts: list, catalog: dict) -> list:
     """The catalog server entry a RemoteMCPServer / MCPServer came from (by name and namespace)."""
+    from .expand.catalog import version_name  # a server's version is emitted as `<server>-v<version>`
+
     for index, server in enumerate(as_list(as_dict(catalog.get("spec")).get("servers"))):
         server = as_dict(server)
-        if server.get("name") == ref.name and server.get("namespace", ref.namespace) in (ref.namespace, None, ""):
+        if server.get("namespace", ref.namespace) not in (ref.namespace, None, ""):
+            continue
+        name = server.get("name")
+        versions = [as_dict(v) for v in as_list(server.get("versions"))]
+        version = next((j for j, v in enumerate(versions) if isinstance(name, str)
+                        and isinstance(v.get("version"), str) and version_name(name, v["version"]) == ref.name), None)
+        if name == ref.name or version is not None:
             tail = parts[1:] if parts[:1] == ["spec"] else []
+            if version is not None and (tail[:1] == ["url"] or tail[:2] == ["deployment", "image"]):
+                return ["spec", "servers", index, "versions", version, tail[-1]]
             if ref.kind == "MCPServer" and tail[:1] == ["deployment"]:
                 rest = tail[1:]
                 if rest[:1] == ["secretRefs"] and len(rest) > 1:

@@ -259,3 +259,18 @@ def test_a_version_cannot_lower_the_built_in_floor():
 
     assert code == 1 and any("k8s_delete_resource (destructive) is not allowed" in line
                              for line in engine.error_lines(checked.results))
+
+
+def test_a_policy_failure_on_a_pinned_server_names_the_description_field(repo):
+    """Issue 17's example on a versioned server: the Agent names `billing-api-v1-4-2`, the user
+    edited `billing-api@1.4.2`'s allow list; the line names that field and file."""
+    agent = repo / "base" / "agents" / "billing-assistant.yaml"
+    edit(agent, "    - issue_refund\n    requireApproval:\n    - issue_refund",
+         "    - issue_refund\n    - delete_customer\n    requireApproval:\n    - issue_refund\n    - delete_customer")
+    proc = build(repo, "overlays/prod")
+    assert proc.returncode == 1 and proc.stdout == ""
+    failing = [line for line in proc.stderr.splitlines() if "delete_customer" in line and "[error]" in line]
+    assert failing, proc.stderr
+    assert all(line.endswith("; from krmfn.dev/v1alpha1/AgentDescription/platform-agents/billing-assistant "
+                             "spec.tools[0].allow[4] (base/agents/billing-assistant.yaml)") for line in failing), \
+        proc.stderr

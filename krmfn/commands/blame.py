@@ -18,7 +18,8 @@ import re
 import subprocess
 import sys
 
-from .diff import EXIT_ERROR, EXIT_OK, UsageError, _Parser
+from .args import CommandParser, UsageError
+from .diff import EXIT_ERROR, EXIT_OK
 
 MAX_COMMITS = 50
 _PR = re.compile(r"\(#(\d+)\)\s*$|Merge pull request #(\d+)|\(#(\d+)\)")
@@ -33,8 +34,8 @@ class BlameError(ValueError):
 def parser():
     import argparse
 
-    p = _Parser(prog="krmfn blame", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    p = CommandParser(prog="krmfn blame", description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("paths", nargs="+", metavar="OVERLAY [AGENT]")
     p.add_argument("--digest", help="find the commit that rendered this prompt digest (sha256:...)")
     p.add_argument("--max-commits", type=int, default=MAX_COMMITS,

@@ -23,22 +23,15 @@ import argparse
 import os
 import sys
 
+from .args import CommandParser, UsageError
+
 EXIT_OK, EXIT_ERROR, EXIT_GATED = 0, 1, 3
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line and exit 1, not argparse's usage block and exit 2
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="krmfn diff", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-                epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    p = CommandParser(prog="krmfn diff", description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
+                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("paths", nargs="*", metavar="PATH", help="OLD NEW, or with --git the kustomization DIRs")
     p.add_argument("--git", metavar="REV1..REV2", help="render the DIRs at two git revisions")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")

@@ -20,7 +20,8 @@ import shutil
 import subprocess
 import sys
 
-from .diff import EXIT_ERROR, EXIT_GATED, EXIT_OK, UsageError, _Parser
+from .args import CommandParser, UsageError
+from .diff import EXIT_ERROR, EXIT_GATED, EXIT_OK
 
 KUBECTL_ENV = "KRMFN_KUBECTL"  # the kubectl --kubectl runs (default: kubectl on PATH)
 KUBECTL_TIMEOUT = 120
@@ -29,8 +30,8 @@ KUBECTL_TIMEOUT = 120
 def parser():
     import argparse
 
-    p = _Parser(prog="krmfn drift", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    p = CommandParser(prog="krmfn drift", description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("overlay", metavar="OVERLAY", help="the kustomization directory the cluster should run")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--live", metavar="FILE", help="the live objects (kubectl get ... -o yaml); - for stdin")

@@ -14,13 +14,13 @@ import argparse
 import os
 import sys
 
-from .diff import UsageError, _Parser
+from .args import CommandParser, UsageError
 
 
 def run(argv: list[str]) -> int:
-    p = _Parser(prog="krmfn graph", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-                epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    p = CommandParser(prog="krmfn graph", description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
+                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("paths", nargs="*", metavar="PATH")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--git", metavar="REV", help="render DIR at REV (or REV1..REV2 for a difference)")

@@ -20,22 +20,15 @@ import os
 import re
 import sys
 
+from .args import CommandParser, UsageError
+
 EXIT_OK, EXIT_ERROR, EXIT_WAITING = 0, 1, 3
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}\Z")
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="krmfn review-gate", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    p = CommandParser(prog="krmfn review-gate", description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("--repo", required=True, metavar="OWNER/REPO", help="the repository (GITHUB_REPOSITORY in Actions)")
     p.add_argument("--pr", required=True, metavar="N", help="the pull request number")
     p.add_argument("--report", required=True, metavar="FILE", help="the krmfn diff JSON report of the pull request")

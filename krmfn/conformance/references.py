@@ -41,7 +41,7 @@ import re
 from typing import Any, Iterable
 
 from ..constants import KAGENT_GROUP, MAX_DELEGATION_DEPTH, NAMESPACE_NAME_LABEL
-from ..reader import object_refs, read_agent
+from ..reader import object_refs, read_agent, read_models
 from ..runtime.kobject import as_dict as _d, as_str as _s, selector_matches
 from ..runtime.results import ERROR, WARNING, Result
 
@@ -216,35 +216,28 @@ class _Checker:
 
     # kinds ----------------------------------------------------------------------------------
     def agent(self) -> None:
-        spec = self.spec
         if self.name and (len(self.name) > 63 or not _DNS1035_LABEL.match(self.name)):
             self.error("metadata.name", f'Agent name "{self.name}" must be a DNS-1035 label (lower case '
                                         f"alphanumeric or '-', starting with a letter, at most 63 characters): "
                                         f"kagent creates a Service with the agent's name")
         self.refs()
-        if spec.get("type", "Declarative") != "Declarative":
-            return
-        decl = spec.get("declarative")
-        if not isinstance(decl, dict):
-            return  # the schema's CEL rule reports it
-        base = "spec.declarative"
-        mc = decl.get("modelConfig")
-        if not mc:
-            self.error(f"{base}.modelConfig",
+        models = read_models(self.obj)
+        if models is None:
+            return  # BYO, or no declarative section (the schema's CEL rule reports it)
+        if not models.main.name:
+            self.error(models.main.path,
                        "modelConfig is not set: kagent v0.9.12 does not apply the documented default "
                        "\"default-model-config\"; name a ModelConfig in the Agent's namespace")
         else:
-            self.model_ref(mc, f"{base}.modelConfig")
-        memory = _d(decl.get("memory"))
-        if memory.get("modelConfig"):
-            self.model_ref(memory.get("modelConfig"), f"{base}.memory.modelConfig")
-        summarizer = _d(_d(_d(decl.get("context")).get("compaction")).get("summarizer"))
-        if summarizer.get("modelConfig"):
-            self.model_ref(summarizer.get("modelConfig"), f"{base}.context.compaction.summarizer.modelConfig")
-        if not decl.get("systemMessage") and decl.get("systemMessageFrom") is None:
-            self.error(f"{base}.systemMessage", "a Declarative agent needs systemMessage or systemMessageFrom "
-                                                "(kagent refuses it: at least one system message source must be specified)")
+            self.model_ref(models.main.name, models.main.path)
+        for extra in (models.memory, models.summarizer):
+            if extra is not None and extra.name:
+                self.model_ref(extra.name, extra.path)
         agent = read_agent(self.obj)
+        if not agent.system_prompt and agent.system_prompt_from is None:
+            self.error("spec.declarative.systemMessage", "a Declarative agent needs systemMessage or systemMessageFrom "
+                                                        "(kagent refuses it: at least one system message source must "
+                                                        "be specified)")
         for use in agent.tool_uses:
             self.mcp_tool(use)
         for delegation in agent.delegations:
