@@ -266,14 +266,14 @@ def test_generate_runs_conformance_and_names_the_users_file(tmp_path, flavor):
         pytest.skip("vendor/kagent-crds is empty: scripts/setup copies the CRDs from ../shared (absent here)")
     repo = repo_copy(tmp_path)
     catalog = repo / "base" / "agents" / "catalog.yaml"
-    catalog.write_text(catalog.read_text().replace("secretRefs: [billing-api-token]", "secretRefs: [billing-api-tokn]"))
+    catalog.write_text(catalog.read_text().replace("name: billing-api-token, key: authorization", "name: billing-api-tokn, key: authorization"))
     env = cmp_env(tmp_path, sidecar_bin(tmp_path, flavor), "overlays/prod")
     proc = run_cmp(generate_argv(), repo / "overlays" / "prod", env)
     assert proc.returncode != 0 and proc.stdout == b""
     assert proc.stderr.decode().splitlines()[0] == (
-        '[error] kagent.dev/v1alpha1/MCPServer/platform-agents/billing-api spec.deployment.secretRefs[0].name: '
+        '[error] kagent.dev/v1alpha2/RemoteMCPServer/platform-agents/billing-api-v1-4-2 spec.headersFrom[0].valueFrom.name: '
         'Secret "billing-api-tokn" not found in namespace "platform-agents": it is neither in the rendered output '
-        'nor declared external; from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].mcpServer.secretRefs[0] '
+        'nor declared external; from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].remote.headersFrom[0].valueFrom.name '
         '(base/agents/catalog.yaml)'), proc.stderr.decode()
 
 

@@ -306,12 +306,12 @@ def test_render_step_annotates_a_broken_reference_on_the_catalog(tmp_path):
         pytest.skip("vendor/kagent-crds is empty: scripts/setup copies the CRDs from ../shared (absent here)")
     workspace = repo_copy(tmp_path)
     catalog = workspace / "base/agents/catalog.yaml"
-    catalog.write_text(catalog.read_text().replace("secretRefs: [billing-api-token]", "secretRefs: [billing-api-tokn]"))
+    catalog.write_text(catalog.read_text().replace("name: billing-api-token, key: authorization", "name: billing-api-tokn, key: authorization"))
     proc, runner = run_step("render", workspace, tmp_path, **{"inputs.overlays": "overlays/prod"})
     assert proc.returncode == 1
     assert any(line.startswith("::error file=base/agents/catalog.yaml,title=krmfn build overlays/prod::[error] "
-                               "kagent.dev/v1alpha1/MCPServer/platform-agents/billing-api spec.deployment.secretRefs[0].name")
-               and "from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].mcpServer.secretRefs[0]" in line
+                               "kagent.dev/v1alpha2/RemoteMCPServer/platform-agents/billing-api-v1-4-2 spec.headersFrom[0].valueFrom.name")
+               and "from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].remote.headersFrom[0].valueFrom.name" in line
                for line in proc.stdout.splitlines()), proc.stdout
 
 

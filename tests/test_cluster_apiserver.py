@@ -2,9 +2,9 @@
 carrying each supported kagent CRD set: the server accepts it, stores exactly what was rendered
 (no defaulting or pruning, so Argo CD would show no drift), and a second apply is a no-op.
 
-Each server gets the renders for its own kagent version: the example overlays as they are
-(kagentVersion v0.9.12) for v0.9.12, and the same overlays with kagentVersion set to v0.10.0-rc3
-for v0.10.0-rc3 (v0.10's CRDs default fields that krmfn then writes out).
+Each server gets the renders for its own kagent version: the example overlays with every
+ModelEnvironment's kagentVersion set to the server's (v0.10's CRDs default fields that krmfn then
+writes out for v0.10; the example's prod declares v0.10.0-rc3 itself).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def server(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def renders(server, tmp_path_factory) -> dict[str, list[dict]]:
-    version = None if server.crd_set == DEFAULT_KAGENT_VERSION else server.crd_set
+    version = server.crd_set  # the example's environments declare their own kagent; each server gets its own
     tmp = tmp_path_factory.mktemp("renders")
     return {target: yamlio.load_all(render(target, version, tmp)) for target in TARGETS}
 

@@ -9,8 +9,11 @@ each place they use it (generated here from the CRDs), each checked against ever
 
 from __future__ import annotations
 
+import atexit
 import copy
 import re
+import shutil
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,10 +50,15 @@ def golden_objects() -> list[tuple[str, dict]]:
 
 
 @lru_cache(maxsize=None)
-def render_objects() -> tuple[tuple[str, dict], ...]:
+def render_objects(set_name: str) -> tuple[tuple[str, dict], ...]:
+    """Every render, its ModelEnvironments targeting this 0.x CRD set (the example's environments
+    declare their own kagent: prod v0.10.0-rc3, the others v0.9.12); other sets get them as they are."""
+    version = set_name if set_name in SUPPORTED_SETS and set_name.startswith("v0.") else None
+    tmp = Path(tempfile.mkdtemp(prefix="krmfn-renders-"))
+    atexit.register(shutil.rmtree, tmp, True)
     out = []
     for target in TARGETS:
-        for i, obj in enumerate(kagent_objects(yamlio.load_all(render(target)))):
+        for i, obj in enumerate(kagent_objects(yamlio.load_all(render(target, version, tmp)))):
             out.append((f"{target}#{i}", obj))
     return tuple(out)
 
@@ -221,7 +229,7 @@ def keyword_breakers(set_name: str) -> list[tuple[str, dict]]:
 
 
 def corpus(set_name: str) -> list[tuple[str, dict]]:
-    return golden_objects() + list(render_objects()) + cel_breakers(set_name) + keyword_breakers(set_name)
+    return golden_objects() + list(render_objects(set_name)) + cel_breakers(set_name) + keyword_breakers(set_name)
 
 
 # ------------------------------------------------------------------------------------------

@@ -22,10 +22,10 @@ import support
 pytestmark = pytest.mark.e2e
 
 VENDORED = {"overlays/prod": "v0.10.0-rc3", "overlays/prod-kagent-1.0": "v1.0"}
-BROKEN_SECRET = ('[error] kagent.dev/v1alpha1/MCPServer/platform-agents/billing-api spec.deployment.secretRefs[0].name: '
+BROKEN_SECRET = ('[error] kagent.dev/v1alpha2/RemoteMCPServer/platform-agents/billing-api-v1-4-2 spec.headersFrom[0].valueFrom.name: '
                  'Secret "billing-api-tokn" not found in namespace "platform-agents": it is neither in the rendered '
                  'output nor declared external')
-FROM_CATALOG = "; from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].mcpServer.secretRefs[0]"
+FROM_CATALOG = "; from krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[2].remote.headersFrom[0].valueFrom.name"
 
 
 def vendored_or_skip() -> None:
@@ -46,8 +46,8 @@ def kustomize5() -> Kustomize | None:
 def break_catalog(tree: Path) -> None:
     catalog = tree / "base/agents/catalog.yaml"
     text = catalog.read_text()
-    assert "secretRefs: [billing-api-token]" in text
-    catalog.write_text(text.replace("secretRefs: [billing-api-token]", "secretRefs: [billing-api-tokn]"))
+    assert "name: billing-api-token, key: authorization" in text
+    catalog.write_text(text.replace("name: billing-api-token, key: authorization", "name: billing-api-tokn, key: authorization"))
 
 
 def repo_copy(tmp: Path) -> Path:
@@ -125,13 +125,12 @@ def test_krmfn_build_names_the_field_and_file_the_user_edited(tmp_path):
     repo = repo_copy(tmp_path)
     break_catalog(repo)
     supervisor = repo / "base/agents/supervisor.yaml"
-    supervisor.write_text(supervisor.read_text().replace("  - observability/promql-agent\n",
-                                                         "  - observability/promql-agnet\n"))
+    supervisor.write_text(supervisor.read_text().replace("  - promql-agent\n", "  - promql-agnet\n"))
     proc = krmfn_build(repo / "overlays/prod")
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.splitlines()[0] == (
         "[error] krmfn.dev/v1alpha1/AgentDescription/platform-agents/supervisor spec.delegates[1]: agent "
-        "observability/promql-agnet does not exist; did you mean 'observability/promql-agent'? "
+        "platform-agents/promql-agnet does not exist; did you mean 'platform-agents/promql-agent'? "
         "(base/agents/supervisor.yaml)")
     supervisor.write_text((ROOT / "base/agents/supervisor.yaml").read_text())  # now only the Secret is broken
     for directory, args in ((repo / "overlays/prod", ()), (repo, ("--kustomize", str(require(standalone_kustomize()).argv[0])))):
@@ -147,14 +146,14 @@ def test_an_environment_error_names_the_environment_file(tmp_path):
     repo = repo_copy(tmp_path)
     environment = repo / "overlays/prod/environment.yaml"
     text = environment.read_text()
-    environment.write_text(text.replace("      model: claude-opus-4-1\n      apiKeySecret: {name: anthropic-api-key,",
-                                        "      model: claude-opus-4-1\n      apiKeySecret: {name: anthropic-api-kee,"))
+    environment.write_text(text.replace("      model: claude-sonnet-4-5\n      apiKeySecret: {name: anthropic-api-key,",
+                                        "      model: claude-sonnet-4-5\n      apiKeySecret: {name: anthropic-api-kee,"))
     proc = krmfn_build(repo / "overlays/prod")
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.splitlines()[0] == (
-        '[error] kagent.dev/v1alpha2/ModelConfig/platform-agents/model-premium spec.apiKeySecret: Secret '
+        '[error] kagent.dev/v1alpha2/ModelConfig/platform-agents/model-standard spec.apiKeySecret: Secret '
         '"anthropic-api-kee" not found in namespace "platform-agents": it is neither in the rendered output nor '
-        'declared external; from krmfn.dev/v1alpha1/ModelEnvironment/prod spec.tiers.premium.apiKeySecret '
+        'declared external; from krmfn.dev/v1alpha1/ModelEnvironment/prod spec.tiers.standard.apiKeySecret '
         '(overlays/prod/environment.yaml)')
 
 
@@ -217,9 +216,10 @@ def test_a_catalog_schema_error_does_not_cascade_to_its_users(tmp_path):
     catalog.write_text(catalog.read_text().replace("      create_annotation: write", "      create_annotation: wrote"))
     proc = krmfn_build(repo / "overlays/dev")
     assert proc.returncode == 1
-    assert proc.stderr.splitlines()[:-1] == [
-        "[error] krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[1].tools.create_annotation: Input should be 'read', "
-        "'write' or 'destructive' (got 'wrote') (base/agents/catalog.yaml)"], proc.stderr
+    assert proc.stderr.splitlines()[:-1] == [  # grafana-mcp lists create_annotation in both its versions
+        f"[error] krmfn.dev/v1alpha1/ToolCatalog/tools spec.servers[1].versions[{i}].tools.create_annotation: Input "
+        "should be 'read', 'write' or 'destructive' (got 'wrote') (base/agents/catalog.yaml)" for i in (0, 1)], \
+        proc.stderr
 
 
 def test_krmfn_run_names_the_description_and_its_file():

@@ -142,7 +142,8 @@ class Expansion:
             try:
                 entry = self.catalog.resolve(reference, "")
             except CatalogError as err:
-                self.error(config, field, str(err))
+                if reference not in self.unparsed_servers:  # else: no cascade from the catalog's error
+                    self.error(config, field, str(err))
                 continue
             if not entry.versions:
                 self.error(config, field, f"server {entry.key} lists no versions to roll out")
@@ -251,7 +252,7 @@ class Expansion:
             try:
                 family = self.catalog.resolve(grant.server_name, namespace)
             except CatalogError as err:
-                if grant.server not in self.unparsed_servers:  # else: no cascade from the catalog's error
+                if grant.server_name not in self.unparsed_servers:  # else: no cascade from the catalog's error
                     self.error(obj, f"{path}.server", str(err))
                 continue
             try:
