@@ -144,7 +144,12 @@ def test_not_applied_and_not_in_git(rendered, tmp_path):
     live += [extra, foreign, other_env]
     report = json.loads(_drift("--live", _write(tmp_path, live), "--format", "json").stdout)
     statuses = {a["agent"]: a["status"] for a in report["agents"]}
-    assert statuses == {f"platform-agents/{AGENT}": "not applied", "platform-agents/shadow-agent": "not in Git"}
+    # the supervisor delegates to the missing agent: what it reaches through it is drift of its own
+    reach_only = {a["agent"] for a in report["agents"] if a["status"] == "drifted"
+                  and {f["class"] for f in a["findings"]} == {"reach-changed"}}
+    assert {k: v for k, v in statuses.items() if k not in reach_only} == {
+        f"platform-agents/{AGENT}": "not applied", "platform-agents/shadow-agent": "not in Git"}, statuses
+    assert reach_only <= {"platform-agents/supervisor"}
     text = _drift("--live", _write(tmp_path, live)).stdout
     assert "in Git, not applied to the cluster" in text and "runs in the cluster, not in Git" in text
 
@@ -179,8 +184,8 @@ def test_the_cluster_cannot_lower_a_risk(rendered, tmp_path):
     billing = _find(live, "Agent", "billing-assistant")
     billing["spec"]["declarative"]["tools"][0]["mcpServer"]["toolNames"].append("delete_customer")
     risks = json.loads(billing["metadata"]["annotations"]["krmfn.dev/tool-risks"])
-    risks["platform-agents/billing-api"]["delete_customer"] = "read"
-    risks["platform-agents/billing-api"]["issue_refund"] = "read"  # Git says write
+    risks["platform-agents/billing-api-v1-4-2"]["delete_customer"] = "read"
+    risks["platform-agents/billing-api-v1-4-2"]["issue_refund"] = "read"  # Git says write
     billing["metadata"]["annotations"]["krmfn.dev/tool-risks"] = json.dumps(risks)
     k8s = _find(live, "Agent", AGENT)
     k8s["spec"]["declarative"]["tools"][0]["mcpServer"]["toolNames"].append("k8s_delete_resource")
@@ -237,10 +242,10 @@ def test_kubectl_failure_is_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, rendered):
-    from cluster_tools import DEFAULT_KAGENT_VERSION, api_server, install_crds
+    from cluster_tools import api_server, install_crds
 
     with api_server(tmp_path_factory.mktemp("drift-apiserver")) as srv:
-        install_crds(srv, DEFAULT_KAGENT_VERSION)
+        install_crds(srv, "v0.10.0-rc3")  # the kagent the prod overlay declares (and vendors)
         path = tmp_path_factory.mktemp("drift-apply") / "render.yaml"
         path.write_text(yamlio.dump_all(rendered))
         srv.kubectl("apply", "--server-side", "--field-manager=krmfn", "-f", str(path))
@@ -300,10 +305,10 @@ def test_cluster_in_sync_then_kubectl_edits_are_named(cluster, tmp_path):
 
 @pytest.mark.cluster
 def test_cluster_deleted_agent_is_not_applied(cluster, tmp_path):
-    cluster.kubectl("delete", "agent.v1alpha2.kagent.dev", "promql-agent", "-n", "observability", "--wait=true")
+    cluster.kubectl("delete", "agent.v1alpha2.kagent.dev", "promql-agent", "-n", "platform-agents", "--wait=true")
     try:
         report = json.loads(_kubectl_drift(cluster, "--format", "json").stdout)
-        assert {a["agent"]: a["status"] for a in report["agents"]}["observability/promql-agent"] == "not applied"
+        assert {a["agent"]: a["status"] for a in report["agents"]}["platform-agents/promql-agent"] == "not applied"
     finally:
         path = tmp_path / "restore.yaml"
         path.write_text(yamlio.dump_all([d for d in yamlio.load_all(module("build", OVERLAY).stdout) if d]))
