@@ -48,10 +48,16 @@ def transformer_input(target: str, tmp: Path) -> list[dict]:
     return yamlio.load_all(proc.stdout)
 
 
-def conformance_config(external: list[str]) -> dict:
+def conformance_config(external: list[str], kagent_version: str = DEFAULT_KAGENT_VERSION) -> dict:
     return {"apiVersion": "krmfn.dev/v1alpha1", "kind": "KagentConformance",
             "metadata": {"name": "conformance", "annotations": {LOCAL: "true"}},
-            "spec": {"crds": [str(crd_dir(DEFAULT_KAGENT_VERSION))], "external": external}}
+            "spec": {"crds": [str(crd_dir(kagent_version))], "external": external}}
+
+
+def declared_kagent(stages: list[dict]) -> str:
+    """The kagent the target's ModelEnvironment declares (prod: v0.10.0-rc3)."""
+    return next((c.get("spec", {}).get("kagentVersion") for c in stages if c["kind"] == "ModelEnvironment"
+                 and c.get("spec", {}).get("kagentVersion")), DEFAULT_KAGENT_VERSION)
 
 
 def function_configs(target: str, external: list[str] = EXTERNAL) -> list[dict]:
@@ -59,7 +65,7 @@ def function_configs(target: str, external: list[str] = EXTERNAL) -> list[dict]:
     # An overlay's own conformance stage reads the vendored CRDs its kustomization lists (kustomize
     # input, not a kpt package's): under kpt the CRDs come from spec.crds instead.
     stages = [c for c in pipeline(target) if c["kind"] != "KagentConformance"]
-    for config in stages + [conformance_config(external)]:
+    for config in stages + [conformance_config(external, declared_kagent(stages))]:
         config = yamlio.load_one(yamlio.dump(config), "config")  # a copy
         annotations = config["metadata"].setdefault("annotations", {})
         annotations.pop(FUNCTION_ANNOTATION, None)
