@@ -195,8 +195,16 @@ def kustomize_resources(target: str) -> list[dict]:
         kustomization = Path(tmp) / target / "kustomization.yaml"
         doc = yaml.safe_load(kustomization.read_text())
         doc.pop("transformers", None)
+        # kustomize's output drops local-config items, but its functions get them: build the vendored
+        # CRDs unmarked, then mark them as the overlay's patch does
+        marks = [p for p in doc.get("patches", []) if p.get("target", {}).get("kind") == "CustomResourceDefinition"]
+        doc["patches"] = [p for p in doc.get("patches", []) if p not in marks]
         kustomization.write_text(yaml.safe_dump(doc, sort_keys=False))
-        return kustomize_plain(Path(tmp) / target)
+        items = kustomize_plain(Path(tmp) / target)
+        for item in items if marks else ():
+            if item["kind"] == "CustomResourceDefinition":
+                item["metadata"].setdefault("annotations", {})["config.kubernetes.io/local-config"] = "true"
+        return items
 
 
 def resource_list(items: list[dict], config: dict) -> bytes:
