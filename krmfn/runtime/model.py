@@ -606,6 +606,15 @@ def _bounds(constraints: dict):
     return checks
 
 
+def _bounded(bounds, number, value, loc, errors):
+    """`number` when it is within every bound (pydantic reports the first one broken), else _FAIL."""
+    for bound, name, message, test in bounds:
+        if not test(number, bound):
+            errors.append(_error(name, loc, message, value))
+            return _FAIL
+    return number
+
+
 def _integer(strict: bool, constraints: dict):
     bounds = _bounds(constraints)
 
@@ -643,11 +652,7 @@ def _integer(strict: bool, constraints: dict):
         else:
             errors.append(_error("int_type", loc, "Input should be a valid integer", value))
             return _FAIL
-        for bound, name, message, test in bounds:
-            if not test(number, bound):
-                errors.append(_error(name, loc, message, value))
-                return _FAIL
-        return number
+        return _bounded(bounds, number, value, loc, errors)
     return check
 
 
@@ -667,11 +672,7 @@ def _number(strict: bool, constraints: dict):
         else:
             errors.append(_error("float_type", loc, "Input should be a valid number", value))
             return _FAIL
-        for bound, name, message, test in bounds:
-            if not test(number, bound):
-                errors.append(_error(name, loc, message, value))
-                return _FAIL
-        return number
+        return _bounded(bounds, number, value, loc, errors)
     return check
 
 
