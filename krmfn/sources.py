@@ -113,9 +113,6 @@ class _Grants:
             self.servers.setdefault(server, []).append((index, positions))
 
 
-_VERSIONED = re.compile(r"-v[0-9][a-z0-9-]*$")
-
-
 def _description_field(obj: dict, parts: list, grants: _Grants) -> list:
     """The description field an Agent / AgentTemplate field came from (0.10 and 1.0 shapes)."""
     tail = parts[2:] if parts[:2] == ["spec", "declarative"] else parts[1:] if parts[:1] == ["spec"] else []
@@ -147,8 +144,9 @@ def _tool_field(entry: dict, rest: list, grants: _Grants) -> list:
     if rest[:1] in (["mcpServer"], ["mcp"]):
         rest = rest[1:]
     name = str(server.get("name", ""))
-    # a version of a catalog server is emitted as `<server>-v<version>` (expand.catalog.version_name)
-    candidates = grants.servers.get(name) or grants.servers.get(_VERSIONED.sub("", name), [])
+    from .expand.catalog import unversioned_name  # a server's version is emitted as `<server>-v<version>`
+
+    candidates = grants.servers.get(name) or grants.servers.get(unversioned_name(name), [])
     if not candidates:
         return ["spec", "tools"]
     listed = rest[:1] in (["toolNames"], ["tools"]) and len(rest) > 1 and isinstance(rest[1], int)

@@ -19,7 +19,7 @@ from ..runtime.record import record
 from ..api.catalog import CatalogServer, ServerVersion, ToolCatalog
 from ..risk import builtin_floor, builtin_kagent_tools, merge, riskiest
 
-__all__ = ["Catalog", "CatalogError", "ServerEntry", "builtin_kagent_tools", "version_name"]
+__all__ = ["Catalog", "CatalogError", "ServerEntry", "builtin_kagent_tools", "unversioned_name", "version_name"]
 
 
 def version_name(server: str, version: str) -> str:
@@ -27,6 +27,14 @@ def version_name(server: str, version: str) -> str:
     `billing-api-v1-4-2` (lowercase, each run of other characters one '-'); one name per version,
     never a mutable "latest"."""
     return f"{server}-v" + re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
+
+
+_VERSION_SUFFIX = re.compile(r"-v[0-9][a-z0-9-]*$")
+
+
+def unversioned_name(name: str) -> str:
+    """The server a `version_name` names (`billing-api-v1-4-2` -> `billing-api`); other names as they are."""
+    return _VERSION_SUFFIX.sub("", name)
 
 
 class CatalogError(ValueError):
