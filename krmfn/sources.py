@@ -10,27 +10,13 @@ does. Used by the Pipeline, which holds both the sources (its input) and the ren
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from .api.common import source_of
-from .constants import ANNOTATION_SOURCE
-from .runtime.kobject import KObject, as_dict, as_list, dig
+from .constants import ANNOTATION_MODEL_TIER, ANNOTATION_SOURCE
+from .reader import AgentRead, Delegation, FieldLocation, read_agent, read_template, templates_of
+from .runtime.kobject import KObject, as_dict, as_list, dig, format_path, parse_path
 from .runtime.results import FileRef, Result, ResourceRef
-
-_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-TIER_LABEL = "krmfn.dev/model-tier"
-
-
-def parse_path(field: str) -> list[str | int]:
-    return [int(index) if index else key for key, index in _PART.findall(field)]
-
-
-def format_path(parts: Iterable[str | int]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 class Sources:
@@ -44,14 +30,17 @@ class Sources:
                 self.by_name.setdefault(source_of(item), item)
         self.environment = environment
         self.indexes: dict[int, _Grants] = {}  # one per description, built when first asked
+        self.reads: dict[int, AgentRead | None] = {}  # one per rendered agent, read when first asked
+        self.templates: dict[int, dict | None] = {}  # a 1.0 Agent's AgentTemplate, found when first asked
 
     def attribute(self, results: list[Result], rendered: Iterable[dict]) -> list[Result]:
         """`results` with source, source field and the source's file where one is known."""
         objects = {ResourceRef.of(item): item for item in rendered}
+        templates = templates_of(objects.values())
         out = []
         for result in results:
             obj = objects.get(result.resource) if result.resource is not None and result.source is None else None
-            template = _template_holding(obj, result.field, objects) if obj is not None else None
+            template = self._template_holding(obj, result.field, templates) if obj is not None else None
             obj = template or obj
             found = self.source_of(obj, result.field) if obj is not None else None
             if found is None:
@@ -70,25 +59,34 @@ class Sources:
             grants = self.indexes.get(id(named))
             if grants is None:
                 grants = self.indexes[id(named)] = _Grants(as_dict(named.get("spec")))
-            return named, _nearest(named, _description_field(obj, parts, grants))
+            agent = self._read(obj)
+            if agent is None:  # not an agent: the description field of the same name, if any
+                return named, _nearest(named, ["spec", *(parts[1:] if parts[:1] == ["spec"] else [])])
+            return named, _nearest(named, _description_field(agent.locate(field), grants))
         if named is not None:
             return named, _nearest(named, _catalog_field(ref, parts, named))
-        tier = ref.labels.get(TIER_LABEL)
+        tier = ref.labels.get(ANNOTATION_MODEL_TIER)
         if ref.kind == "ModelConfig" and tier and self.environment is not None:
             tail = parts[1:] if parts[:1] == ["spec"] else []
             return self.environment, _nearest(self.environment, ["spec", "tiers", tier, *tail])
         return None
 
 
-def _template_holding(obj: dict, field: str, objects: dict) -> dict | None:
-    """A kagent 1.0 Agent's findings name fields of the AgentTemplate it runs (the reader reads
-    both as one agent): that template, when the field is not the Agent's own."""
-    ref = KObject(obj)
-    name = dig(obj, "spec", "templateRef", "name")
-    if not isinstance(name, str) or dig(obj, *parse_path(field)) is not None:
-        return None
-    return objects.get(ResourceRef(api_version=ref.api_version, kind="AgentTemplate", name=name,
-                                   namespace=ref.namespace))
+    def _read(self, obj: dict) -> AgentRead | None:
+        """The agent `obj` is (an Agent, or a 1.0 AgentTemplate on its own), read once."""
+        if id(obj) not in self.reads:
+            self.reads[id(obj)] = read_template(obj) or read_agent(obj)
+        return self.reads[id(obj)]
+
+    def _template_holding(self, obj: dict, field: str, templates: dict) -> dict | None:
+        """A kagent 1.0 Agent's findings name fields of the AgentTemplate it runs (the reader reads
+        both as one agent): that template, when the field is not the Agent's own."""
+        if dig(obj, *parse_path(field)) is not None:
+            return None
+        if id(obj) not in self.templates:
+            agent = read_agent(obj, templates=templates)
+            self.templates[id(obj)] = agent.template if agent is not None else None
+        return self.templates[id(obj)]
 
 
 class _Grants:
@@ -113,60 +111,48 @@ class _Grants:
             self.servers.setdefault(server, []).append((index, positions))
 
 
-def _description_field(obj: dict, parts: list, grants: _Grants) -> list:
-    """The description field an Agent / AgentTemplate field came from (0.10 and 1.0 shapes)."""
-    tail = parts[2:] if parts[:2] == ["spec", "declarative"] else parts[1:] if parts[:1] == ["spec"] else []
-    if not tail:
-        return ["spec"]
-    head = tail[0]
-    if head == "tools" and len(tail) > 1 and isinstance(tail[1], int):
-        entry = as_dict(dig(obj, *parts[:len(parts) - len(tail) + 2]))
-        return _tool_field(entry, tail[2:], grants)
-    if head == "modelConfig":
+def _description_field(location: FieldLocation, grants: _Grants) -> list:
+    """The description field a rendered agent's field came from (any kagent version: the reader
+    says what the field is)."""
+    if location.role in ("tool", "delegation"):
+        return _tool_field(location, grants)
+    if location.role == "model":
         return ["spec", "model"]
-    if head in ("systemMessage", "systemMessageFrom", "systemPrompt", "promptTemplate"):
+    if location.role == "prompt":
         return ["spec", "prompt"]
-    if head == "a2aConfig":
-        return ["spec", "skills", *tail[2:]]
-    return ["spec", *tail]
+    if location.role == "skills":
+        return ["spec", "skills", *location.rest]
+    return ["spec", *location.rest]
 
 
-def _tool_field(entry: dict, rest: list, grants: _Grants) -> list:
-    agent = as_dict(entry.get("agent")) or as_dict(entry.get("subAgent"))
-    if agent:
-        name, namespace = str(agent.get("name", "")), str(agent.get("namespace", ""))
-        for index, written in grants.delegates.get(name, []):
-            if not namespace or written in ("", namespace):
+def _tool_field(location: FieldLocation, grants: _Grants) -> list:
+    use = location.use
+    if isinstance(use, Delegation):
+        for index, written in grants.delegates.get(use.name, []):
+            if written in ("", use.namespace):
                 return ["spec", "delegates", index]
         return ["spec", "delegates"]
-    server = as_dict(entry.get("mcpServer")) or as_dict(as_dict(entry.get("mcp")).get("server"))
-    names = as_list(as_dict(entry.get("mcpServer")).get("toolNames")) or as_list(as_dict(entry.get("mcp")).get("tools"))
-    if rest[:1] in (["mcpServer"], ["mcp"]):
-        rest = rest[1:]
-    name = str(server.get("name", ""))
+    if use is None:
+        return ["spec", "tools"]
     from .expand.catalog import unversioned_name  # a server's version is emitted as `<server>-v<version>`
 
-    candidates = grants.servers.get(name) or grants.servers.get(unversioned_name(name), [])
+    candidates = grants.servers.get(use.name) or grants.servers.get(unversioned_name(use.name), [])
     if not candidates:
         return ["spec", "tools"]
-    listed = rest[:1] in (["toolNames"], ["tools"]) and len(rest) > 1 and isinstance(rest[1], int)
-    approval = rest[:1] == ["requireApproval"]
     value = None
-    if listed and rest[1] < len(names):
-        value = names[rest[1]]
-    elif approval and len(rest) > 1 and isinstance(rest[1], int):
-        value = as_list(as_dict(entry.get("mcpServer")).get("requireApproval"))[rest[1]:rest[1] + 1]
-        value = value[0] if value else None
-    key = "requireApproval" if approval else "allow"
+    if location.index is not None:
+        written = use.listed if location.part == "names" else use.approval_list
+        value = written[location.index] if location.index < len(written) else None
+    key = "requireApproval" if location.part == "approvals" else "allow"
     for index, positions in candidates:
         if isinstance(value, str) and value in positions[key]:
             return ["spec", "tools", index, key, positions[key][value]]
     index = candidates[0][0]
-    if listed or rest[:1] in (["toolNames"], ["tools"]):
+    if location.part == "names":
         return ["spec", "tools", index, "allow"]
-    if approval:
+    if location.part == "approvals":
         return ["spec", "tools", index, "requireApproval"]
-    if rest[:1] in (["name"], ["kind"], ["server"]):
+    if location.part == "server":
         return ["spec", "tools", index, "server"]
     return ["spec", "tools", index]
 

@@ -125,6 +125,43 @@ def test_delegates_and_approvals_map_to_the_description_field():
     assert all(r.source == ResourceRef.of(description) for r in found)
 
 
+def test_a_kagent_1_0_agent_maps_through_its_template_to_the_description_field():
+    """The 1.0 shape (AgentTemplate + Agent, `mcp.server`, `mcp.tools`, one approval boolean,
+    `subAgent.templateRef`): the reader says what each field is, so the same description fields
+    come out as for 0.10; a field the Agent does not hold is its template's."""
+    description = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription",
+                   "metadata": {"name": "sup", "namespace": "a"},
+                   "spec": {"prompt": {"inline": "hi"}, "delegates": ["x", "y"], "tools": [
+                       {"server": "other", "allow": ["t"]},
+                       {"server": "srv", "allow": ["r", "w"], "requireApproval": ["r", "w"]}]}}
+    source = {"krmfn.dev/source": "AgentDescription/a/sup"}
+    template = {"apiVersion": "api.kagent.dev/v1alpha3", "kind": "AgentTemplate",
+                "metadata": {"name": "sup", "namespace": "a", "annotations": source},
+                "spec": {"systemPromptFrom": {"name": "sup-prompt", "key": "system"}, "modelConfig": {"name": "m"},
+                         "tools": [{"subAgent": {"templateRef": {"name": "y"}}},
+                                   {"mcp": {"server": {"name": "srv", "kind": "RemoteMCPServer"},
+                                            "tools": ["r", "w"], "requireApproval": True}}]}}
+    agent = {"apiVersion": "api.kagent.dev/v1alpha3", "kind": "Agent",
+             "metadata": {"name": "sup", "namespace": "a", "annotations": source},
+             "spec": {"templateRef": {"name": "sup"}, "harnessRef": {"name": "h"}}}
+    on_template = {
+        "spec.tools[0].subAgent.templateRef.name": "spec.delegates[1]",
+        "spec.tools[1].mcp.tools[1]": "spec.tools[1].allow[1]",
+        "spec.tools[1].mcp.requireApproval": "spec.tools[1].requireApproval",
+        "spec.tools[1].mcp.server.name": "spec.tools[1].server",
+        "spec.systemPromptFrom.name": "spec.prompt",
+        "spec.modelConfig.name": "spec",  # the description names no model: nearest existing field
+    }
+    results = [Result.about(template, field, "m") for field in on_template]
+    results += [Result.about(agent, field, "m") for field in on_template]  # the Agent's own findings ...
+    results.append(Result.about(agent, "spec.harnessRef.name", "m"))  # ... and one it holds itself
+    found = Sources([description]).attribute(results, [template, agent])
+    expected = [*on_template.values(), *on_template.values(), "spec"]
+    assert [r.source_field for r in found] == expected
+    assert [r.resource.kind for r in found] == ["AgentTemplate"] * 6 + ["Agent"] * 7
+    assert all(r.source == ResourceRef.of(description) for r in found)
+
+
 def test_an_object_without_a_source_is_left_as_it_is():
     other = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}}
     result = Result.about(other, "data", "m")

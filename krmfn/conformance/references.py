@@ -41,8 +41,8 @@ import re
 from typing import Any, Iterable
 
 from ..constants import KAGENT_GROUP, MAX_DELEGATION_DEPTH, NAMESPACE_NAME_LABEL
-from ..reader import object_refs, read_agent, read_models
-from ..runtime.kobject import as_dict as _d, as_str as _s, selector_matches
+from ..reader import admits, object_refs, read_agent, read_models
+from ..runtime.kobject import as_dict, as_str
 from ..runtime.results import ERROR, WARNING, Result
 
 __all__ = ["check_references", "MAX_DELEGATION_DEPTH", "KAGENT_GROUP"]
@@ -129,7 +129,7 @@ class _World:
         base = {NAMESPACE_NAME_LABEL: ns}
         if obj is None:
             return base, False
-        labels = _d(_d(obj.get("metadata")).get("labels"))
+        labels = as_dict(as_dict(obj.get("metadata")).get("labels"))
         return {**{k: v for k, v in labels.items() if isinstance(v, str)}, **base}, True
 
     def agents(self) -> list[dict]:
@@ -142,7 +142,6 @@ class _Checker:
         self.obj = obj
         self.out = out
         self.ns, self.name = _meta(obj)
-        self.spec = _d(obj.get("spec"))
 
     # reporting ----------------------------------------------------------------------------
     def error(self, field: str, message: str) -> None:
@@ -178,7 +177,7 @@ class _Checker:
                 continue
             keys: set[str] = set()
             for section in ("data", "stringData") if ref.kind == "Secret" else ("data", "binaryData"):
-                keys.update(k for k in _d(target.get(section)) if isinstance(k, str))
+                keys.update(k for k in as_dict(target.get(section)) if isinstance(k, str))
             if ref.key not in keys:
                 self.error(ref.key_path or ref.path, f'key "{ref.key}" not found in {ref.kind} '
                                                      f"{_nsname(self.ns, ref.name)} (has: {', '.join(sorted(keys)) or 'no keys'})")
@@ -187,23 +186,19 @@ class _Checker:
         """Cross-namespace reference from self.ns to `target`: its allowedNamespaces must admit it."""
         tns, tname = _meta(target)
         ref = f"{target_kind} {_nsname(tns, tname)}"
-        an = _d(target.get("spec")).get("allowedNamespaces")
-        if not isinstance(an, dict):
+        labels, complete = self.world.namespace_labels(self.ns)
+        verdict, frm = admits(target, labels, complete)
+        if verdict is True:
+            return
+        if frm is None:
             self.error(field, f"cross-namespace reference to {ref} is not allowed from {_in_ns(self.ns)}: "
                               f"the target has no spec.allowedNamespaces (only same-namespace references)")
-            return
-        frm = an.get("from") or "Same"
-        if frm == "All":
             return
         if frm == "Same":
             self.error(field, f"cross-namespace reference to {ref} is not allowed from {_in_ns(self.ns)}: "
                               f"its spec.allowedNamespaces.from is Same")
             return
         if frm == "Selector":
-            labels, complete = self.world.namespace_labels(self.ns)
-            verdict = selector_matches(_d(an.get("selector")), labels, complete)
-            if verdict is True:
-                return
             if verdict is None:
                 self.warning(field, f"cannot verify that {ref} admits {_in_ns(self.ns)}: its allowedNamespaces "
                                     f"selector needs the labels of Namespace {self.ns!r}, which is not in the "
@@ -258,7 +253,7 @@ class _Checker:
                                        f"resolves only MCPServer (the default), RemoteMCPServer and Service")
             return
         tns = use.namespace
-        ref = f"{resolved} {_nsname(tns, _s(name))}"
+        ref = f"{resolved} {_nsname(tns, as_str(name))}"
         if not use.listed:
             self.error(f"{path}.toolNames", f"toolNames is empty: kagent then grants every tool of {ref}; "
                                             f"list the allowed tools explicitly")
@@ -272,10 +267,10 @@ class _Checker:
                                                 f"{_in_ns(self.ns)}: {resolved} does not support cross-namespace "
                                                 f"references (only RemoteMCPServer does)")
                 return
-            target = self.world.get("RemoteMCPServer", tns, _s(name))
+            target = self.world.get("RemoteMCPServer", tns, as_str(name))
             if target is None:
-                if not self.world.exists("RemoteMCPServer", tns, _s(name)):
-                    self.error(f"{path}.name", f'RemoteMCPServer "{_s(name)}" not found in {_in_ns(tns)}: it is '
+                if not self.world.exists("RemoteMCPServer", tns, as_str(name)):
+                    self.error(f"{path}.name", f'RemoteMCPServer "{as_str(name)}" not found in {_in_ns(tns)}: it is '
                                                f"neither in the rendered output nor declared external")
                 else:
                     self.warning(f"{path}.namespace", f"cannot verify that external {ref} admits "
@@ -284,7 +279,7 @@ class _Checker:
             self.allowed(target, "RemoteMCPServer", f"{path}.namespace")
             return
         hint = ""
-        if resolved == "MCPServer" and not kind and self.world.exists("RemoteMCPServer", self.ns, _s(name)):
+        if resolved == "MCPServer" and not kind and self.world.exists("RemoteMCPServer", self.ns, as_str(name)):
             hint = "an empty kind means a kmcp MCPServer; a RemoteMCPServer of that name exists: set kind: RemoteMCPServer"
         self.require(resolved, name, f"{path}.name", hint=hint)
 

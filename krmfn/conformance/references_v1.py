@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..constants import AGENTTEMPLATE_KIND, HARNESS_KIND, KAGENT_V1ALPHA3, MAX_DELEGATION_DEPTH
-from ..reader import object_refs
-from ..runtime.kobject import KObject, as_dict, as_list, as_str
+from ..reader import AgentRead, object_refs, read_agent, read_template
+from ..runtime.kobject import KObject, dig, parse_path
 from ..runtime.results import ERROR, Result
 
 _KINDS = ("Agent", AGENTTEMPLATE_KIND, HARNESS_KIND, "ModelConfig", "RemoteMCPServer")
@@ -46,44 +46,39 @@ def check(objs: list[dict], external: frozenset) -> list[Result]:
     graph: dict[str, list[str]] = {}
     fields: dict[tuple[str, str], tuple[dict, str]] = {}
 
-    def template(obj: dict, body: dict, base: str, key: str | None) -> None:
-        require(obj, "ModelConfig", as_dict(body.get("modelConfig")).get("name"), f"{base}.modelConfig.name")
-        source = body.get("systemPromptFrom")
-        if isinstance(source, dict):
-            require(obj, "ConfigMap", source.get("name"), f"{base}.systemPromptFrom.name")
-        if not body.get("systemPrompt") and not isinstance(source, dict):
-            out.append(Result.about(obj, base, "no systemPrompt or systemPromptFrom", severity=ERROR,
+    def template(agent: AgentRead, key: str | None) -> None:
+        obj = agent.obj
+        require(obj, "ModelConfig", dig(obj, *parse_path(agent.model_path)), agent.model_path)
+        source = agent.system_prompt_from
+        if source is not None:
+            require(obj, "ConfigMap", dig(obj, *parse_path(source.path), "name"), f"{source.path}.name")
+        if not agent.system_prompt and source is None:
+            out.append(Result.about(obj, agent.base, "no systemPrompt or systemPromptFrom", severity=ERROR,
                                     check="reference"))
-        for i, tool in enumerate(as_list(body.get("tools"))):
-            tool = as_dict(tool)
-            path = f"{base}.tools[{i}]"
-            if isinstance(tool.get("mcp"), dict):
-                mcp = tool["mcp"]
-                require(obj, "RemoteMCPServer", as_dict(mcp.get("server")).get("name"), f"{path}.mcp.server.name")
-                if not as_list(mcp.get("tools")):
-                    out.append(Result.about(obj, f"{path}.mcp.tools", "empty: kagent grants every tool of the "
-                                            "server; name each tool", severity=ERROR, check="reference"))
-            elif isinstance(tool.get("subAgent"), dict):
-                target = as_str(as_dict(tool["subAgent"].get("templateRef")).get("name"))
-                require(obj, AGENTTEMPLATE_KIND, target, f"{path}.subAgent.templateRef.name")
-                if key is not None and target:
-                    edge = f"{KObject(obj).namespace}/{target}"
-                    if edge not in graph.setdefault(key, []):
-                        graph[key].append(edge)
-                        fields.setdefault((key, edge), (obj, f"{path}.subAgent.templateRef.name"))
+        for use in agent.tool_uses:
+            require(obj, "RemoteMCPServer", dig(obj, *parse_path(use.name_path)), use.name_path)
+            if not use.listed:
+                out.append(Result.about(obj, use.names_path, "empty: kagent grants every tool of the "
+                                        "server; name each tool", severity=ERROR, check="reference"))
+        for delegation in agent.delegations:
+            require(obj, AGENTTEMPLATE_KIND, dig(obj, *parse_path(delegation.name_path)), delegation.name_path)
+            if key is not None and delegation.name:
+                edge = delegation.key
+                if edge not in graph.setdefault(key, []):
+                    graph[key].append(edge)
+                    fields.setdefault((key, edge), (obj, delegation.name_path))
 
     for (kind, ns, name), obj in sorted(index.items(), key=lambda kv: kv[0]):
-        spec = KObject(obj).spec
         if kind == "Agent":
-            if isinstance(spec.get("template"), dict):
-                template(obj, spec["template"], "spec.template", None)
-            elif "templateRef" in spec:
-                require(obj, AGENTTEMPLATE_KIND, as_dict(spec.get("templateRef")).get("name"), "spec.templateRef.name")
-            if "harnessRef" in spec:
-                require(obj, HARNESS_KIND, as_dict(spec.get("harnessRef")).get("name"), "spec.harnessRef.name")
+            agent = read_agent(obj)
+            if agent.base != "spec":  # an inline template
+                template(agent, None)
+            for ref in (agent.template_ref, agent.harness_ref):
+                if ref is not None:
+                    require(obj, ref.kind, ref.name, ref.path)
         elif kind == AGENTTEMPLATE_KIND:
             graph.setdefault(f"{ns}/{name}", [])
-            template(obj, spec, "spec", f"{ns}/{name}")
+            template(read_template(obj), f"{ns}/{name}")
         elif kind in ("ModelConfig", "RemoteMCPServer"):
             for ref in object_refs(obj):  # the names only: keys are the 0.x check's
                 require(obj, ref.kind, ref.name, ref.path)

@@ -56,7 +56,7 @@ from ..api.environment import (
 )
 from .. import constants as k
 from ..constants import AGENTTEMPLATE_KIND, ANNOTATION_EFFORT, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3
-from ..reader import ModelUses, read_models
+from ..reader import ModelUses, read_agent, read_models
 from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
 from ..runtime.record import record
@@ -469,10 +469,10 @@ class Environment:
         out: dict[int, str] = {}
         for index in v1_agents:
             obj = items[index]
-            spec = KObject(obj).spec
-            if "harness" in spec or "harnessRef" in spec:
+            agent = read_agent(obj)
+            if agent is None or agent.harness or agent.harness_ref is not None:
                 continue  # the author's choice stands
-            template = as_dict(spec.get("templateRef")).get("name")
+            template = agent.template_ref.name if agent.template_ref is not None else None
             tier = tiers.get((meta_namespace(obj), template)) if isinstance(template, str) else None
             harness = (self.spec.tiers[tier].harness if tier in self.spec.tiers else None) or self.spec.harness
             if harness is None:
@@ -661,10 +661,7 @@ class Environment:
         if not isinstance(annotations, dict):
             annotations = meta["annotations"] = {}
         models = plan.models
-        if _is_template(out):
-            out["spec"]["modelConfig"] = {"name": model_config_name(plan.tier, plan.effort)}
-        else:
-            _put(out, models.main.keys, model_config_name(plan.tier, plan.effort))
+        _put(out, models.main.keys, model_config_name(plan.tier, plan.effort))
         if plan.requested is not None:
             annotations[ANNOTATION_MODEL_TIER] = plan.requested
         if plan.effort_requested is not None:
@@ -694,8 +691,11 @@ class Environment:
 
 
 def _put(obj: dict, keys: tuple[str, ...], value: str) -> None:
-    """Set the field the reader found (its parents exist: it was read there)."""
+    """Set the field the reader found; a parent that is missing or not a map (a 1.0 template
+    without a modelConfig) becomes one."""
     for key in keys[:-1]:
+        if not isinstance(obj.get(key), dict):
+            obj[key] = {}
         obj = obj[key]
     obj[keys[-1]] = value
 

@@ -128,7 +128,9 @@ class Expansion:
                 if obj.get("apiVersion") == AGENT_API_VERSION and obj.get("kind") == "Agent":
                     self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
                 elif KObject(obj).is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND):
-                    description = KObject(obj).spec.get("description")
+                    from ..reader import read_template  # rare: a template expand did not write
+
+                    description = read_template(obj).description
                     self.existing_templates[f"{meta_namespace(obj)}/{meta_name(obj)}"] = (
                         description if isinstance(description, str) else meta_name(obj))
                 self.passthrough.append(obj)

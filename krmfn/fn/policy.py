@@ -40,7 +40,7 @@ from ..constants import (
     NAMESPACE_NAME_LABEL,
 )
 from ..expand.catalog import Catalog
-from ..reader import ModelConfigRead, admits, read_agent, read_model_config, templates_of
+from ..reader import ModelConfigRead, admits, read_agent, read_model_config, server_url, templates_of
 from ..risk import RANK, RiskModel, builtin_kagent_tools, claimed_risks
 from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
@@ -365,7 +365,7 @@ class Checker:
             return key
         original = KObject(copy).annotations.get(ANNOTATION_CATALOG_SERVER)
         server = self.servers.get(original) if isinstance(original, str) else None
-        if server is not None and server.url and KObject(copy).spec.get("url") == server.url:
+        if server is not None and server.url and server_url(copy) == server.url:
             return original
         return key
 
@@ -515,8 +515,8 @@ class Checker:
 
     def _check_risks(self, rule: PolicyRule, node: AgentNode) -> None:
         scope = self._scope(rule, node)
-        names = "allow" if node.kind == "AgentDescription" else "toolNames"
         for use in node.servers:
+            names = _list_name(use.names_path)
             for kind, grant, what in self._risk_problems(rule, use):
                 if rule.explicit_tools and (not use.known or (grant is not None and grant.risk is None)):
                     continue  # the same rule reports the unknown server or tool; one line is enough
@@ -570,8 +570,8 @@ class Checker:
                 continue
             holder = self.graph[routed[0][-1]]
             shown = " -> ".join(_short(k, node.namespace) for k in [node.key, *routed[0]])
-            names = "allow" if holder.kind == "AgentDescription" else "toolNames"
             for use in holder.servers:
+                names = _list_name(use.names_path)
                 for kind, grant, what in self._risk_problems(rule, use):
                     seen_key = (holder.key, f"{use.key}/{grant.tool if grant else '*'}")
                     if seen_key in reported:
@@ -592,9 +592,8 @@ class Checker:
             if not use.known:
                 self.report(node.obj, use.server_path, rule.name, use.unknown_reason, rule.severity)
             if use.wildcard:
-                field_name = "allow" if node.kind == "AgentDescription" else "toolNames"
                 self.report(node.obj, use.names_path, rule.name,
-                            f"empty {field_name} grants every tool of {use.key}; name each tool", rule.severity)
+                            f"empty {_list_name(use.names_path)} grants every tool of {use.key}; name each tool", rule.severity)
             elif use.known:
                 for grant in use.grants:
                     if grant.risk is None:
@@ -677,14 +676,12 @@ class Checker:
 
     def _admits(self, obj: dict, source: str) -> tuple[bool | None, str]:
         labels, known = self.labels_of_namespace(source)
-        verdict, _ = admits(obj, source, labels, complete=known)
+        verdict, origin = admits(obj, labels, complete=known)
         if verdict is not False:
             return verdict, ""
-        allowed = KObject(obj).spec.get("allowedNamespaces")
-        origin = (allowed.get("from") if isinstance(allowed, dict) else None) or "Same"
         if origin == "Selector":
             return False, "spec.allowedNamespaces selector does not match it"
-        return False, f"spec.allowedNamespaces from: {origin}"
+        return False, f"spec.allowedNamespaces from: {origin or 'Same'}"
 
     def _check_models(self, rule: PolicyRule, node: AgentNode) -> None:
         models = rule.models
@@ -775,6 +772,12 @@ def _agent_matches(pattern: str, node: AgentNode) -> bool:
     if "/" in pattern:
         return fnmatchcase(node.key, pattern)
     return fnmatchcase(node.name, pattern)
+
+
+def _list_name(names_path: str) -> str:
+    """The name of the field that lists a use's tools (a description's `allow`, an Agent's
+    `toolNames` or `tools`), as the author reads it in the file."""
+    return names_path.rpartition(".")[2]
 
 
 def _short(key: str, namespace: str) -> str:

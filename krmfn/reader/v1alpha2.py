@@ -26,6 +26,10 @@ MCP_KINDS = {
 _ENTRY_KEYS = ("name", "namespace", "toolNames", "requireApproval")
 # what the reader reads into its own fields; every other key is a setting
 _READ_SPEC = ("type", "description", "declarative", "skills", "byo")
+# what a field is to the agent (`AgentRead.locate`); the longest prefix decides
+ROLES = {"spec.declarative.modelConfig": "model", "spec.declarative.systemMessage": "prompt",
+         "spec.declarative.systemMessageFrom": "prompt", "spec.declarative.promptTemplate": "prompt",
+         "spec.declarative.a2aConfig": "skills", "spec.declarative.a2aConfig.skills": "skills", "spec.skills": "skills"}
 _READ_DECLARATIVE = ("systemMessage", "systemMessageFrom", "promptTemplate", "modelConfig", "tools", "a2aConfig",
                      "deployment")
 
@@ -36,7 +40,8 @@ def read_agent(ref: KObject, default_namespace: str = "") -> AgentRead:
     namespace = ref.namespace or default_namespace
     declarative = as_dict(spec.get("declarative")) if agent_type == "Declarative" else {}
     base = "spec.declarative"
-    agent = AgentRead(ref.obj, ref.api_version, ref.name, namespace, agent_type, f"{base}.tools", body=declarative)
+    agent = AgentRead(ref.obj, ref.api_version, ref.name, namespace, agent_type, f"{base}.tools", body=declarative,
+                      base=base, model_path=f"{base}.modelConfig", roles=ROLES)
     agent.model_config = as_str(declarative.get("modelConfig"))
     agent.memory_model_config = as_str(as_dict(declarative.get("memory")).get("modelConfig"))
     for path, value in ((f"{base}.modelConfig", agent.model_config),
@@ -67,7 +72,7 @@ def _read_rest(agent: AgentRead, spec: dict, declarative: dict, base: str) -> No
     agent.description = spec.get("description")
     if isinstance(declarative.get("systemMessage"), str):
         agent.system_prompt = declarative["systemMessage"]
-    elif isinstance(declarative.get("systemMessageFrom"), dict):
+    if isinstance(declarative.get("systemMessageFrom"), dict):
         ref = declarative["systemMessageFrom"]
         agent.system_prompt_from = PromptSource(f"{base}.systemMessageFrom", as_str(ref.get("type")) or "ConfigMap",
                                                 as_str(ref.get("name")), as_str(ref.get("key")))
@@ -127,7 +132,8 @@ def _tool_use(path: str, mcp: dict, tool: dict, namespace: str) -> ToolUse:
     return ToolUse(
         path=path, name_path=f"{path}.name",
         namespace_path=f"{path}.namespace" if own_namespace else f"{path}.name",
-        names_path=f"{path}.toolNames", name=as_str(mcp.get("name")), namespace=own_namespace or namespace,
+        names_path=f"{path}.toolNames", approvals_path=f"{path}.requireApproval", server_path=path,
+        name=as_str(mcp.get("name")), namespace=own_namespace or namespace,
         kind=MCP_KINDS.get((group, written_kind), ""), written_kind=written_kind, api_group=group,
         tools=names or None, approvals=frozenset(str_list(mcp.get("requireApproval"))),
         listed=listed, approval_list=approvals, settings=settings)

@@ -10,12 +10,16 @@ AgentTemplate of a sub-agent. An unresolved templateRef reads as an agent withou
 
 from __future__ import annotations
 
+from ..constants import AGENTTEMPLATE_KIND, HARNESS_KIND
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
 from . import AgentRead, Delegation, ModelRef, ModelUses, PromptSource, ToolUse
-from .refs import ObjectRef, value_source
+from .refs import ObjectRef, named, value_source
 
 # what the reader reads into its own fields; every other key is a setting
 _READ_AGENT = ("template", "templateRef", "harnessRef")  # an inline harness is a setting too
+# what a template body's field is to the agent (`AgentRead.locate`), below the body
+_ROLES = {"modelConfig": "model", "systemPrompt": "prompt", "systemPromptFrom": "prompt", "promptTemplate": "prompt",
+          "skills": "skills"}
 _READ_TEMPLATE = ("description", "modelConfig", "systemPrompt", "systemPromptFrom", "promptTemplate", "tools",
                   "skills")
 
@@ -30,13 +34,35 @@ def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None
         template_name = as_str(as_dict(spec.get("templateRef")).get("name"))
         template_obj = (templates or {}).get((namespace, template_name))
         body, base = as_dict(KObject(template_obj).spec) if template_obj is not None else {}, "spec"
-    agent = AgentRead(ref.obj, ref.api_version, ref.name, namespace, "Declarative", f"{base}.tools", body=body)
+    agent = _read_body(ref, namespace, body, base)
     agent.template = template_obj
     if template_obj is None and base == "spec":
         agent.unresolved = f"AgentTemplate {namespace}/{as_str(as_dict(spec.get('templateRef')).get('name'))}"
+    if base == "spec" and "templateRef" in spec:
+        agent.template_ref = named(AGENTTEMPLATE_KIND, as_dict(spec.get("templateRef")).get("name"),
+                                   "spec.templateRef.name")
+    if "harnessRef" in spec:
+        agent.harness_ref = named(HARNESS_KIND, as_dict(spec.get("harnessRef")).get("name"), "spec.harnessRef.name")
+    _read_rest(agent, spec, body, base)
+    return agent
+
+
+def read_template(ref: KObject, default_namespace: str = "") -> AgentRead:
+    """An AgentTemplate on its own: the agent its Agents run, without a Harness."""
+    agent = _read_body(ref, ref.namespace or default_namespace, ref.spec, "spec")
+    agent.template = ref.obj
+    _read_rest(agent, {}, ref.spec, "spec")
+    return agent
+
+
+def _read_body(ref: KObject, namespace: str, body: dict, base: str) -> AgentRead:
+    """The model, tool and sub-agent uses of a template body (an AgentTemplate's spec, or inline)."""
+    agent = AgentRead(ref.obj, ref.api_version, ref.name, namespace, "Declarative", f"{base}.tools", body=body,
+                      base=base, model_path=f"{base}.modelConfig.name",
+                      roles={f"{base}.{key}": role for key, role in _ROLES.items()})
     agent.model_config = as_str(as_dict(body.get("modelConfig")).get("name"))
     if agent.model_config:
-        agent.models.append((f"{base}.modelConfig.name", agent.model_config))
+        agent.models.append((agent.model_path, agent.model_config))
     for index, tool in enumerate(as_list(body.get("tools"))):
         tool = as_dict(tool)
         entry = f"{base}.tools[{index}]"
@@ -48,8 +74,7 @@ def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None
             agent.delegations.append(Delegation(
                 path=path, name_path=f"{path}.templateRef.name", namespace_path=f"{path}.templateRef.name",
                 name=as_str(as_dict(sub.get("templateRef")).get("name")), namespace=namespace,
-                kind="AgentTemplate", api_group=""))
-    _read_rest(agent, spec, body, base)
+                kind=AGENTTEMPLATE_KIND, api_group=""))
     return agent
 
 
@@ -61,7 +86,7 @@ def _read_rest(agent: AgentRead, spec: dict, body: dict, base: str) -> None:
     agent.description = body.get("description")
     if isinstance(body.get("systemPrompt"), str):
         agent.system_prompt = body["systemPrompt"]
-    elif isinstance(body.get("systemPromptFrom"), dict):
+    if isinstance(body.get("systemPromptFrom"), dict):
         ref = body["systemPromptFrom"]
         agent.system_prompt_from = PromptSource(f"{base}.systemPromptFrom", "ConfigMap", as_str(ref.get("name")),
                                                 as_str(ref.get("key")))
@@ -92,7 +117,8 @@ def _tool_use(path: str, mcp: dict, namespace: str) -> ToolUse:
     settings = {k: v for k, v in mcp.items() if k not in ("server", "tools", "requireApproval")}
     return ToolUse(
         path=path, name_path=f"{path}.server.name", namespace_path=f"{path}.server.name",
-        names_path=f"{path}.tools", name=as_str(server.get("name")), namespace=namespace,
+        names_path=f"{path}.tools", approvals_path=f"{path}.requireApproval", server_path=f"{path}.server",
+        name=as_str(server.get("name")), namespace=namespace,
         kind="RemoteMCPServer" if written_kind == "RemoteMCPServer" and not group else "",
         written_kind=written_kind, api_group=group, tools=names or None,
         approvals=frozenset(names) if approved else frozenset(), listed=listed,

@@ -7,6 +7,7 @@ objects use this, never their own `isinstance` ladders.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..constants import CRD_API_VERSION, CRD_KIND, LOCAL_CONFIG_ANNOTATION, NAMESPACE_NAME_LABEL
@@ -47,6 +48,21 @@ def dig(value: Any, *path: str | int) -> Any:
                 return None
             value = value.get(part)
     return value
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(field: str) -> list[str | int]:
+    """`spec.tools[0].allow` as ["spec", "tools", 0, "allow"] (the spelling of every result's field)."""
+    return [int(index) if index else key for key, index in _PATH_PART.findall(field)]
+
+
+def format_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
 
 
 class KObject:
