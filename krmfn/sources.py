@@ -158,7 +158,8 @@ def _tool_field(location: FieldLocation, grants: _Grants) -> list:
 
 
 def _catalog_field(ref: KObject, parts: list, catalog: dict) -> list:
-    """The catalog server entry a RemoteMCPServer / MCPServer came from (by name and namespace)."""
+    """The catalog server entry a RemoteMCPServer / MCPServer came from (by name and namespace),
+    and the field of it."""
     from .expand.catalog import version_name  # a server's version is emitted as `<server>-v<version>`
 
     for index, server in enumerate(as_list(as_dict(catalog.get("spec")).get("servers"))):
@@ -170,17 +171,10 @@ def _catalog_field(ref: KObject, parts: list, catalog: dict) -> list:
         version = next((j for j, v in enumerate(versions) if isinstance(name, str)
                         and isinstance(v.get("version"), str) and version_name(name, v["version"]) == ref.name), None)
         if name == ref.name or version is not None:
+            from .expand.build import catalog_field  # the writer knows where it wrote each field from
+
             tail = parts[1:] if parts[:1] == ["spec"] else []
-            if version is not None and (tail[:1] == ["url"] or tail[:2] == ["deployment", "image"]):
-                return ["spec", "servers", index, "versions", version, tail[-1]]
-            if ref.kind == "MCPServer" and tail[:1] == ["deployment"]:
-                rest = tail[1:]
-                if rest[:1] == ["secretRefs"] and len(rest) > 1:
-                    rest = rest[:2]  # a name list in the catalog, a list of {name} in kmcp
-                return ["spec", "servers", index, "mcpServer", *rest]
-            if ref.kind == "RemoteMCPServer":
-                return ["spec", "servers", index, "remote", *tail]
-            return ["spec", "servers", index]
+            return ["spec", "servers", index, *catalog_field(ref.kind, tail, version)]
     return ["spec", "servers"]
 
 

@@ -207,6 +207,22 @@ def version_annotations(source: str, version: tuple | None) -> dict[str, str]:
     return annotations
 
 
+def catalog_field(kind: str, tail: list, version: int | None) -> list:
+    """The inverse of `server` (and of build_v1.remote_server): where in a catalog's server entry
+    the field at `spec.<tail>` of the object written from it came from (`version`: the index of
+    the version in the entry's `versions` it was written for, whose URL or image is the version's)."""
+    if version is not None and (tail[:1] == ["url"] or tail[:2] == ["deployment", "image"]):
+        return ["versions", version, tail[-1]]
+    if kind == MCPSERVER_KIND and tail[:1] == ["deployment"]:
+        rest = tail[1:]
+        if rest[:1] == ["secretRefs"] and len(rest) > 1:
+            rest = rest[:2]  # a name list in the catalog, a list of {name} in kmcp
+        return ["mcpServer", *rest]
+    if kind == REMOTEMCPSERVER_KIND:
+        return ["remote", *tail]
+    return []
+
+
 def server(entry_name: str, namespace: str, spec: CatalogServer, source: str, users: set[str],
            version: tuple | None = None) -> dict[str, Any]:
     """The RemoteMCPServer or kmcp MCPServer a catalog entry asks krmfn to create; `version`:
