@@ -728,8 +728,10 @@ def _is_template(obj: dict) -> bool:
 
 
 def _with_harness(obj: dict, harness: str) -> dict:
+    from ..reader.v1alpha3 import HARNESS_REF
+
     out = copy.deepcopy(obj)
-    out["spec"]["harnessRef"] = {"name": harness}
+    _put(out, HARNESS_REF, harness)
     return out
 
 

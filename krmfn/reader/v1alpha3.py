@@ -11,12 +11,13 @@ AgentTemplate of a sub-agent. An unresolved templateRef reads as an agent withou
 from __future__ import annotations
 
 from ..constants import AGENTTEMPLATE_KIND, HARNESS_KIND
-from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
+from ..runtime.kobject import KObject, as_dict, as_list, as_str, dig, str_list
 from . import AgentRead, Delegation, ModelRef, ModelUses, PromptSource, ToolUse
 from .refs import ObjectRef, named, value_source
 
 # what the reader reads into its own fields; every other key is a setting
 _READ_AGENT = ("template", "templateRef", "harnessRef")  # an inline harness is a setting too
+HARNESS_REF = ("spec", "harnessRef", "name")  # where an Agent names its Harness (the environment writes it)
 # what a template body's field is to the agent (`AgentRead.locate`), below the body
 _ROLES = {"modelConfig": "model", "systemPrompt": "prompt", "systemPromptFrom": "prompt", "promptTemplate": "prompt",
           "skills": "skills"}
@@ -41,8 +42,8 @@ def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None
     if base == "spec" and "templateRef" in spec:
         agent.template_ref = named(AGENTTEMPLATE_KIND, as_dict(spec.get("templateRef")).get("name"),
                                    "spec.templateRef.name")
-    if "harnessRef" in spec:
-        agent.harness_ref = named(HARNESS_KIND, as_dict(spec.get("harnessRef")).get("name"), "spec.harnessRef.name")
+    if HARNESS_REF[1] in spec:
+        agent.harness_ref = named(HARNESS_KIND, dig(ref.obj, *HARNESS_REF), ".".join(HARNESS_REF))
     _read_rest(agent, spec, body, base)
     return agent
 
