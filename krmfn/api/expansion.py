@@ -7,14 +7,14 @@ from typing import Literal
 
 from .agent import PromptMode
 from .common import Resource
-from ..constants import TARGET_V0_10, TARGET_V1_0, TARGETS
+from ..constants import DEFAULT_RUNTIME, TARGET_V0_10, TARGET_V1_0, TARGETS
 from ..runtime.typed import Field, KrmModel
 
 
 class AgentExpansionSpec(KrmModel):
     environment: str | None = Field(None, min_length=1, description="environment name for prompt templates")
     prompt_mode: PromptMode = Field("Inline", alias="promptMode")
-    runtime: Literal["python", "go"] = "python"
+    runtime: Literal["python", "go"] = DEFAULT_RUNTIME
     keep_prompt_library: bool = Field(False, alias="keepPromptLibrary")
     target: Literal[TARGETS] = Field(  # resolved at runtime, in this module
         TARGET_V0_10, description=f"the kagent the output is for: {TARGET_V0_10} (kagent.dev/v1alpha2 Agents, "
