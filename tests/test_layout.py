@@ -3,7 +3,8 @@ a hit, an import inside a function always is).
 
 - only the CLI (`krmfn/cli.py`, `krmfn/__main__.py`, `krmfn/commands/*`) imports the CLI;
 - each constant has one home: `krmfn/constants.py` for API versions, groups, labels, annotations
-  (and whatever else it holds), one module for any other shared value;
+  (and whatever else it holds), one module for any other shared value, and a collection constant
+  is not spelled out again (an inline tuple, a `Literal[...]`);
 - those API versions, groups, label and annotation keys are spelled only in constants.py.
 
 Each check is a function of `modules()` and the helpers below, so another one (e.g. kagent object
