@@ -20,6 +20,7 @@ MCPSERVER_API_VERSION = KMCP_API_VERSION
 # kagent 1.0: a new group, v1alpha3 only, no conversion from 0.x.
 KAGENT_V1_GROUP = "api.kagent.dev"
 KAGENT_V1ALPHA3 = "api.kagent.dev/v1alpha3"
+KAGENT_GROUPS = (KAGENT_GROUP, KAGENT_V1_GROUP)  # what makes an object a kagent object
 AGENTTEMPLATE_KIND = "AgentTemplate"
 HARNESS_KIND = "Harness"
 MODELPROVIDERCONFIG_KIND = "ModelProviderConfig"
@@ -55,6 +56,8 @@ MANAGED_BY = "krmfn"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_AGENT = "krmfn.dev/agent"
 ANNOTATION_SOURCE = "krmfn.dev/source"
+# A result tag beside ANNOTATION_SOURCE (also one): the field of that source the result is about.
+ANNOTATION_SOURCE_FIELD = "krmfn.dev/source-field"
 ANNOTATION_PROMPT_DIGEST = "krmfn.dev/prompt-digest"
 ANNOTATION_MODEL_TIER = "krmfn.dev/model-tier"
 ANNOTATION_MEMORY_TIER = "krmfn.dev/memory-model-tier"

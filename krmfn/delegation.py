@@ -159,7 +159,9 @@ def nearest(graph: Graph, targets: "set[str] | list[str]") -> dict[str, tuple[in
     return found
 
 
-SHOWN_HOPS = 10  # a chain longer than this is shown as its start, a count, and its end
+# A chain longer than this is shown as its start, a count, and its end: a display limit, not
+# kagent's MAX_DELEGATION_DEPTH (the same number by coincidence).
+SHOWN_HOPS = 10
 
 
 def route(graph: Graph, found: dict[str, tuple[int, str | None, str]], agent: str,

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from ..runtime.typed import Field, KrmModel, field_validator, model_validator
 from .common import Name, Resource
+from ..constants import RISKS
 
-Risk = Literal["read", "write", "destructive"]
-from ..constants import RISKS  # noqa: E402
+Risk = Literal[RISKS]  # a tuple subscript: one value per risk
 
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$")
 

@@ -82,7 +82,7 @@ class ObjectMeta(KrmModel):
 class Resource(KrmModel):
     """Fields every krmfn kind has."""
 
-    api_version: Literal["krmfn.dev/v1alpha1"] = Field(API_VERSION, alias="apiVersion")
+    api_version: Literal[API_VERSION] = Field(API_VERSION, alias="apiVersion")  # resolved at runtime, in this module
     metadata: ObjectMeta
 
 

@@ -7,16 +7,16 @@ from typing import Literal
 
 from .agent import PromptMode
 from .common import Resource
-from ..constants import TARGET_V0_10, TARGET_V1_0
+from ..constants import DEFAULT_RUNTIME, TARGET_V0_10, TARGET_V1_0, TARGETS
 from ..runtime.typed import Field, KrmModel
 
 
 class AgentExpansionSpec(KrmModel):
     environment: str | None = Field(None, min_length=1, description="environment name for prompt templates")
     prompt_mode: PromptMode = Field("Inline", alias="promptMode")
-    runtime: Literal["python", "go"] = "python"
+    runtime: Literal["python", "go"] = DEFAULT_RUNTIME
     keep_prompt_library: bool = Field(False, alias="keepPromptLibrary")
-    target: Literal["kagent-0.10", "kagent-1.0"] = Field(
+    target: Literal[TARGETS] = Field(  # resolved at runtime, in this module
         TARGET_V0_10, description=f"the kagent the output is for: {TARGET_V0_10} (kagent.dev/v1alpha2 Agents, "
                                   f"the default) or {TARGET_V1_0} (api.kagent.dev/v1alpha3 AgentTemplates and "
                                   "Agents); the functions after expand follow from the objects they see")

@@ -22,7 +22,7 @@ STAGE_KINDS = ("AgentExpansion", "ModelEnvironment", "ToolPolicy", "KagentConfor
 class ConfigRef(KrmModel):
     """An item of the input, marked `config.kubernetes.io/local-config: "true"`, that is the stage's config."""
 
-    kind: Literal["AgentExpansion", "ModelEnvironment", "ToolPolicy", "KagentConformance"] = Field(
+    kind: Literal[STAGE_KINDS] = Field(  # resolved at runtime, in this module
         description="the config's kind (apiVersion krmfn.dev/v1alpha1)")
     name: Name = Field(description="the config's metadata.name")
 

@@ -26,11 +26,9 @@ BUILTIN_RULES = (RULE_DELEGATION_CYCLE, RULE_DELEGATION_DEPTH)
 
 # kagent refuses delegation chains deeper than this (its controller's MAX_DEPTH).
 from ..constants import MAX_DELEGATION_DEPTH as KAGENT_MAX_DELEGATION_DEPTH  # noqa: E402
+from ..constants import MODEL_PROVIDERS  # noqa: E402
 
-Provider = Literal[
-    "Anthropic", "OpenAI", "AzureOpenAI", "Ollama", "Gemini", "GeminiVertexAI",
-    "AnthropicVertexAI", "Bedrock", "SAPAICore", "Foundry",
-]
+Provider = Literal[MODEL_PROVIDERS]  # a tuple subscript: one value per provider
 
 _GLOB = re.compile(r"^[a-z0-9*?\[\]!.-]+\Z")
 

@@ -93,6 +93,7 @@ def _run(argv: list[str]) -> int:
 
 
 def _render(overlay: str, kustomize: str | None) -> list[dict]:
+    from ..constants import KAGENT_GROUP
     from ..render import BuildOptions, RenderError, build
     from ..runtime import yamlio
 
@@ -106,7 +107,8 @@ def _render(overlay: str, kustomize: str | None) -> list[dict]:
         raise ValueError(str(err)) from None
     sys.stderr.write(rendered.stderr)
     docs = [d for d in yamlio.load_all(rendered.manifests, f"the render of {overlay}") if d is not None]
-    if not any(isinstance(d, dict) and str(d.get("apiVersion", "")).split("/")[0].endswith("kagent.dev")
+    # endswith: kagent 1.0's api.kagent.dev counts too
+    if not any(isinstance(d, dict) and str(d.get("apiVersion", "")).split("/")[0].endswith(KAGENT_GROUP)
                for d in docs):
         raise ValueError(f"{overlay}: the render holds no kagent objects, so there is nothing to compare")
     return docs

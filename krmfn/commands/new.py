@@ -14,9 +14,9 @@ import argparse
 import os
 import re
 
+from ..constants import LABEL_PROMPT_LIBRARY
 from ..runtime import output, yamlio
 
-LIBRARY_LABEL = "krmfn.dev/prompt-library"
 _NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 
 
@@ -70,7 +70,7 @@ def scaffold(directory: str, name: str, namespace: str, tier: str) -> list[tuple
     edited = _add_prompt(edited, yamlio.load_one(edited, kustomization), namespace, prompt_rel, kustomization)
     after = yamlio.load_one(edited, kustomization)  # what kustomize will read: exactly the two additions
     libraries = [g for g in after.get("configMapGenerator") or [] if g.get("namespace") == namespace
-                 and (g.get("options") or {}).get("labels", {}).get(LIBRARY_LABEL) == "true"]
+                 and (g.get("options") or {}).get("labels", {}).get(LABEL_PROMPT_LIBRARY) == "true"]
     if f"{name}.yaml" not in (after.get("resources") or []) or not any(prompt_rel in (g.get("files") or [])
                                                                        for g in libraries):
         raise NewError(f"{kustomization}: could not add {name}.yaml and {prompt_rel} safely; add them by hand")
@@ -102,12 +102,12 @@ def _add_resource(text: str, entry: str, where: str) -> str:
 def _add_prompt(text: str, doc: dict, namespace: str, prompt: str, where: str) -> str:
     generators = doc.get("configMapGenerator") or []
     index = next((i for i, g in enumerate(generators) if g.get("namespace") == namespace
-                  and (g.get("options") or {}).get("labels", {}).get(LIBRARY_LABEL) == "true"), None)
+                  and (g.get("options") or {}).get("labels", {}).get(LABEL_PROMPT_LIBRARY) == "true"), None)
     lines = text.splitlines(keepends=True)
     top = next((i for i, line in enumerate(lines) if re.match(r"configMapGenerator:\s*(#.*)?$", line)), None)
     if index is None:
         block = (f"- name: agent-prompts\n  namespace: {namespace}\n  files:\n  - {prompt}\n  options:\n"
-                 f"    disableNameSuffixHash: true\n    labels:\n      {LIBRARY_LABEL}: \"true\"\n")
+                 f"    disableNameSuffixHash: true\n    labels:\n      {LABEL_PROMPT_LIBRARY}: \"true\"\n")
         if top is None:
             return text.rstrip("\n") + "\nconfigMapGenerator:\n" + block
         end = len(lines)

@@ -50,9 +50,9 @@ def run(argv: list[str]) -> int:
 def _render(source: str):
     from ..review import sources
     from ..review.model import Render
+    from ..runtime.files import KUSTOMIZATIONS
 
-    if os.path.isdir(source) and any(os.path.isfile(os.path.join(source, n))
-                                     for n in ("kustomization.yaml", "kustomization.yml", "Kustomization")):
+    if os.path.isdir(source) and any(os.path.isfile(os.path.join(source, n)) for n in KUSTOMIZATIONS):
         from ..render import RenderError, build
         from ..runtime import yamlio
 

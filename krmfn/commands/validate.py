@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..constants import KAGENT_GROUP, KAGENT_V1_GROUP
+from ..constants import API_VERSION, KAGENT_GROUPS
 from ..runtime import engine, files, yamlio
 from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
@@ -41,12 +41,12 @@ def run(argv: list[str]) -> int:
     except (files.FileInputError, yamlio.YamlError) as err:
         print(f"[error] {err}", file=sys.stderr)
         return 1
-    kagent = sum(1 for i in items if KObject(i).group in (KAGENT_GROUP, KAGENT_V1_GROUP))
+    kagent = sum(1 for i in items if KObject(i).group in KAGENT_GROUPS)
     if not kagent and not args.allow_empty:
         print(f"[error] {' '.join(args.paths)}: no kagent objects, so nothing was checked (a wrong path?); "
               "pass --allow-empty if an empty render is expected", file=sys.stderr)
         return 1
-    config = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "KagentConformance", "metadata": {"name": "validate"},
+    config = {"apiVersion": API_VERSION, "kind": "KagentConformance", "metadata": {"name": "validate"},
               "spec": {"crds": args.crds, "external": args.external, "checkReferences": not args.no_references,
                        "warningsAsErrors": args.warnings_as_errors}}
     rl = ResourceList(items=items, function_config=config)

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from ..runtime.results import Result, sort_key
 from .crds import ConformanceInputError, CRDIndex, CRDVersion, load_crds
-from ..constants import KAGENT_V1_GROUP
+from ..constants import KAGENT_GROUPS
 from .references import KAGENT_GROUP, MAX_DELEGATION_DEPTH, check_references
 from .schema import ObjectValidator, RuleInfo, SchemaValidator, iter_rules
 
@@ -57,7 +57,7 @@ def validate(
 def validate_schemas(objects: Iterable[Any], crds: CRDIndex, **options: Any) -> list[Result]:
     """Schema + CEL part only. `options` go to `ObjectValidator.validate` (apply_defaults,
     cel_on_invalid)."""
-    groups = crds.groups() | {KAGENT_GROUP, KAGENT_V1_GROUP}  # a kagent object these CRDs do not serve fails
+    groups = crds.groups() | set(KAGENT_GROUPS)  # a kagent object these CRDs do not serve fails
     results: list[Result] = []
     for obj in objects:
         if not isinstance(obj, dict):

@@ -19,11 +19,10 @@ import yaml
 
 __all__ = ["ConformanceInputError", "CRDVersion", "CRDIndex", "load_crds"]
 
+from ..constants import CRD_API_VERSION, CRD_KIND
+from ..runtime.files import KUSTOMIZATIONS, YAML_SUFFIXES
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-CRD_API_VERSION = "apiextensions.k8s.io/v1"
-from ..constants import CRD_KIND  # noqa: E402
-_YAML_SUFFIXES = (".yaml", ".yml", ".json")
-_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml")
 
 
 class ConformanceInputError(Exception):
@@ -213,7 +212,7 @@ def _direct_yaml_files(folder: Path) -> list[Path]:
         raise ConformanceInputError(f"{folder}: cannot read: {e.strerror or e}") from None
     files = []
     for entry in entries:
-        if not entry.name.endswith(_YAML_SUFFIXES) or entry.name in _KUSTOMIZATIONS:
+        if not entry.name.endswith(YAML_SUFFIXES) or entry.name in KUSTOMIZATIONS:
             continue  # a vendored chart's kustomization lists the CRDs; it is not one
         try:
             regular = entry.is_file()  # follows symlinks, as reading does

@@ -50,10 +50,7 @@ StrMap = dict[str, str]
 Obj = dict[str, Any]
 ObjList = list[dict[str, Any]]
 
-ProviderName = Literal[
-    "Anthropic", "OpenAI", "AzureOpenAI", "Ollama", "Gemini", "GeminiVertexAI",
-    "AnthropicVertexAI", "Bedrock", "SAPAICore", "Foundry",
-]
+ProviderName = Literal[MODEL_PROVIDERS]  # a tuple subscript: one value per provider
 
 
 class KagentModel(BaseModel):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
+from ..runtime.files import KUSTOMIZATIONS
+
 # The kustomization fields that name other kustomization directories (or files).
 _REFERENCE_FIELDS = ("resources", "bases", "components", "transformers", "generators", "validators")
-_KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 def kustomization_file(directory: str) -> str | None:
-    return next((os.path.join(directory, name) for name in _KUSTOMIZATION_NAMES
+    return next((os.path.join(directory, name) for name in KUSTOMIZATIONS
                  if os.path.isfile(os.path.join(directory, name))), None)
 
 
@@ -101,7 +102,7 @@ def unlisted_descriptions(overlay: str) -> list[str]:
         listed = set(references(directory))
         for name in sorted(os.listdir(directory)):
             candidate = os.path.normpath(os.path.join(directory, name))
-            if not name.endswith((".yaml", ".yml")) or name in _KUSTOMIZATION_NAMES or candidate in listed:
+            if not name.endswith((".yaml", ".yml")) or name in KUSTOMIZATIONS or candidate in listed:
                 continue
             try:
                 with open(candidate, "rb") as handle:

@@ -527,7 +527,7 @@ def object_changes(old: Render, new: Render, moved: list[ObjectChange] | None = 
 
 def _moved_group(before: dict, after: dict) -> bool:
     """A kind both kagent 0.x and 1.0 have (ModelConfig, RemoteMCPServer), moved between their groups."""
-    from .model import KAGENT_GROUPS
+    from ..constants import KAGENT_GROUPS
 
     groups = {str(obj.get("apiVersion", "")).rpartition("/")[0] for obj in (before, after)}
     return len(groups) == 2 and groups <= set(KAGENT_GROUPS)

@@ -36,14 +36,13 @@ from ..constants import (
     ANNOTATION_MEMORY_TIER,
     ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
     ANNOTATION_TOOL_RISKS,
-    KAGENT_GROUP,
-    KAGENT_V1_GROUP,
+    KAGENT_GROUPS,
+    LABEL_AGENT,
+    LABEL_MANAGED_BY,
 )
 from ..reader import is_agent, read_agent, templates_of
 from ..risk import builtin_floor, builtin_kagent_tools, claimed_risks, riskiest
 from ..runtime.kobject import KObject, as_dict
-
-KAGENT_GROUPS = (KAGENT_GROUP, KAGENT_V1_GROUP)
 
 # The risk classes as reviewers see them, in rising order of concern: `krmfn.risk`'s, with what a
 # render alone cannot tell ("unknown") shown as such rather than folded into "destructive".
@@ -63,7 +62,7 @@ IGNORED_ANNOTATION_PREFIXES = (
     "krmfn.dev/", "config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/",
     "kustomize.config.k8s.io/", "kubectl.kubernetes.io/last-applied-configuration",
 )
-IGNORED_LABELS = ("app.kubernetes.io/managed-by", "krmfn.dev/agent", "krmfn.dev/model-tier")
+IGNORED_LABELS = (LABEL_MANAGED_BY, LABEL_AGENT, ANNOTATION_MODEL_TIER)
 
 
 @dataclass(frozen=True)
@@ -393,7 +392,7 @@ def _config(obj: dict, read, prompt_source: str) -> dict[str, Any]:
 
 
 def _is_kagent(obj: dict) -> bool:
-    return KObject(obj).group in (KAGENT_GROUP, "api.kagent.dev")
+    return KObject(obj).group in KAGENT_GROUPS
 
 
 _dict = as_dict

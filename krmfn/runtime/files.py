@@ -12,13 +12,9 @@ import sys
 from typing import Any, Iterable
 
 from . import yamlio
+from .results import INDEX_ANNOTATIONS, PATH_ANNOTATIONS
 
-LOCATION_ANNOTATIONS = (
-    "config.kubernetes.io/path",
-    "config.kubernetes.io/index",
-    "internal.config.kubernetes.io/path",
-    "internal.config.kubernetes.io/index",
-)
+LOCATION_ANNOTATIONS = (*PATH_ANNOTATIONS, *INDEX_ANNOTATIONS)
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 NOT_RESOURCES = {*KUSTOMIZATIONS, "Kptfile"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..constants import ANNOTATION_SOURCE, ANNOTATION_SOURCE_FIELD
 from .record import record
 
 ERROR = "error"
@@ -156,9 +157,9 @@ class Result:
             out["file"] = file
         tags = dict(self.tags)
         if self.source is not None:
-            tags["krmfn.dev/source"] = str(self.source)
+            tags[ANNOTATION_SOURCE] = str(self.source)
             if self.source_field:
-                tags["krmfn.dev/source-field"] = self.source_field
+                tags[ANNOTATION_SOURCE_FIELD] = self.source_field
         if tags:
             out["tags"] = tags
         return out
