@@ -7,10 +7,11 @@ changed in the cluster, not in Git"). What the API server adds is not drift:
 * server bookkeeping (status, managedFields, uid, resourceVersion, generation, creationTimestamp,
   ..., the kubectl last-applied annotation) is dropped from every live object;
 * of a live object that the render also holds, only the fields the render writes are compared
-  (CRD defaults, labels and annotations others add), plus the behaviour fields krmfn manages
-  (`MANAGED_EXTRA`): a prompt source, a tool list or an approval list added in the cluster is
-  drift even though the render leaves that field out. Lists are compared element by element
-  when they have the render's length, else whole (an added or removed tool is drift);
+  (CRD defaults, labels and annotations others add), plus the fields that carry behaviour (the
+  reader's `behaviour_fields`, at the API versions of both sides): a prompt source, a tool list
+  or an approval list added in the cluster is drift even though the render leaves it out. Lists
+  are compared element by element when they have the render's length, else whole (an added or
+  removed tool is drift);
 * a live object the render does not hold is reported ("not in Git") only when it carries krmfn's
   `app.kubernetes.io/managed-by: krmfn` label; anything else in the cluster is someone else's.
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..constants import ANNOTATION_ENVIRONMENT, ANNOTATION_TOOL_RISKS, LABEL_MANAGED_BY, MANAGED_BY
+from ..reader.behaviour import EVERY, behaviour_fields
 from ..runtime.kobject import KObject, as_dict
 from . import changes
 from .model import Render
@@ -36,27 +38,6 @@ GIT, CLUSTER = "Git", "cluster"
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
                    "deletionTimestamp", "deletionGracePeriodSeconds")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-_ANY = "[]"  # a path step for "every list element"
-# Behaviour fields krmfn manages, per kind: compared even where the render leaves them out.
-_AGENT_TOOL = ("mcpServer", "agent", "toolNames", "requireApproval")
-MANAGED_EXTRA: dict[str, frozenset[tuple[str, ...]]] = {kind: frozenset(paths) for kind, paths in {
-    "Agent": (
-        ("spec", "type"), ("spec", "byo"), ("spec", "skills"), ("spec", "template"), ("spec", "templateRef"),
-        *(("spec", "declarative", f) for f in ("systemMessage", "systemMessageFrom", "promptTemplate",
-                                               "modelConfig", "tools", "a2aConfig", "memory")),
-        *(("spec", "declarative", "tools", _ANY, f) for f in _AGENT_TOOL),
-        *(("spec", "declarative", "tools", _ANY, "mcpServer", f) for f in ("toolNames", "requireApproval")),
-    ),
-    "AgentTemplate": (
-        *(("spec", f) for f in ("systemPrompt", "systemPromptFrom", "promptTemplate", "modelConfig", "tools",
-                                "skills")),
-        *(("spec", "tools", _ANY, "mcp", f) for f in ("tools", "requireApproval")),
-    ),
-    "ModelConfig": tuple(("spec", f) for f in ("provider", "model", "apiKeySecret", "apiKeySecretKey",
-                                               "defaultHeaders")),
-    "RemoteMCPServer": tuple(("spec", f) for f in ("url", "headersFrom", "protocol")),
-    "MCPServer": tuple(("spec", "deployment", f) for f in ("image", "cmd", "args", "env")),
-}.items()}
 STATUS = {"added": "not in Git", "removed": "not applied", "changed": "drifted"}
 
 
@@ -129,20 +110,28 @@ def _redact_credentials(obj: dict) -> dict:
     return out
 
 
-def compared(live: Any, rendered: Any, kind: str, path: tuple[str, ...] = ()) -> Any:
-    """`live` cut down to what the drift rule compares against `rendered` (see the module doc)."""
+def behaviour(live: dict, rendered: dict) -> frozenset[tuple[str, ...]]:
+    """The behaviour fields of either side's API version: the server may return another version of
+    the group than the render's, and a field that carries behaviour at either is compared."""
+    kind = str(live.get("kind", ""))
+    return (behaviour_fields(str(live.get("apiVersion", "")), kind)
+            | behaviour_fields(str(rendered.get("apiVersion", "")), kind))
+
+
+def compared(live: Any, rendered: Any, extra: frozenset[tuple[str, ...]], path: tuple[str, ...] = ()) -> Any:
+    """`live` cut down to what the drift rule compares against `rendered` (see the module doc);
+    `extra`: the behaviour fields, kept even where `rendered` leaves them out."""
     if isinstance(live, dict) and isinstance(rendered, dict):
-        extra = MANAGED_EXTRA.get(kind, frozenset())
         out = {}
         for key, value in live.items():
             here = path + (str(key),)
             if key in rendered:
-                out[key] = compared(value, rendered[key], kind, here)
+                out[key] = compared(value, rendered[key], extra, here)
             elif here in extra:
                 out[key] = value
         return out
     if isinstance(live, list) and isinstance(rendered, list) and len(live) == len(rendered):
-        return [compared(a, b, kind, path + (_ANY,)) for a, b in zip(live, rendered)]
+        return [compared(a, b, extra, path + (EVERY,)) for a, b in zip(live, rendered)]
     return live
 
 
@@ -173,7 +162,7 @@ def drift(overlay: str, rendered: Iterable[dict], live: Iterable[dict]) -> Drift
         obj = without_server_fields(obj)
         key = identity(obj)
         if key in want:
-            obj = compared(obj, want[key], key[1])
+            obj = compared(obj, want[key], behaviour(obj, want[key]))
         if key[1] in ("Agent", "AgentTemplate"):
             obj = _risks_from_git(obj, want.get(key))
         if key not in want and not ours(obj) and key[1] not in ("ConfigMap", "Secret"):
