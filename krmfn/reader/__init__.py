@@ -266,17 +266,20 @@ class ModelConfigRead:
     namespace: str
     provider: str
     model: str
+    parameters: dict  # every other field of the spec (the provider's settings, the API key's Secret ...)
 
 
 def read_model_config(obj: Any) -> ModelConfigRead | None:
-    """The provider and model of a kagent ModelConfig of a version krmfn reads, or None."""
+    """The provider and model of a kagent ModelConfig, or None. Any version of either group: the
+    versions a CRD serves are one object, and their provider and model fields are the same."""
     ref = KObject(obj)
-    if ref.api_version not in READERS or ref.kind != "ModelConfig":
+    if ref.group not in (KAGENT_GROUP, KAGENT_V1_GROUP) or ref.kind != "ModelConfig":
         return None
     raw = ref.spec.get("provider")
     # unset is the CRD default; anything else that is not a string stays itself (never a default)
     provider = raw if isinstance(raw, str) and raw else (str(raw) if raw else "OpenAI")
-    return ModelConfigRead(ref.obj, ref.name, ref.namespace, provider, as_str(ref.spec.get("model")))
+    parameters = {k: v for k, v in ref.spec.items() if k not in ("provider", "model")}
+    return ModelConfigRead(ref.obj, ref.name, ref.namespace, provider, as_str(ref.spec.get("model")), parameters)
 
 
 def server_url(obj: Any) -> str:

@@ -40,7 +40,7 @@ from ..constants import (
     LABEL_AGENT,
     LABEL_MANAGED_BY,
 )
-from ..reader import is_agent, read_agent, templates_of
+from ..reader import is_agent, read_agent, read_model_config, server_url, templates_of
 from ..risk import builtin_floor, builtin_kagent_tools, claimed_risks, riskiest
 from ..runtime.kobject import KObject, as_dict
 
@@ -247,7 +247,7 @@ def server_stand_ins(items: Iterable[dict]) -> dict[str, str]:
         if not isinstance(original, str) or original.count("/") != 1:
             continue
         target = servers.get(tuple(original.split("/", 1)))
-        if target is not None and target is not ref and target.spec == ref.spec and ref.spec.get("url"):
+        if target is not None and target is not ref and target.spec == ref.spec and server_url(ref.obj):
             out[f"{namespace}/{name}"] = original
     return out
 
@@ -311,7 +311,7 @@ def _prompt(read, by_key: dict) -> tuple[dict[str, str | None], str]:
         if obj is None:
             parts[f"template {data_source.alias}"] = None
             continue
-        for key in sorted(_dict(obj.get("data"))):
+        for key in sorted(as_dict(obj.get("data"))):
             parts[f"template {data_source.alias}/{key}"] = _data(obj, key)
     return parts, source
 
@@ -321,9 +321,9 @@ def _data(obj: dict | None, key: str) -> str | None:
     if obj is None:
         return None
     if obj.get("kind") == "Secret":
-        if key in _dict(obj.get("stringData")):
+        if key in as_dict(obj.get("stringData")):
             return str(obj["stringData"][key])
-        raw = _dict(obj.get("data")).get(key)
+        raw = as_dict(obj.get("data")).get(key)
         if raw is None:
             return None
         import base64
@@ -333,7 +333,7 @@ def _data(obj: dict | None, key: str) -> str | None:
             return base64.b64decode(str(raw)).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-    value = _dict(obj.get("data")).get(key)
+    value = as_dict(obj.get("data")).get(key)
     return None if value is None else str(value)
 
 
@@ -351,10 +351,11 @@ def _model(config_name: str, namespace: str, annotations: dict, model_configs: d
     tier = tier or annotations.get(ANNOTATION_MODEL_TIER)
     if obj is None:
         return ModelView(config_name, tier, effort=effort)
-    spec = _dict(obj.get("spec"))
-    parameters = flatten({k: v for k, v in spec.items() if k not in ("provider", "model")})
-    return ModelView(config_name, tier, spec.get("provider"), spec.get("model"), parameters, resolved=True,
-                     effort=effort)
+    read = read_model_config(obj)
+    if read is None:
+        return ModelView(config_name, tier, effort=effort)
+    parameters = flatten(read.parameters)
+    return ModelView(config_name, tier, read.provider, read.model, parameters, resolved=True, effort=effort)
 
 
 def _risk(server: str, tool: str, claimed: dict[str, dict[str, str]]) -> str:
@@ -380,8 +381,8 @@ def _config(obj: dict, read, prompt_source: str) -> dict[str, Any]:
     rest = {k: v for k, v in read.deployment.items() if k not in OPERATIONAL_FIELDS}
     if rest:
         config.update(flatten(rest, read.deployment_path))
-    meta = _dict(obj.get("metadata"))
-    config.update(flatten({k: v for k, v in _dict(meta.get("labels")).items() if k not in IGNORED_LABELS},
+    meta = as_dict(obj.get("metadata"))
+    config.update(flatten({k: v for k, v in as_dict(meta.get("labels")).items() if k not in IGNORED_LABELS},
                           "metadata.labels"))
     config.update(flatten({k: v for k, v in _annotations(obj).items()
                            if not k.startswith(IGNORED_ANNOTATION_PREFIXES)}, "metadata.annotations"))
@@ -395,7 +396,6 @@ def _is_kagent(obj: dict) -> bool:
     return KObject(obj).group in KAGENT_GROUPS
 
 
-_dict = as_dict
 
 
 def _name(obj: dict) -> str:
