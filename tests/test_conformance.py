@@ -972,7 +972,10 @@ def test_the_reader_gives_a_model_configs_provider_and_model_for_both_versions()
     assert (read_model_config(v1).provider, read_model_config(v1).model) == ("Anthropic", "claude")
     # not a string: never the default (a policy must not read a malformed provider as OpenAI)
     assert read_model_config(model_config(provider=["Anthropic"])).provider == "['Anthropic']"
-    assert read_model_config(model_config("v1alpha1")) is None
+    # kagent 0.10 still serves v1alpha1: one object, the same provider (default OpenAI) and model
+    assert (read_model_config(model_config("v1alpha1")).provider, read_model_config(model_config("v1alpha1")).model) \
+        == ("OpenAI", "gpt-4.1-mini")
+    assert read_model_config({**model_config(), "apiVersion": "example.com/v1alpha2"}) is None
     assert read_model_config(secret("x")) is None
 
 
