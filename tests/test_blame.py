@@ -169,7 +169,7 @@ def test_digest_not_found_says_so(repo):
 
 @pytest.mark.parametrize("args, expected", [
     ((OVERLAY,), "expected an overlay and an agent"),
-    ((OVERLAY, "nobody"), "agent 'nobody' is not in the render of overlays/dev"),
+    ((OVERLAY, "nobody"), "agent nobody is not in the render of overlays/dev"),
     (("nowhere", "k8s-readonly"), "nowhere: not a kustomization directory"),
     (("--digest", "abc", OVERLAY), "expected sha256: and 64 hex digits"),
     (("--digest", "sha256:" + "0" * 64, OVERLAY, "--max-commits", "0"), "--max-commits: expected a positive"),

@@ -175,9 +175,8 @@ _MISSING = object()
 
 
 def _rendered_agent(overlay: str, wanted: str, kustomize: str | None):
-    from ..render import BuildOptions, RenderError, build
+    from ..render import BuildOptions, RenderError, build, objects
     from ..review.model import Render
-    from ..runtime import yamlio
 
     try:
         rendered = build(overlay, BuildOptions(kustomize=kustomize))
@@ -185,13 +184,10 @@ def _rendered_agent(overlay: str, wanted: str, kustomize: str | None):
         for line in err.lines:
             print(line, file=sys.stderr)
         raise BlameError(str(err)) from None
-    render = Render.from_objects(d for d in yamlio.load_all(rendered.manifests, overlay) if isinstance(d, dict))
-    matches = [a for key, a in sorted(render.agents.items()) if wanted in (key, a.name)]
-    if len(matches) != 1:
-        known = ", ".join(sorted(render.agents)) or "none"
-        why = "is ambiguous" if matches else "is not in the render"
-        raise BlameError(f"agent {wanted!r} {why} of {overlay} (agents: {known})")
-    return matches[0]
+    try:
+        return Render.from_objects(objects(rendered, overlay)).agent(wanted, overlay)
+    except LookupError as err:
+        raise BlameError(str(err)) from None
 
 
 def _top(path: str) -> str:

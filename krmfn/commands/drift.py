@@ -93,9 +93,9 @@ def _run(argv: list[str]) -> int:
 
 
 def _render(overlay: str, kustomize: str | None) -> list[dict]:
-    from ..constants import KAGENT_GROUP
-    from ..render import BuildOptions, RenderError, build
-    from ..runtime import yamlio
+    from ..constants import KAGENT_GROUPS
+    from ..runtime.kobject import KObject
+    from ..render import BuildOptions, RenderError, build, objects
 
     if not os.path.isdir(overlay):
         raise UsageError(f"{overlay}: no such directory (krmfn drift needs the overlay's kustomization directory)")
@@ -106,10 +106,8 @@ def _render(overlay: str, kustomize: str | None) -> list[dict]:
             print(line, file=sys.stderr)
         raise ValueError(str(err)) from None
     sys.stderr.write(rendered.stderr)
-    docs = [d for d in yamlio.load_all(rendered.manifests, f"the render of {overlay}") if d is not None]
-    # endswith: kagent 1.0's api.kagent.dev counts too
-    if not any(isinstance(d, dict) and str(d.get("apiVersion", "")).split("/")[0].endswith(KAGENT_GROUP)
-               for d in docs):
+    docs = objects(rendered, overlay)
+    if not any(KObject(d).group in KAGENT_GROUPS for d in docs):  # 0.x or 1.0
         raise ValueError(f"{overlay}: the render holds no kagent objects, so there is nothing to compare")
     return docs
 

@@ -32,14 +32,11 @@ def run(argv: list[str]) -> int:
     except sources.SourceError as err:
         output.error(f"[error] {err}")
         return 1
-    matches = [a for key, a in sorted(render.agents.items())
-               if key == args.agent or ("/" not in args.agent and a.name == args.agent)]
-    if len(matches) != 1:
-        known = ", ".join(sorted(render.agents)) or "none"
-        what = "is ambiguous" if matches else "is not in the render"
-        output.error(f"[error] agent {args.agent} {what} of {args.source} (agents: {known})")
+    try:
+        agent = render.agent(args.agent, args.source)
+    except LookupError as err:
+        output.error(f"[error] {err}")
         return 1
-    [agent] = matches
     if args.format == "json":
         output.write_stdout(json.dumps(_doc(agent), indent=2, ensure_ascii=False) + "\n")
     else:
@@ -53,14 +50,13 @@ def _render(source: str):
     from ..runtime.files import KUSTOMIZATIONS
 
     if os.path.isdir(source) and any(os.path.isfile(os.path.join(source, n)) for n in KUSTOMIZATIONS):
-        from ..render import RenderError, build
-        from ..runtime import yamlio
+        from ..render import RenderError, build, objects
 
         try:
             rendered = build(source)
         except RenderError as err:
             raise sources.SourceError("; ".join([str(err), *err.lines])) from None
-        return Render.from_objects(yamlio.load_all(rendered.manifests, f"the render of {source}"))
+        return Render.from_objects(objects(rendered, source))
     return sources.load(source)
 
 

@@ -4,6 +4,7 @@ and the review's `--git` sources run (a library: it never imports the CLI).
     from krmfn.render import BuildOptions, RenderError, build
     rendered = build("overlays/prod", BuildOptions(mode="native"))   # raises RenderError
     rendered.manifests, rendered.kustomize, rendered.mode
+    objects(rendered, "overlays/prod")                               # the rendered objects
 
 - `kustomize`: which kustomize to run (the fastest correct one), its flags and version;
 - `standin`: the `docker` stand-in that runs krmfn's own image natively, and the `docker run`
@@ -90,3 +91,10 @@ def build(directory: str, options: BuildOptions = BuildOptions()) -> Rendered:
     if problem:
         raise RenderError(f"{directory}: {problem}", [line for line in stderr.splitlines() if line.strip()])
     return Rendered(manifests, stderr, tool, "native" if native else "containers")
+
+
+def objects(rendered: Rendered, directory: str) -> list[dict]:
+    """The objects of a render of `directory` (its manifests parsed, bounded as any input)."""
+    from ..runtime import yamlio
+
+    return [d for d in yamlio.load_all(rendered.manifests, f"the render of {directory}") if isinstance(d, dict)]

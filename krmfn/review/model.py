@@ -175,6 +175,17 @@ class Render:
         kagent = sum(1 for obj in items if KObject(obj).group in KAGENT_GROUPS)
         return cls(agents, model_configs, objects, environment, kagent)
 
+    def agent(self, wanted: str, where: str) -> AgentView:
+        """The agent `wanted` names (NAME or NAMESPACE/NAME); LookupError, one line naming the
+        render (`where`) and its agents, when it names none or more than one."""
+        matches = [a for key, a in sorted(self.agents.items())
+                   if key == wanted or ("/" not in wanted and a.name == wanted)]
+        if len(matches) != 1:
+            known = ", ".join(sorted(self.agents)) or "none"
+            why = "is ambiguous" if matches else "is not in the render"
+            raise LookupError(f"agent {wanted} {why} of {where} (agents: {known})")
+        return matches[0]
+
 
 def clean(obj: dict) -> dict:
     """The object without location annotations (they name files, not configuration)."""
