@@ -15,7 +15,8 @@ def test_shows_an_agent_of_an_overlay_as_it_will_run():
     # prod runs the supervisor's effort high on an OpenAI reasoning model (Anthropic's has no setting)
     assert "model: OpenAI o3 (tier premium, effort high), ModelConfig model-premium-high" in text
     assert "delegates to: platform-agents/k8s-readonly, platform-agents/promql-agent" in text
-    assert "on observability/grafana-mcp-v0-4-0 via platform-agents/promql-agent" in text  # reach through delegates
+    # reach through delegates, on the server version prod runs (not the name of its object)
+    assert "on observability/grafana-mcp@0.4.0 via platform-agents/promql-agent" in text
     assert "You are the platform support supervisor (prod)." in text  # the prompt as rendered for prod
 
 
@@ -48,3 +49,14 @@ def test_build_verbose_says_how_it_built_and_summarises_each_agent():
     assert "delegates to platform-agents/k8s-readonly, platform-agents/promql-agent" in agents[-1]
     quiet = support.installed("build", "overlays/prod")
     assert quiet.stdout == proc.stdout and "[info]" not in quiet.stderr
+
+
+def test_a_server_version_is_named_as_the_catalog_names_it():
+    """dev rolls grafana-mcp out at 0.5.0: the tools and reach say so; JSON keeps the object too."""
+    proc = support.installed("show", "overlays/dev", "platform-agents/promql-agent", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    grafana = [t for t in json.loads(proc.stdout)["tools"] if "grafana" in t["server"]]
+    assert grafana and {(t["server"], t["serverVersion"]) for t in grafana} == {
+        ("observability/grafana-mcp-v0-5-0", "observability/grafana-mcp@0.5.0")}
+    text = support.installed("show", "overlays/dev", "platform-agents/promql-agent").stdout
+    assert " on observability/grafana-mcp@0.5.0  " in text and "grafana-mcp-v0-5-0" not in text

@@ -3,7 +3,7 @@
 SOURCE is a kustomization (rendered first, as `krmfn build` renders it) or a render (a file, a
 directory of rendered YAML, or `-`); AGENT is NAME or NAMESPACE/NAME. Prints what the agent is told
 (its rendered prompt), the model and provider that run it, every tool it may call with its risk
-class and whether a human must approve each call, the agents it delegates to, and what it reaches
+class and whether a human must approve each call (a server version as SERVER@VERSION), the agents it delegates to, and what it reaches
 through them. --format json for scripts. Exit codes: 0 shown; 1 error (no such agent, a failed render).
 """
 
@@ -37,10 +37,13 @@ def run(argv: list[str]) -> int:
     except LookupError as err:
         output.error(f"[error] {err}")
         return 1
+    from ..review.changes import server_versions
+
+    versions = {key: f"{v.server}@{v.version}" for key, v in server_versions(render).items() if v.version}
     if args.format == "json":
-        output.write_stdout(json.dumps(_doc(agent), indent=2, ensure_ascii=False) + "\n")
+        output.write_stdout(json.dumps(_doc(agent, versions), indent=2, ensure_ascii=False) + "\n")
     else:
-        output.write_stdout(_text(agent))
+        output.write_stdout(_text(agent, versions))
     return 0
 
 
@@ -60,21 +63,26 @@ def _render(source: str):
     return sources.load(source)
 
 
-def _doc(agent) -> dict:
+def _server(key: str, versions: dict[str, str]) -> dict:
+    """A server object, and the catalog server version it is (`SERVER@VERSION`) when it is one."""
+    return {"server": key, **({"serverVersion": versions[key]} if key in versions else {})}
+
+
+def _doc(agent, versions: dict[str, str]) -> dict:
     return {
         "agent": agent.key, "type": agent.type, "description": agent.description,
         "model": agent.model.to_json(), "memory": agent.memory.to_json() if agent.memory else None,
         "prompt": {part: text for part, text in agent.prompt.items()}, "promptSource": agent.prompt_source,
-        "tools": [{"server": g.server, "tool": g.tool, "risk": g.risk, "requireApproval": g.approval}
+        "tools": [{**_server(g.server, versions), "tool": g.tool, "risk": g.risk, "requireApproval": g.approval}
                   for g in agent.grants()],
         "delegates": agent.delegates,
-        "reach": [{"server": s, "tool": t, "risk": r.risk, "via": list(r.via)}
+        "reach": [{**_server(s, versions), "tool": t, "risk": r.risk, "via": list(r.via)}
                   for (s, t), r in sorted(agent.reach.items())],
         "deployment": agent.deployment,
     }
 
 
-def _text(agent) -> str:
+def _text(agent, versions: dict[str, str]) -> str:
     out = [f"{agent.key} ({agent.type})"]
     if agent.description:
         out.append(f"  {agent.description}")
@@ -86,12 +94,12 @@ def _text(agent) -> str:
         out.append(f"memory: {agent.memory.describe()}, ModelConfig {agent.memory.config}")
     out += ["", "tools:"]
     grants = agent.grants()
-    out += [f"  {g.tool}  on {g.server}  {g.risk}" + ("  (requires approval)" if g.approval else "") for g in grants] \
+    out += [f"  {g.tool}  on {versions.get(g.server, g.server)}  {g.risk}" + ("  (requires approval)" if g.approval else "") for g in grants] \
         or ["  (none)"]
     out += ["", "delegates to: " + (", ".join(agent.delegates) or "(none)")]
     if agent.reach:
         out.append("reaches through them:")
-        out += [f"  {r.risk}: {t} on {s} via {' -> '.join(r.via)}" for (s, t), r in
+        out += [f"  {r.risk}: {t} on {versions.get(s, s)} via {' -> '.join(r.via)}" for (s, t), r in
                 sorted(agent.reach.items(), key=lambda kv: kv[1].risk)]
     out += ["", f"prompt ({agent.prompt_source}):"]
     for part, text in agent.prompt.items():
