@@ -49,3 +49,17 @@ def test_conflicts_and_empty_selections_fail(tmp_path):
     assert proc.returncode == 1 and "declared twice" in proc.stderr and "b.yaml" in proc.stderr
     proc = support.installed("tools", "base/agents", "--server", "no-such-server")
     assert proc.returncode == 1 and proc.stderr.strip() == "[error] no tool matches the filters"
+
+
+def test_versions_are_listed_in_release_order(tmp_path):
+    """Numbers compare as numbers, and a pre-release comes before its release."""
+    written = ["1.10.0", "1.5.0", "1.9.0", "1.5.0-rc1", "1.5.0-rc10", "1.5.0-rc2"]
+    catalog = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolCatalog", "metadata": {"name": "t", "namespace": "team"},
+               "spec": {"servers": [{"name": "s", "default": "1.9.0", "remote": {"url": "http://s:8000/mcp"},
+                                     "versions": [{"version": v, "url": f"http://s-{i}:8000/mcp", "tools": {"t": "read"}}
+                                                  for i, v in enumerate(written)]}]}}
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(catalog))
+    proc = support.installed("tools", str(tmp_path), "--server", "team/s", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["version"] for r in json.loads(proc.stdout)] == [
+        "1.5.0-rc1", "1.5.0-rc2", "1.5.0-rc10", "1.5.0", "1.9.0", "1.10.0"]

@@ -3,8 +3,9 @@
 SOURCE is a kustomization (rendered first, as `krmfn build` renders it) or a render (a file, a
 directory of rendered YAML, or `-`); AGENT is NAME or NAMESPACE/NAME. Prints what the agent is told
 (its rendered prompt), the model and provider that run it, every tool it may call with its risk
-class and whether a human must approve each call (a server version as SERVER@VERSION), the agents it delegates to, and what it reaches
-through them. --format json for scripts. Exit codes: 0 shown; 1 error (no such agent, a failed render).
+class and whether a human must approve each call (a server version as SERVER@VERSION), the agents
+it delegates to, and what it reaches through them. --format json for scripts. Exit codes: 0 shown;
+1 error (no such agent, a failed render).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def run(argv: list[str]) -> int:
 def catalog_rows(paths: list[str]) -> tuple[list[dict], list[str]]:
     """One row per (server, tool): the risk model's class and where the tool is declared."""
     from ..api.catalog import ToolCatalog
-    from ..expand.catalog import Catalog
+    from ..expand.catalog import Catalog, version_order
     from ..runtime.results import Result
     from ..runtime.typed import parse
 
@@ -96,20 +96,13 @@ def catalog_rows(paths: list[str]) -> tuple[list[dict], list[str]]:
             for tool in sorted(entry.tools):
                 rows.append({"server": key, "kind": entry.kind, "tool": tool, "risk": entry.risk(tool),
                              "source": sources[key]})
-        for version in sorted(entry.versions, key=_version_order):
+        for version in sorted(entry.versions, key=version_order):
             release = entry.versions[version]
             for tool in sorted(release.tools):
                 rows.append({"server": key, "version": version, "default": entry.spec.default == version,
                              "object": release.name, "kind": entry.kind, "tool": tool,
                              "risk": release.risk(tool), "source": sources[key]})
     return rows, problems
-
-
-def _version_order(version: str) -> list:
-    """1.10.0 after 1.9.0: numbers compare as numbers."""
-    import re
-
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", version) if part]
 
 
 def _shown(row: dict) -> str:

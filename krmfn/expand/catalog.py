@@ -37,6 +37,17 @@ def unversioned_name(name: str) -> str:
     return _VERSION_SUFFIX.sub("", name)
 
 
+def version_order(version: str) -> tuple:
+    """A sort key for a server's versions: numbers compare as numbers (1.10.0 after 1.9.0), and a
+    pre-release comes before its release (1.5.0-rc1, then 1.5.0), as in semantic versioning."""
+    core, dash, pre = version.partition("+")[0].partition("-")
+
+    def natural(text: str) -> list:
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
+
+    return natural(core), 0 if dash else 1, natural(pre), version
+
+
 class CatalogError(ValueError):
     """An unknown server or tool; the message carries a did-you-mean."""
 
@@ -165,7 +176,7 @@ class Catalog:
             if pin is not None:
                 raise CatalogError(f"server {entry.key} lists no versions, so it cannot be pinned to {pin}")
             return entry, ""
-        known = ", ".join(sorted(entry.versions))
+        known = ", ".join(sorted(entry.versions, key=version_order))
         if pin is not None:
             if pin not in entry.versions:
                 raise CatalogError(f"server {entry.key} has no version {pin} (versions: {known})")

@@ -21,7 +21,7 @@ from ..constants import (
     TARGET_V1_0,
 )
 from ..expand import build
-from ..expand.catalog import Catalog, CatalogError
+from ..expand.catalog import Catalog, CatalogError, version_order
 from ..expand.prompts import (
     RESERVED_VARIABLES,
     PromptError,
@@ -151,7 +151,7 @@ class Expansion:
                 self.error(config, field, f"server {entry.key} lists no versions to roll out")
             elif version not in entry.versions:
                 self.error(config, field, f"server {entry.key} has no version {version} "
-                           f"(versions: {', '.join(sorted(entry.versions))})")
+                           f"(versions: {', '.join(sorted(entry.versions, key=version_order))})")
             elif self.rollouts.get(entry.key, version) != version:
                 self.error(config, field, f"server {entry.key} is rolled out twice, "
                            f"to {self.rollouts[entry.key]} and {version}")

@@ -39,7 +39,7 @@ from ..constants import (
     KAGENT_V1ALPHA3,
     NAMESPACE_NAME_LABEL,
 )
-from ..expand.catalog import Catalog
+from ..expand.catalog import Catalog, version_order
 from ..reader import ModelConfigRead, admits, read_agent, read_model_config, server_url, templates_of
 from ..risk import RANK, RiskModel, builtin_kagent_tools, claimed_risks
 from ..runtime.kobject import KObject
@@ -293,8 +293,9 @@ class Checker:
         versions = self.servers[key].versions
         if pin in versions:
             return versions[pin], ""
-        return None, (f"server {key} has no version {pin}" + (f" (versions: {', '.join(sorted(versions))})"
-                                                              if versions else " (it lists no versions)"))
+        listed = ", ".join(sorted(versions, key=version_order))
+        return None, f"server {key} has no version {pin}" + (f" (versions: {listed})" if versions
+                                                              else " (it lists no versions)")
 
     def _unknown_server(self, reference: str) -> str:
         names = sorted(self.servers) + sorted({k.split("/", 1)[1] for k in self.servers})
