@@ -116,7 +116,7 @@ def parse(data: bytes, source: str) -> Policy:
     doc = docs[0]
     model, results = typed_parse(ReviewPolicy, doc)
     if model is None:
-        raise PolicyError([f"{r.line()} ({source})" for r in _one_per_typo(results)])
+        raise PolicyError([f"{r.line()} ({source})" for r in results])
     problems = []
     routes = []
     ids = known_ids()
@@ -137,16 +137,6 @@ def parse(data: bytes, source: str) -> Policy:
     if problems:
         raise PolicyError([f"{r.line()} ({source})" for r in problems])
     return Policy(source, routes, owner_set(model.spec.default_owners), data)
-
-
-def _one_per_typo(results: list) -> list:
-    """A misspelt required field is one mistake: its "did you mean" line says it all."""
-    meant = set()
-    for r in results:
-        if "; did you mean '" in r.message:
-            parent = r.field.rpartition(".")[0]
-            meant.add(f"{parent}.{r.message.split(chr(39))[3]}".lstrip("."))
-    return [r for r in results if not (r.message == "required field is missing" and r.field in meant)]
 
 
 def owner_set(owners: Iterable[str]) -> tuple[str, ...]:

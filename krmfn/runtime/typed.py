@@ -52,7 +52,22 @@ def parse(model: type[M], obj: dict[str, Any], *, subject: dict[str, Any] | None
         return model.model_validate(obj), []
     except ValidationError as err:
         results = [_result(model, subject, at, e) for e in err.errors(include_url=False)]
-        return None, _merge_alternatives(results)
+        return None, _one_per_typo(_merge_alternatives(results))
+
+
+def _one_per_typo(results: list[Result]) -> list[Result]:
+    """A misspelt required field is one mistake, not two: its "did you mean" line names both
+    spellings, so the "required field is missing" line of the field it meant goes."""
+    meant = set()
+    for result in results:
+        hint = _DID_YOU_MEAN.search(result.message)
+        if hint and result.message.startswith("unknown field "):
+            parent = (result.field or "").rpartition(".")[0]
+            meant.add(f"{parent}.{hint.group(1)}" if parent else hint.group(1))
+    return [r for r in results if not (r.message == "required field is missing" and r.field in meant)]
+
+
+_DID_YOU_MEAN = re.compile(r"; did you mean '([^']+)'\?$")
 
 
 _SHOULD = re.compile(r"^Input should be (?P<what>.+?)(?P<got> \(got .*\))?$")
