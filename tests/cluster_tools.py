@@ -22,6 +22,7 @@ from typing import Iterator
 import pytest
 
 from krmfn.runtime import yamlio
+import support
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS_BIN = ROOT / ".tools" / "bin"
@@ -55,10 +56,6 @@ def crd_dir(set_name: str) -> Path:
     return path
 
 
-def krmfn_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
 def render(target: str, kagent_version: str | None = None, tmp: Path | None = None) -> bytes:
     """`krmfn build TARGET` (kustomize with the legacy plugins, as users run it). With
     kagent_version, a copy of base/ and overlays/ under tmp whose ModelEnvironments target it."""
@@ -75,8 +72,7 @@ def render(target: str, kagent_version: str | None = None, tmp: Path | None = No
                         if d.get("kind") == "ModelEnvironment":
                             d["spec"]["kagentVersion"] = kagent_version
                     path.write_text(yamlio.dump_all(docs))
-    proc = subprocess.run([sys.executable, "-m", "krmfn", "build", str(root / target)], capture_output=True,
-                          env=krmfn_env(), timeout=300)
+    proc = support.module("build", str(root / target), text=False)
     assert proc.returncode == 0, f"krmfn build {target} ({kagent_version}) failed:\n{proc.stderr.decode()}"
     return proc.stdout
 

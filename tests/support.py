@@ -58,15 +58,21 @@ def cli(*args: str, stdin: bytes | str = b"", cwd: Path | None = None) -> tuple[
 
 
 def module(*args: str, stdin: str | bytes | None = None, cwd: Path = ROOT, env: dict | None = None,
-           timeout: float = TIMEOUT, text: bool | None = None, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+           timeout: float = TIMEOUT, text: bool | None = None, unset: tuple[str, ...] = (),
+           stdio: dict | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
     """`env` is added to this process's environment, `unset` names taken out of it; `text`: str or
-    bytes I/O (by default, what stdin is; text when there is none)."""
+    bytes I/O (by default, what stdin is; text when there is none). `stdio` ({"stdin": ..., "stdout":
+    ...}: a file, DEVNULL) replaces the captured stream for tests of krmfn's own I/O; `preexec_fn`
+    runs in the child before krmfn (a resource limit, a closed descriptor)."""
     environment = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
     for name in unset:
         environment.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "krmfn", *args], input=stdin, cwd=cwd, env=environment,
-                          capture_output=True, text=not isinstance(stdin, bytes) if text is None else text,
-                          timeout=timeout)
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **(stdio or {})}
+    if stdin is not None:
+        streams["input"] = stdin
+    return subprocess.run([sys.executable, "-m", "krmfn", *args], cwd=cwd, env=environment, **streams,
+                          text=not isinstance(stdin, bytes) if text is None else text,
+                          timeout=timeout, preexec_fn=preexec_fn)
 
 
 def installed(*args: str, stdin: str | None = None, cwd: Path = ROOT, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:

@@ -9,6 +9,7 @@ or fail alike. The test also fails when the evaluator gains a function no expres
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -84,7 +85,7 @@ def test_each_function_evaluates_as_the_api_server_does(tmp_path, monkeypatch):
     proc = subprocess.run([str(cluster_tools.tool("kubectl-validate")), "--local-crds", str(crds_dir),
                            "--version", cluster_tools.KUBE_VERSION, "-o", "json", str(path)],
                           capture_output=True, text=True, timeout=300,
-                          env={**cluster_tools.krmfn_env(), "KUBECONFIG": str(tmp_path / "none")})
+                          env={**os.environ, "KUBECONFIG": str(tmp_path / "none")})
     statuses = next(iter(json.loads(proc.stdout).values()))
     assert len(statuses) == len(objects), proc.stderr
     crds = load_crds(str(crds_dir))

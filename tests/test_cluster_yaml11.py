@@ -7,6 +7,7 @@ written plain reaches the API server as `false: 1`. kubectl-validate reads the Y
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -29,7 +30,7 @@ def test_a_ys_and_ns_are_written_so_go_reads_them_as_strings(tmp_path):
         proc = subprocess.run([str(cluster_tools.tool("kubectl-validate")), "--local-crds",
                                str(cluster_tools.crd_dir("v0.10.0-rc3")), "--version", cluster_tools.KUBE_VERSION,
                                "-o", "json", str(path)], capture_output=True, text=True, timeout=300,
-                              env={**cluster_tools.krmfn_env(), "KUBECONFIG": str(tmp_path / "none")})
+                              env={**os.environ, "KUBECONFIG": str(tmp_path / "none")})
         [status] = next(iter(json.loads(proc.stdout).values()))
         return status.get("status")
 

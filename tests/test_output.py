@@ -12,11 +12,11 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+import support
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "ToolPolicy", "metadata": {"name": "policy"},
@@ -42,8 +42,8 @@ def krmfn(args: list[str], *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, 
         for fd in close:
             os.close(fd)
 
-    proc = subprocess.run([sys.executable, "-m", "krmfn", *args], stdin=stdin, stdout=stdout,
-                          stderr=subprocess.PIPE, env=ENV, timeout=120, preexec_fn=prepare)
+    proc = support.module(*args, env=ENV, timeout=120, text=False, stdio={"stdin": stdin, "stdout": stdout},
+                          preexec_fn=prepare)
     return proc.returncode, proc.stdout or b"", proc.stderr.decode()
 
 

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import support
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "KRMFN_TEST_PROCESS_MARK"
@@ -51,14 +52,16 @@ def left_processes(mark: str, tmp: Path) -> list[tuple[int, str]]:
 def environment(mark: str, tmp: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), MARK: mark, "TMPDIR": str(tmp),
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    for name in ("KRMFN_WORKER", "XDG_RUNTIME_DIR"):
+    for name in UNSET:
         env.pop(name, None)
     return env
 
 
+UNSET = ("KRMFN_WORKER", "XDG_RUNTIME_DIR")
+
+
 def krmfn(mark: str, tmp: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "krmfn", *args], input=stdin, capture_output=True,
-                          env=environment(mark, tmp), cwd=tmp, timeout=300)
+    return support.module(*args, stdin=stdin, env=environment(mark, tmp), unset=UNSET, cwd=tmp)
 
 
 def test_the_scan_sees_a_running_krmfn(tmp_path):

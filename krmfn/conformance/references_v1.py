@@ -60,13 +60,12 @@ def check(objs: list[dict], external: frozenset) -> list[Result]:
             if not use.listed:
                 out.append(Result.about(obj, use.names_path, "empty: kagent grants every tool of the "
                                         "server; name each tool", severity=ERROR, check="reference"))
-        for delegation in agent.delegations:
-            require(obj, AGENTTEMPLATE_KIND, dig(obj, *parse_path(delegation.name_path)), delegation.name_path)
-            if key is not None and delegation.name:
-                edge = delegation.key
-                if edge not in graph.setdefault(key, []):
-                    graph[key].append(edge)
-                    fields.setdefault((key, edge), (obj, delegation.name_path))
+        for sub in agent.delegations:
+            require(obj, AGENTTEMPLATE_KIND, dig(obj, *parse_path(sub.name_path)), sub.name_path)
+            if key is not None and sub.name:
+                if sub.key not in graph.setdefault(key, []):
+                    graph[key].append(sub.key)
+                    fields.setdefault((key, sub.key), (obj, sub.name_path))
 
     for (kind, ns, name), obj in sorted(index.items(), key=lambda kv: kv[0]):
         if kind == "Agent":
