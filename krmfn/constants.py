@@ -51,6 +51,13 @@ LOCAL_CONFIG_ANNOTATION = "config.kubernetes.io/local-config"
 RISKS = ("read", "write", "destructive")
 ASSUMED_RISK = "destructive"
 
+# Annotations that are bookkeeping, not configuration: where kustomize and kpt read an object from
+# (its file and index), and what kubectl apply remembers. They never travel to outputs nor count as
+# a change.
+LOCATION_ANNOTATION_PREFIXES = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/")
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+BOOKKEEPING_ANNOTATION_PREFIXES = (*LOCATION_ANNOTATION_PREFIXES, "kustomize.config.k8s.io/", LAST_APPLIED_ANNOTATION)
+
 # The labels and annotations krmfn puts on what it emits.
 MANAGED_BY = "krmfn"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"

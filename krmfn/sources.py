@@ -10,13 +10,15 @@ does. Used by the Pipeline, which holds both the sources (its input) and the ren
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .api.common import source_of
 from .constants import ANNOTATION_MODEL_TIER, ANNOTATION_SOURCE
-from .reader import AgentRead, Delegation, FieldLocation, read_agent, read_template, templates_of
 from .runtime.kobject import KObject, as_dict, as_list, dig, format_path, parse_path
 from .runtime.results import FileRef, Result, ResourceRef
+
+if TYPE_CHECKING:  # the reader is imported when a result is attributed, not with the Pipeline
+    from .reader import AgentRead, FieldLocation
 
 
 class Sources:
@@ -30,13 +32,18 @@ class Sources:
                 self.by_name.setdefault(source_of(item), item)
         self.environment = environment
         self.indexes: dict[int, _Grants] = {}  # one per description, built when first asked
-        self.reads: dict[int, AgentRead | None] = {}  # one per rendered agent, read when first asked
-        self.templates: dict[int, dict | None] = {}  # a 1.0 Agent's AgentTemplate, found when first asked
+        # per `attribute` call, by id of a rendered object that call holds: an agent read once, a
+        # 1.0 Agent's AgentTemplate found once (ids of objects a call no longer holds are reused)
+        self.reads: dict[int, AgentRead | None] = {}
+        self.templates: dict[int, dict | None] = {}
 
     def attribute(self, results: list[Result], rendered: Iterable[dict]) -> list[Result]:
         """`results` with source, source field and the source's file where one is known."""
+        from .reader import templates_of
+
         objects = {ResourceRef.of(item): item for item in rendered}
         templates = templates_of(objects.values())
+        self.reads, self.templates = {}, {}
         out = []
         for result in results:
             obj = objects.get(result.resource) if result.resource is not None and result.source is None else None
@@ -75,6 +82,8 @@ class Sources:
     def _read(self, obj: dict) -> AgentRead | None:
         """The agent `obj` is (an Agent, or a 1.0 AgentTemplate on its own), read once."""
         if id(obj) not in self.reads:
+            from .reader import read_agent, read_template
+
             self.reads[id(obj)] = read_template(obj) or read_agent(obj)
         return self.reads[id(obj)]
 
@@ -84,6 +93,8 @@ class Sources:
         if dig(obj, *parse_path(field)) is not None:
             return None
         if id(obj) not in self.templates:
+            from .reader import read_agent
+
             agent = read_agent(obj, templates=templates)
             self.templates[id(obj)] = agent.template if agent is not None else None
         return self.templates[id(obj)]
@@ -127,7 +138,7 @@ def _description_field(location: FieldLocation, grants: _Grants) -> list:
 
 def _tool_field(location: FieldLocation, grants: _Grants) -> list:
     use = location.use
-    if isinstance(use, Delegation):
+    if location.role == "delegation":
         for index, written in grants.delegates.get(use.name, []):
             if written in ("", use.namespace):
                 return ["spec", "delegates", index]

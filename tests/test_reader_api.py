@@ -23,7 +23,8 @@ BODY = {"modelConfig": {"name": "m"}, "systemPrompt": "hi", "skills": [{"name": 
     ("tools[0].mcp.tools[1]", "tool", "names", 1, ()),
     ("tools[0].mcp.requireApproval", "tool", "approvals", None, ()),
     ("tools[0].mcp.server.name", "tool", "server", None, ()),
-    ("tools[0].mcp.server", "tool", "", None, ()),
+    ("tools[0].mcp.server", "tool", "server", None, ()),  # the reference itself
+    ("tools[0].mcp", "tool", "", None, ()),
     ("tools[1].subAgent.templateRef.name", "delegation", "", None, ()),
     ("tools[2].other", "tool", "", None, ()),  # an entry the reader does not read: no use
     ("modelConfig.name", "model", "", None, ("name",)),

@@ -149,6 +149,7 @@ def test_a_kagent_1_0_agent_maps_through_its_template_to_the_description_field()
         "spec.tools[1].mcp.tools[1]": "spec.tools[1].allow[1]",
         "spec.tools[1].mcp.requireApproval": "spec.tools[1].requireApproval",
         "spec.tools[1].mcp.server.name": "spec.tools[1].server",
+        "spec.tools[1].mcp.server": "spec.tools[1].server",  # where the CRD's CEL rules on the reference report
         "spec.systemPromptFrom.name": "spec.prompt",
         "spec.modelConfig.name": "spec",  # the description names no model: nearest existing field
     }
@@ -158,8 +159,30 @@ def test_a_kagent_1_0_agent_maps_through_its_template_to_the_description_field()
     found = Sources([description]).attribute(results, [template, agent])
     expected = [*on_template.values(), *on_template.values(), "spec"]
     assert [r.source_field for r in found] == expected
-    assert [r.resource.kind for r in found] == ["AgentTemplate"] * 6 + ["Agent"] * 7
+    assert [r.resource.kind for r in found] == ["AgentTemplate"] * 7 + ["Agent"] * 8
     assert all(r.source == ResourceRef.of(description) for r in found)
+
+
+def test_each_attribution_reads_the_objects_it_is_given():
+    """The Pipeline keeps one Sources for every stage: what one stage's objects read as (an agent,
+    a 1.0 Agent's template) is never reused for another stage's, even where the objects differ
+    only in what a later stage rewrote."""
+    description = {"apiVersion": "krmfn.dev/v1alpha1", "kind": "AgentDescription",
+                   "metadata": {"name": "a", "namespace": "n"},
+                   "spec": {"tools": [{"server": "one", "allow": ["t"]}, {"server": "two", "allow": ["t"]}]}}
+    source = {"krmfn.dev/source": "AgentDescription/n/a"}
+    agent = {"apiVersion": "api.kagent.dev/v1alpha3", "kind": "Agent",
+             "metadata": {"name": "a", "namespace": "n", "annotations": source}, "spec": {"templateRef": {"name": "a"}}}
+
+    def template(server: str) -> dict:
+        return {"apiVersion": "api.kagent.dev/v1alpha3", "kind": "AgentTemplate",
+                "metadata": {"name": "a", "namespace": "n", "annotations": source},
+                "spec": {"tools": [{"mcp": {"server": {"name": server}, "tools": ["t"]}}]}}
+
+    sources = Sources([description])
+    for server, field in (("one", "spec.tools[0].allow[0]"), ("two", "spec.tools[1].allow[0]")):
+        [found] = sources.attribute([Result.about(agent, "spec.tools[0].mcp.tools[0]", "m")], [agent, template(server)])
+        assert found.source_field == field
 
 
 def test_an_object_without_a_source_is_left_as_it_is():

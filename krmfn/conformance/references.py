@@ -41,7 +41,7 @@ import re
 from typing import Any, Iterable
 
 from ..constants import KAGENT_GROUP, MAX_DELEGATION_DEPTH, NAMESPACE_NAME_LABEL
-from ..reader import admits, object_refs, read_agent, read_models
+from ..reader import admits, is_agent, object_refs, read_agent, read_models
 from ..runtime.kobject import as_dict, as_str
 from ..runtime.results import ERROR, WARNING, Result
 
@@ -63,7 +63,7 @@ def check_references(objects: Iterable[Any], external: Iterable[tuple[str, str, 
         if group != KAGENT_GROUP:
             continue
         checker = _Checker(world, obj, out)
-        if kind == "Agent" and version != "v1alpha1":
+        if is_agent(obj):  # a version the reader reads (kagent.dev/v1alpha1 Agents are another shape)
             checker.agent()
         elif (kind == "ModelConfig" and version != "v1alpha1") or kind in ("RemoteMCPServer", "MCPServer"):
             checker.refs()
@@ -108,7 +108,7 @@ class _World:
             group, version, kind = _gvk(obj)
             ns, name = _meta(obj)
             if (group == KAGENT_GROUP and kind in _KAGENT_KINDS) or (group == "" and kind in _CORE_KINDS):
-                if kind == "Agent" and version == "v1alpha1":
+                if kind == "Agent" and not is_agent(obj):
                     continue
                 if kind == "Namespace":
                     ns = ""
@@ -230,7 +230,7 @@ class _Checker:
                 self.model_ref(extra.name, extra.path)
         agent = read_agent(self.obj)
         if not agent.system_prompt and agent.system_prompt_from is None:
-            self.error("spec.declarative.systemMessage", "a Declarative agent needs systemMessage or systemMessageFrom "
+            self.error(agent.prompt_path, "a Declarative agent needs systemMessage or systemMessageFrom "
                                                         "(kagent refuses it: at least one system message source must "
                                                         "be specified)")
         for use in agent.tool_uses:
@@ -246,67 +246,67 @@ class _Checker:
         self.require("ModelConfig", name, field)
 
     def mcp_tool(self, use) -> None:
-        path, group, kind, name = use.path, use.api_group, use.written_kind, use.name
+        group, kind, name = use.api_group, use.written_kind, use.name
         resolved = use.kind
         if not resolved:
-            self.error(f"{path}.kind", f'unknown tool server type "{group + "/" if group else ""}{kind}": kagent '
+            self.error(f"{use.server_path}.kind", f'unknown tool server type "{group + "/" if group else ""}{kind}": kagent '
                                        f"resolves only MCPServer (the default), RemoteMCPServer and Service")
             return
         tns = use.namespace
         ref = f"{resolved} {_nsname(tns, as_str(name))}"
         if not use.listed:
-            self.error(f"{path}.toolNames", f"toolNames is empty: kagent then grants every tool of {ref}; "
+            self.error(use.names_path, f"toolNames is empty: kagent then grants every tool of {ref}; "
                                             f"list the allowed tools explicitly")
         names = set(use.tools or ())
         for j, t in enumerate(use.approval_list):
             if t not in names:
-                self.error(f"{path}.requireApproval[{j}]", f'"{t}" requires approval but is not in toolNames')
+                self.error(f"{use.approvals_path}[{j}]", f'"{t}" requires approval but is not in toolNames')
         if tns != self.ns:
             if resolved != "RemoteMCPServer":
-                self.error(f"{path}.namespace", f"cross-namespace reference to {ref} is not allowed from "
+                self.error(use.namespace_path, f"cross-namespace reference to {ref} is not allowed from "
                                                 f"{_in_ns(self.ns)}: {resolved} does not support cross-namespace "
                                                 f"references (only RemoteMCPServer does)")
                 return
             target = self.world.get("RemoteMCPServer", tns, as_str(name))
             if target is None:
                 if not self.world.exists("RemoteMCPServer", tns, as_str(name)):
-                    self.error(f"{path}.name", f'RemoteMCPServer "{as_str(name)}" not found in {_in_ns(tns)}: it is '
+                    self.error(use.name_path, f'RemoteMCPServer "{as_str(name)}" not found in {_in_ns(tns)}: it is '
                                                f"neither in the rendered output nor declared external")
                 else:
-                    self.warning(f"{path}.namespace", f"cannot verify that external {ref} admits "
+                    self.warning(use.namespace_path, f"cannot verify that external {ref} admits "
                                                       f"{_in_ns(self.ns)} (spec.allowedNamespaces)")
                 return
-            self.allowed(target, "RemoteMCPServer", f"{path}.namespace")
+            self.allowed(target, "RemoteMCPServer", use.namespace_path)
             return
         hint = ""
         if resolved == "MCPServer" and not kind and self.world.exists("RemoteMCPServer", self.ns, as_str(name)):
             hint = "an empty kind means a kmcp MCPServer; a RemoteMCPServer of that name exists: set kind: RemoteMCPServer"
-        self.require(resolved, name, f"{path}.name", hint=hint)
+        self.require(resolved, name, use.name_path, hint=hint)
 
     def agent_tool(self, delegation) -> None:
-        path, group, kind, name = delegation.path, delegation.api_group, delegation.kind, delegation.name
+        group, kind, name = delegation.api_group, delegation.kind, delegation.name
         if kind not in ("", "Agent") or group not in ("", KAGENT_GROUP):
-            self.error(f"{path}.kind", f"an agent tool must reference a kagent.dev Agent, not "
+            self.error(delegation.kind_path, f"an agent tool must reference a kagent.dev Agent, not "
                                        f"{group + '/' if group else ''}{kind}")
             return
         tns = delegation.namespace
         if tns == self.ns and name == self.name:
-            self.error(f"{path}.name", f"agent tool cannot be used to reference itself ({_nsname(tns, name)})")
+            self.error(delegation.name_path, f"agent tool cannot be used to reference itself ({_nsname(tns, name)})")
             return
         if not name:
-            self.error(f"{path}.name", "Agent name is empty")
+            self.error(delegation.name_path, "Agent name is empty")
             return
         target = self.world.get("Agent", tns, name)
         if target is None:
             if not self.world.exists("Agent", tns, name):
-                self.error(f"{path}.name", f'Agent "{name}" not found in {_in_ns(tns)}: it is neither in the '
+                self.error(delegation.name_path, f'Agent "{name}" not found in {_in_ns(tns)}: it is neither in the '
                                            f"rendered output nor declared external")
             elif tns != self.ns:
-                self.warning(f"{path}.namespace", f"cannot verify that external Agent {_nsname(tns, name)} admits "
+                self.warning(delegation.namespace_path, f"cannot verify that external Agent {_nsname(tns, name)} admits "
                                                   f"{_in_ns(self.ns)} (spec.allowedNamespaces)")
             return
         if tns != self.ns:
-            self.allowed(target, "Agent", f"{path}.namespace")
+            self.allowed(target, "Agent", delegation.namespace_path)
 
 
 def _delegation_graph(world: _World) -> list[Result]:

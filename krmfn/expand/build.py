@@ -36,11 +36,8 @@ from ..constants import (
 )
 
 PROMPT_KEY = "system-message.md"
-from ..constants import NAMESPACE_NAME_LABEL  # noqa: E402
+from ..constants import BOOKKEEPING_ANNOTATION_PREFIXES, NAMESPACE_NAME_LABEL  # noqa: E402
 
-# Annotations that describe where the description came from; they must not travel to outputs.
-_LOCATION_PREFIXES = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/",
-                      "kustomize.config.k8s.io/", "kubectl.kubernetes.io/last-applied")
 
 
 def labels_for(agent: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -66,7 +63,7 @@ def described_annotations(desc, source: str, prompt_digest: str | None,
 
 
 def carried_annotations(annotations: dict[str, str]) -> dict[str, str]:
-    return {k_: v for k_, v in annotations.items() if not k_.startswith(_LOCATION_PREFIXES)}
+    return {k_: v for k_, v in annotations.items() if not k_.startswith(BOOKKEEPING_ANNOTATION_PREFIXES)}
 
 
 def present(**fields: Any) -> dict[str, Any]:

@@ -56,7 +56,8 @@ from ..api.environment import (
 )
 from .. import constants as k
 from ..constants import AGENTTEMPLATE_KIND, ANNOTATION_EFFORT, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3
-from ..reader import ModelUses, read_agent, read_models
+from ..reader import ModelUses, is_model_config, read_agent, read_models
+from ..reader.v1alpha3 import HARNESS_REF
 from ..runtime.kobject import KObject, as_dict
 from ..runtime.resourcelist import ResourceList
 from ..runtime.record import record
@@ -397,7 +398,7 @@ class Environment:
         agents: list[int] = []
         v1_agents: list[int] = []  # api.kagent.dev Agents: the environment names their Harness
         for index, obj in enumerate(items):
-            if _is_model_config(obj):
+            if is_model_config(obj):
                 if _is_ours(obj):
                     continue  # replaced below
                 unmanaged_configs[(meta_namespace(obj), meta_name(obj))] = obj
@@ -476,7 +477,7 @@ class Environment:
             tier = tiers.get((meta_namespace(obj), template)) if isinstance(template, str) else None
             harness = (self.spec.tiers[tier].harness if tier in self.spec.tiers else None) or self.spec.harness
             if harness is None:
-                self.error(obj, "spec.harnessRef", f"a kagent 1.0 Agent needs a Harness and environment {self.name} "
+                self.error(obj, ".".join(HARNESS_REF[:-1]), f"a kagent 1.0 Agent needs a Harness and environment {self.name} "
                            "names none: set spec.harness (or the tier's harness) in the ModelEnvironment")
                 continue
             out[index] = harness
@@ -728,15 +729,9 @@ def _is_template(obj: dict) -> bool:
 
 
 def _with_harness(obj: dict, harness: str) -> dict:
-    from ..reader.v1alpha3 import HARNESS_REF
-
     out = copy.deepcopy(obj)
     _put(out, HARNESS_REF, harness)
     return out
-
-
-def _is_model_config(obj: dict) -> bool:
-    return KObject(obj).is_a(KAGENT_V1ALPHA2, "ModelConfig") or KObject(obj).is_a(KAGENT_V1ALPHA3, "ModelConfig")
 
 
 def _is_ours(obj: dict) -> bool:

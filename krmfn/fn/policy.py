@@ -35,12 +35,11 @@ from ..constants import (
     API_VERSION,
     ASSUMED_RISK,
     ANNOTATION_CATALOG_SERVER,
-    KAGENT_V1ALPHA2,
-    KAGENT_V1ALPHA3,
     NAMESPACE_NAME_LABEL,
 )
 from ..expand.catalog import Catalog, version_order
-from ..reader import ModelConfigRead, admits, read_agent, read_model_config, server_url, templates_of
+from ..reader import (ModelConfigRead, admits, is_remote_server, read_agent, read_model_config, server_url,
+                      templates_of)
 from ..risk import RANK, RiskModel, builtin_kagent_tools, claimed_risks
 from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
@@ -185,7 +184,7 @@ class Checker:
                 self.namespace_labels[ref.name] = ref.labels
             elif (config := read_model_config(obj)) is not None:
                 self.model_configs[key] = config
-            elif ref.is_a(KAGENT_V1ALPHA2, "RemoteMCPServer") or ref.is_a(KAGENT_V1ALPHA3, "RemoteMCPServer"):
+            elif is_remote_server(obj):
                 self.remote_servers[key] = obj
             elif read_agent(obj) is not None:
                 agents.append(obj)
@@ -309,7 +308,7 @@ class Checker:
         node = AgentNode(obj, "Agent", agent.name, agent.namespace, ref.labels, self.spec.environment,
                          agent.tools_path, models=list(agent.models))
         if agent.unresolved:  # a 1.0 Agent whose tools are in a template the render does not hold
-            self.unverifiable(obj, "spec.templateRef.name", "tools",
+            self.unverifiable(obj, agent.template_ref.path if agent.template_ref else agent.base, "tools",
                               f"{agent.unresolved} is not in the render: its tools cannot be judged")
         if agent.template is not None:
             ref = KObject(agent.template)  # 1.0: the template carries the tools and what expand said of them

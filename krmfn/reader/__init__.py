@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..constants import (AGENTTEMPLATE_KIND, KAGENT_GROUP, KAGENT_V1_GROUP, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3,
-                         KMCP_API_VERSION)
+from ..constants import (AGENT_KIND, AGENTTEMPLATE_KIND, KAGENT_GROUP, KAGENT_GROUPS, KAGENT_V1ALPHA2,
+                         KAGENT_V1ALPHA3, KMCP_API_VERSION, MCPSERVER_KIND, MODELCONFIG_KIND, REMOTEMCPSERVER_KIND)
 from ..runtime.kobject import KObject, as_dict, as_str, format_path, parse_path, selector_matches
 from .refs import ObjectRef
 
@@ -31,7 +31,7 @@ class ToolUse:
     namespace_path: str  # where another namespace is named (the name's path when it is implicit)
     names_path: str  # where the tool names are listed
     approvals_path: str  # where the approvals are (a list in 0.x, one boolean in 1.0)
-    server_path: str  # the reference to the server (its name, namespace, kind and apiGroup)
+    server_path: str  # what holds the server's name, namespace, kind and apiGroup (in 0.x the entry itself)
     name: str
     namespace: str  # resolved: the agent's own when the entry names none
     kind: str  # what kagent resolves the entry to (MCPServer, RemoteMCPServer, Service), "" if nothing
@@ -59,6 +59,7 @@ class Delegation:
     namespace: str  # resolved
     kind: str  # as written ("" = Agent)
     api_group: str
+    kind_path: str = ""  # where the kind is written (0.x)
 
     @property
     def key(self) -> str:
@@ -106,6 +107,7 @@ class AgentRead:
     template_ref: ObjectRef | None = None  # 1.0: the AgentTemplate a templateRef names
     harness_ref: ObjectRef | None = None  # 1.0: the Harness a harnessRef names
     roles: dict[str, str] = field(default_factory=dict)  # field path -> "model" | "prompt" | "skills"
+    prompt_path: str = ""  # where the inline system prompt is written (whether or not it is)
 
     @property
     def key(self) -> str:
@@ -132,7 +134,8 @@ class AgentRead:
                 if below is not None:
                     return FieldLocation("tool", use, part, below[0] if below and isinstance(below[0], int) else None)
             below = _below(parts, use.server_path)
-            if below is not None and below[:1] and below[0] in ("name", "namespace", "kind", "apiGroup"):
+            if below is not None and (below[:1] and below[0] in ("name", "namespace", "kind", "apiGroup")
+                                      or not below and use.server_path != use.path):
                 return FieldLocation("tool", use, "server")
             return FieldLocation("tool", use)
         for length in range(len(parts), 0, -1):
@@ -191,7 +194,7 @@ def read_models(obj: Any) -> ModelUses | None:
         from .v1alpha3 import read_template_models
 
         return read_template_models(ref)
-    if ref.is_a(KAGENT_V1ALPHA2, "Agent"):
+    if ref.is_a(KAGENT_V1ALPHA2, AGENT_KIND):
         from .v1alpha2 import read_models as read_v1alpha2
 
         return read_v1alpha2(ref)
@@ -209,7 +212,7 @@ def read_template(obj: Any, default_namespace: str = "") -> AgentRead | None:
 
 
 def is_agent(obj: Any) -> bool:
-    return KObject(obj).api_version in READERS and KObject(obj).kind == "Agent"
+    return KObject(obj).api_version in READERS and KObject(obj).kind == AGENT_KIND
 
 
 def read_agent(obj: Any, default_namespace: str = "", templates: dict | None = None) -> AgentRead | None:
@@ -220,7 +223,7 @@ def read_agent(obj: Any, default_namespace: str = "", templates: dict | None = N
     """
     ref = KObject(obj)
     reader = READERS.get(ref.api_version)
-    if reader is None or ref.kind != "Agent":
+    if reader is None or ref.kind != AGENT_KIND:
         return None
     if ref.api_version == KAGENT_V1ALPHA3:
         return reader(ref, default_namespace, templates)
@@ -269,12 +272,24 @@ class ModelConfigRead:
     parameters: dict  # every other field of the spec (the provider's settings, the API key's Secret ...)
 
 
-def read_model_config(obj: Any) -> ModelConfigRead | None:
-    """The provider and model of a kagent ModelConfig, or None. Any version of either group: the
-    versions a CRD serves are one object, and their provider and model fields are the same."""
+def is_model_config(obj: Any) -> bool:
+    """A kagent ModelConfig, of any version of either group: the versions a CRD serves are one
+    object, and their provider and model fields are the same."""
     ref = KObject(obj)
-    if ref.group not in (KAGENT_GROUP, KAGENT_V1_GROUP) or ref.kind != "ModelConfig":
+    return ref.kind == MODELCONFIG_KIND and ref.group in KAGENT_GROUPS
+
+
+def is_remote_server(obj: Any) -> bool:
+    """A kagent RemoteMCPServer, of any version of either group (as `is_model_config`)."""
+    ref = KObject(obj)
+    return ref.kind == REMOTEMCPSERVER_KIND and ref.group in KAGENT_GROUPS
+
+
+def read_model_config(obj: Any) -> ModelConfigRead | None:
+    """The provider and model of a kagent ModelConfig (`is_model_config`), or None."""
+    if not is_model_config(obj):
         return None
+    ref = KObject(obj)
     raw = ref.spec.get("provider")
     # unset is the CRD default; anything else that is not a string stays itself (never a default)
     provider = raw if isinstance(raw, str) and raw else (str(raw) if raw else "OpenAI")
@@ -284,10 +299,7 @@ def read_model_config(obj: Any) -> ModelConfigRead | None:
 
 def server_url(obj: Any) -> str:
     """The URL a kagent RemoteMCPServer (0.x or 1.0) serves; "" when it names none or is not one."""
-    ref = KObject(obj)
-    if ref.kind != "RemoteMCPServer" or ref.group not in (KAGENT_GROUP, KAGENT_V1_GROUP):
-        return ""
-    return as_str(ref.spec.get("url"))
+    return as_str(KObject(obj).spec.get("url")) if is_remote_server(obj) else ""
 
 
 def object_refs(obj: Any) -> list:
@@ -312,4 +324,4 @@ def _readers() -> dict:
 
 
 READERS = _readers()
-SERVER_API_VERSIONS = {"RemoteMCPServer": KAGENT_V1ALPHA2, "MCPServer": KMCP_API_VERSION}
+SERVER_API_VERSIONS = {REMOTEMCPSERVER_KIND: KAGENT_V1ALPHA2, MCPSERVER_KIND: KMCP_API_VERSION}

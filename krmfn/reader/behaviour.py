@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..constants import (AGENT_KIND, AGENTTEMPLATE_KIND, KAGENT_V1ALPHA2, KAGENT_V1ALPHA3, KMCP_API_VERSION,
                          MCPSERVER_KIND, MODELCONFIG_KIND, REMOTEMCPSERVER_KIND)
+from ..runtime.kobject import api_group
 
 Path = tuple[str, ...]
 EVERY = "[]"  # a path step for "every list element"
@@ -59,15 +60,11 @@ BEHAVIOUR: dict[str, dict[str, frozenset[Path]]] = {
     }.items()}
 
 
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0]
-
-
 def behaviour_fields(api_version: str, kind: str) -> frozenset[Path]:
     """The behaviour paths of `kind` at `api_version` (see the module doc for an unknown version)."""
     known = BEHAVIOUR.get(api_version, {}).get(kind)
     if known is not None:
         return known
-    group = _group(api_version)
+    group = api_group(api_version)
     return frozenset().union(*(kinds.get(kind, ()) for version, kinds in BEHAVIOUR.items()
-                               if _group(version) == group))
+                               if api_group(version) == group))

@@ -41,7 +41,7 @@ def read_agent(ref: KObject, default_namespace: str = "") -> AgentRead:
     declarative = as_dict(spec.get("declarative")) if agent_type == "Declarative" else {}
     base = "spec.declarative"
     agent = AgentRead(ref.obj, ref.api_version, ref.name, namespace, agent_type, f"{base}.tools", body=declarative,
-                      base=base, model_path=f"{base}.modelConfig", roles=ROLES)
+                      base=base, model_path=f"{base}.modelConfig", roles=ROLES, prompt_path=f"{base}.systemMessage")
     agent.model_config = as_str(declarative.get("modelConfig"))
     agent.memory_model_config = as_str(as_dict(declarative.get("memory")).get("modelConfig"))
     for path, value in ((f"{base}.modelConfig", agent.model_config),
@@ -62,7 +62,7 @@ def read_agent(ref: KObject, default_namespace: str = "") -> AgentRead:
                 path=path, name_path=f"{path}.name",
                 namespace_path=f"{path}.namespace" if target_namespace else f"{path}.name",
                 name=as_str(delegate.get("name")), namespace=target_namespace or namespace,
-                kind=as_str(delegate.get("kind")), api_group=as_str(delegate.get("apiGroup"))))
+                kind=as_str(delegate.get("kind")), api_group=as_str(delegate.get("apiGroup")), kind_path=f"{path}.kind"))
     _read_rest(agent, spec, declarative, base)
     return agent
 

@@ -18,6 +18,7 @@ from .refs import ObjectRef, named, value_source
 # what the reader reads into its own fields; every other key is a setting
 _READ_AGENT = ("template", "templateRef", "harnessRef")  # an inline harness is a setting too
 HARNESS_REF = ("spec", "harnessRef", "name")  # where an Agent names its Harness (the environment writes it)
+HARNESS_REF_PATH = ".".join(HARNESS_REF)
 # what a template body's field is to the agent (`AgentRead.locate`), below the body
 _ROLES = {"modelConfig": "model", "systemPrompt": "prompt", "systemPromptFrom": "prompt", "promptTemplate": "prompt",
           "skills": "skills"}
@@ -43,7 +44,7 @@ def read_agent(ref: KObject, default_namespace: str = "", templates: dict | None
         agent.template_ref = named(AGENTTEMPLATE_KIND, as_dict(spec.get("templateRef")).get("name"),
                                    "spec.templateRef.name")
     if HARNESS_REF[1] in spec:
-        agent.harness_ref = named(HARNESS_KIND, dig(ref.obj, *HARNESS_REF), ".".join(HARNESS_REF))
+        agent.harness_ref = named(HARNESS_KIND, dig(ref.obj, *HARNESS_REF), HARNESS_REF_PATH)
     _read_rest(agent, spec, body, base)
     return agent
 
@@ -60,7 +61,7 @@ def _read_body(ref: KObject, namespace: str, body: dict, base: str) -> AgentRead
     """The model, tool and sub-agent uses of a template body (an AgentTemplate's spec, or inline)."""
     agent = AgentRead(ref.obj, ref.api_version, ref.name, namespace, "Declarative", f"{base}.tools", body=body,
                       base=base, model_path=f"{base}.modelConfig.name",
-                      roles={f"{base}.{key}": role for key, role in _ROLES.items()})
+                      roles={f"{base}.{key}": role for key, role in _ROLES.items()}, prompt_path=f"{base}.systemPrompt")
     agent.model_config = as_str(as_dict(body.get("modelConfig")).get("name"))
     if agent.model_config:
         agent.models.append((agent.model_path, agent.model_config))

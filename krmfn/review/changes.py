@@ -194,8 +194,10 @@ def target_finding(key: str, old: AgentView, new: AgentView, config: dict[str, d
     old_target = TARGET_OF_API_VERSION.get(old.api_version, old.api_version)
     new_target = TARGET_OF_API_VERSION.get(new.api_version, new.api_version)
     lost = {k: c["old"] for k, c in config.items() if k not in new.config}
-    gained = {k: c["new"] for k, c in config.items() if k not in old.config and k != "spec.harnessRef.name"}
-    config.pop("spec.harnessRef.name", None)  # the summary names it
+    from ..reader.v1alpha3 import HARNESS_REF_PATH
+
+    gained = {k: c["new"] for k, c in config.items() if k not in old.config and k != HARNESS_REF_PATH}
+    config.pop(HARNESS_REF_PATH, None)  # the summary names it
     for path in list(lost) + list(gained):
         del config[path]
     split = sorted(s for s in set(old.tools) & set(new.tools) if old.bindings.get(s, 0) != new.bindings.get(s, 0))
@@ -281,7 +283,7 @@ def model_findings(key: str, old: ModelView, new: ModelView,
         if shown:
             pieces.append("parameters " + value_changes(shown))
         if shown is not parameters and dropped:
-            pieces.append(f"{_count(dropped, 'setting')} of {old.provider} dropped")
+            pieces.append(f"{count(dropped, 'setting')} of {old.provider} dropped")
     if memory_changed:
         pieces.append(f"memory model {_memory_name(old_memory)} → {_memory_name(new_memory)}")
     summary = "; ".join(pieces)
@@ -481,7 +483,7 @@ def agent_added(agent: AgentView) -> Finding:
         said = [f"tier {code(agent.model.tier)}"] if agent.model.tier else []
         said += [f"effort {code(agent.model.effort)}"] if agent.model.effort else []
         pieces.append(f"model {_model_name(agent.model)}" + (f" ({', '.join(said)})" if said else ""))
-    pieces.append(_count(len(grants), "tool") + (f" ({len(destructive)} destructive: "
+    pieces.append(count(len(grants), "tool") + (f" ({len(destructive)} destructive: "
                                                  + ", ".join(describe_grant(g) for g in destructive) + ")"
                                                  if destructive else ""))
     if agent.delegates:
@@ -496,7 +498,7 @@ def agent_added(agent: AgentView) -> Finding:
 
 def agent_removed(agent: AgentView) -> Finding:
     grants = agent.grants()
-    summary = f"{agent.type} agent removed (it had {_count(len(grants), 'tool')}"
+    summary = f"{agent.type} agent removed (it had {count(len(grants), 'tool')}"
     summary += f", delegated to {', '.join(code(d) for d in agent.delegates)})" if agent.delegates else ")"
     return Finding("agent-removed", agent.key, summary, {
         "type": agent.type, "model": agent.model.to_json(), "tools": [grant_json(g) for g in grants],
@@ -529,7 +531,7 @@ def _moved_group(before: dict, after: dict) -> bool:
     """A kind both kagent 0.x and 1.0 have (ModelConfig, RemoteMCPServer), moved between their groups."""
     from ..constants import KAGENT_GROUPS
 
-    groups = {str(obj.get("apiVersion", "")).rpartition("/")[0] for obj in (before, after)}
+    groups = {KObject(obj).group for obj in (before, after)}
     return len(groups) == 2 and groups <= set(KAGENT_GROUPS)
 
 
@@ -539,7 +541,7 @@ def moved_notes(moved: list[ObjectChange]) -> list[str]:
     for api_version in sorted({o.api_version for o in moved}):
         these = [o for o in moved if o.api_version == api_version]
         names = ", ".join(f"{o.kind} {o.ref}" for o in these[:MAX_LISTED]) + _more(len(these))
-        out.append(f"{_count(len(these), 'object')} only moved to {api_version} (nothing else changed): {names}")
+        out.append(f"{count(len(these), 'object')} only moved to {api_version} (nothing else changed): {names}")
     return out
 
 
@@ -699,5 +701,6 @@ def _more(total: int) -> str:
     return f" and {total - MAX_LISTED} more" if total > MAX_LISTED else ""
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
+    """`1 agent`, `2 agents`: the review's, the render's and drift's one way to count."""
     return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..constants import ANNOTATION_ENVIRONMENT, ANNOTATION_TOOL_RISKS, LABEL_MANAGED_BY, MANAGED_BY
+from ..constants import (AGENT_KIND, AGENTTEMPLATE_KIND, ANNOTATION_ENVIRONMENT, ANNOTATION_TOOL_RISKS,
+                         LAST_APPLIED_ANNOTATION, LABEL_MANAGED_BY, MANAGED_BY)
 from ..reader.behaviour import EVERY, behaviour_fields
 from ..runtime.kobject import KObject, as_dict
 from . import changes
@@ -37,7 +38,6 @@ from .model import Render
 GIT, CLUSTER = "Git", "cluster"
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
                    "deletionTimestamp", "deletionGracePeriodSeconds")
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 STATUS = {"added": "not in Git", "removed": "not applied", "changed": "drifted"}
 
 
@@ -74,7 +74,7 @@ def without_server_fields(obj: dict) -> dict:
 
     out = {k: v for k, v in obj.items() if k != "status"}
     meta = {k: v for k, v in as_dict(obj.get("metadata")).items() if k not in SERVER_METADATA}
-    annotations = {k: v for k, v in as_dict(meta.get("annotations")).items() if k != LAST_APPLIED}
+    annotations = {k: v for k, v in as_dict(meta.get("annotations")).items() if k != LAST_APPLIED_ANNOTATION}
     if annotations:
         meta["annotations"] = annotations
     else:
@@ -163,7 +163,7 @@ def drift(overlay: str, rendered: Iterable[dict], live: Iterable[dict]) -> Drift
         key = identity(obj)
         if key in want:
             obj = compared(obj, want[key], behaviour(obj, want[key]))
-        if key[1] in ("Agent", "AgentTemplate"):
+        if key[1] in (AGENT_KIND, AGENTTEMPLATE_KIND):
             obj = _risks_from_git(obj, want.get(key))
         if key not in want and not ours(obj) and key[1] not in ("ConfigMap", "Secret"):
             continue  # someone else's (a ConfigMap or Secret stays: an Agent's prompt may name it)
@@ -174,7 +174,7 @@ def drift(overlay: str, rendered: Iterable[dict], live: Iterable[dict]) -> Drift
     # a live object or Agent that is not krmfn's is not "not in Git": it was never meant to be
     report.objects = [o for o in report.objects if o.change != "added" or (o.kind, o.namespace, o.name) in managed_live]
     agents = {(KObject(o).namespace, KObject(o).name) for o in live_view
-              if ours(o) and o.get("kind") in ("Agent", "AgentTemplate")}
+              if ours(o) and o.get("kind") in (AGENT_KIND, AGENTTEMPLATE_KIND)}
     report.agents = [c for c in report.agents if c.status != "added" or tuple(c.agent.split("/", 1)) in agents]
     for change in report.agents:
         for finding in change.findings:
@@ -248,10 +248,10 @@ def headline(result: DriftReport) -> str:
     report = result.report
     if result.in_sync:
         return (f"in sync: the cluster runs what {result.overlay} renders "
-                f"({_count(result.rendered_objects, 'object')}).")
+                f"({changes.count(result.rendered_objects, 'object')}).")
     findings = len(report.findings())
-    return (f"drift: {_count(len(report.agents), 'agent')} ({_count(findings, 'finding')}) and "
-            f"{_count(len(report.objects), 'other object')} differ from {result.overlay}.")
+    return (f"drift: {changes.count(len(report.agents), 'agent')} ({changes.count(findings, 'finding')}) and "
+            f"{changes.count(len(report.objects), 'other object')} differ from {result.overlay}.")
 
 
 def to_text(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
@@ -307,5 +307,3 @@ def _plain(summary: str) -> str:
     return _CODE_SPAN.sub(lambda m: m.group(1) or m.group(2), summary)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")

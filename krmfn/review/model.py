@@ -36,11 +36,15 @@ from ..constants import (
     ANNOTATION_MEMORY_TIER,
     ANNOTATION_MODEL_TIER,  # an annotation on Agents, a label on ModelConfigs
     ANNOTATION_TOOL_RISKS,
+    BOOKKEEPING_ANNOTATION_PREFIXES,
+    GROUP,
     KAGENT_GROUPS,
     LABEL_AGENT,
     LABEL_MANAGED_BY,
+    LOCATION_ANNOTATION_PREFIXES,
 )
 from ..reader import is_agent, read_agent, read_model_config, server_url, templates_of
+from ..reader.v1alpha3 import HARNESS_REF_PATH
 from ..risk import builtin_floor, builtin_kagent_tools, claimed_risks, riskiest
 from ..runtime.kobject import KObject, as_dict
 
@@ -57,11 +61,8 @@ OPERATIONAL_FIELDS = (
 )
 # Names under which krmfn's built-in catalog of the kagent tool server applies to "every tool".
 BUILTIN_SERVER_NAMES = ("kagent-tool-server", "kagent-tools")
-# Annotation prefixes that are bookkeeping, not configuration.
-IGNORED_ANNOTATION_PREFIXES = (
-    "krmfn.dev/", "config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/",
-    "kustomize.config.k8s.io/", "kubectl.kubernetes.io/last-applied-configuration",
-)
+# Annotation prefixes that are bookkeeping, not configuration (krmfn's own say what expand did).
+IGNORED_ANNOTATION_PREFIXES = (f"{GROUP}/", *BOOKKEEPING_ANNOTATION_PREFIXES)
 IGNORED_LABELS = (LABEL_MANAGED_BY, LABEL_AGENT, ANNOTATION_MODEL_TIER)
 
 
@@ -193,7 +194,7 @@ def clean(obj: dict) -> dict:
     if not isinstance(meta, dict) or not isinstance(meta.get("annotations"), dict):
         return obj
     kept = {k: v for k, v in meta["annotations"].items()
-            if not k.startswith(("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/"))}
+            if not k.startswith(LOCATION_ANNOTATION_PREFIXES)}
     meta = {**meta, "annotations": kept} if kept else {k: v for k, v in meta.items() if k != "annotations"}
     return {**obj, "metadata": meta}
 
@@ -366,7 +367,8 @@ def _model(config_name: str, namespace: str, annotations: dict, model_configs: d
     if read is None:
         return ModelView(config_name, tier, effort=effort)
     parameters = flatten(read.parameters)
-    return ModelView(config_name, tier, read.provider, read.model, parameters, resolved=True, effort=effort)
+    # the provider as kagent reads it (the CRD's default when unset); a model that is not written stays None
+    return ModelView(config_name, tier, read.provider, read.model or None, parameters, resolved=True, effort=effort)
 
 
 def _risk(server: str, tool: str, claimed: dict[str, dict[str, str]]) -> str:
@@ -386,7 +388,7 @@ def _config(obj: dict, read, prompt_source: str) -> dict[str, Any]:
     if read.description is not None:
         config.update(flatten(read.description, "spec.description"))
     if read.harness and read.harness != "(inline)":  # an inline harness is among the settings
-        config["spec.harnessRef.name"] = read.harness
+        config[read.harness_ref.path if read.harness_ref is not None else HARNESS_REF_PATH] = read.harness
     for path, value in read.settings.items():
         config.update(flatten(value, path))
     rest = {k: v for k, v in read.deployment.items() if k not in OPERATIONAL_FIELDS}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .changes import CLASSES, EnvironmentReport, Finding
+from .changes import CLASSES, EnvironmentReport, Finding, count
 
 LABELS = {
     "agent-added": "agent added", "agent-removed": "agent removed",
@@ -69,10 +69,10 @@ def overall_line(reports: list[EnvironmentReport]) -> str:
     agents = len({change.agent for r in reports for change in r.agents})  # an agent, not an agent per environment
     objects = sum(len(r.objects) for r in reports)
     across = f" ({pairs} agent-environment changes)" if pairs != agents else ""
-    text = (f"{_count(agents, 'agent')} with changes{across}, {_count(len(findings), 'finding')}, "
-            f"{_count(objects, 'other object')} changed, in {_count(len(reports), 'environment')}.")
+    text = (f"{count(agents, 'agent')} with changes{across}, {count(len(findings), 'finding')}, "
+            f"{count(objects, 'other object')} changed, in {count(len(reports), 'environment')}.")
     if destructive:
-        text = f"⚠️ **{_count(destructive, 'finding')} {'touch' if destructive != 1 else 'touches'} destructive tools.** " + text
+        text = f"⚠️ **{count(destructive, 'finding')} {'touch' if destructive != 1 else 'touches'} destructive tools.** " + text
     return text
 
 
@@ -232,7 +232,7 @@ def to_text(reports: list[EnvironmentReport], *, colour: bool = False, gate: dic
         out += ["", paint(f"required reviewers (review policy {routing.policy.source}):", "bold")]
         if routing.policy_changed:
             out.append("   this change edits the review policy itself: its default owners must approve")
-        out += [f"   {r['owner']}: {_count(r['findings'], 'finding')} ({', '.join(r['routes'])})"
+        out += [f"   {r['owner']}: {count(r['findings'], 'finding')} ({', '.join(r['routes'])})"
                 for r in routing.required()] or ["   none"]
     if gate is not None and gate.get("matched"):
         out += ["", paint(f"gated by --fail-on {','.join(gate['failOn'])}: {len(gate['matched'])} finding(s)", "red", "bold")]
@@ -254,9 +254,6 @@ def _diff_line(line: str, paint) -> str:
         return paint(line, "cyan")
     return line
 
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def class_label(finding: Finding) -> str:

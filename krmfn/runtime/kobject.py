@@ -50,6 +50,11 @@ def dig(value: Any, *path: str | int) -> Any:
     return value
 
 
+def api_group(api_version: str) -> str:
+    """The group of an apiVersion ("" for the core group's `v1`)."""
+    return api_version.rpartition("/")[0]
+
+
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -79,7 +84,7 @@ class KObject:
 
     @property
     def group(self) -> str:
-        return self.api_version.rpartition("/")[0]
+        return api_group(self.api_version)
 
     @property
     def version(self) -> str:
