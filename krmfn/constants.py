@@ -50,6 +50,8 @@ LOCAL_CONFIG_ANNOTATION = "config.kubernetes.io/local-config"
 # Risk classes of a tool, in rising order; a tool no catalog knows is treated as the last.
 RISKS = ("read", "write", "destructive")
 ASSUMED_RISK = "destructive"
+# The review's classes, in rank order: what no catalog knows is "unknown", gated as destructive.
+REVIEW_RISKS = ("read", "write", "unknown", "destructive")
 
 # Annotations that are bookkeeping, not configuration: where kustomize and kpt read an object from
 # (its file and index), and what kubectl apply remembers. They never travel to outputs nor count as

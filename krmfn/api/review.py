@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from ..constants import REVIEW_RISKS
 from ..runtime.typed import Field, KrmModel, field_validator, model_validator
 from .common import Resource
 
@@ -57,11 +58,14 @@ class RouteMatch(KrmModel):
     check_agents = field_validator("agents")(_patterns)
 
 
+ReviewRisk = Literal[REVIEW_RISKS]  # a tuple subscript: one value per class, in rank order
+
+
 class Route(KrmModel):
     name: str
     description: str | None = Field(default=None)
     classes: list[str]
-    risks: list[Literal["read", "write", "destructive", "unknown"]] = Field(default_factory=list)
+    risks: list[ReviewRisk] = Field(default_factory=list)
     match: RouteMatch = Field(default_factory=RouteMatch)
     owners: list[str]
 

@@ -42,6 +42,7 @@ from ..constants import (
     LABEL_AGENT,
     LABEL_MANAGED_BY,
     LOCATION_ANNOTATION_PREFIXES,
+    REVIEW_RISKS,
 )
 from ..reader import is_agent, read_agent, read_model_config, server_url, templates_of
 from ..reader.v1alpha3 import HARNESS_REF_PATH
@@ -50,7 +51,6 @@ from ..runtime.kobject import KObject, as_dict
 
 # The risk classes as reviewers see them, in rising order of concern: `krmfn.risk`'s, with what a
 # render alone cannot tell ("unknown") shown as such rather than folded into "destructive".
-REVIEW_RISKS = ("read", "write", "unknown", "destructive")
 RISK_RANK = {risk: rank for rank, risk in enumerate(REVIEW_RISKS)}
 ALL_TOOLS = "*"  # a grant without toolNames: every tool the server offers
 
