@@ -13,6 +13,7 @@ from ..api.catalog import ToolCatalog
 from ..api.common import API_VERSION, meta_name, meta_namespace, source_of
 from ..api.expansion import AgentExpansion
 from ..constants import (
+    AGENT_KIND,
     AGENTTEMPLATE_KIND,
     ANNOTATION_SERVERS_EMITTED,
     KAGENT_V1ALPHA3,
@@ -125,7 +126,7 @@ class Expansion:
                 if self.config.keep_prompt_library:
                     self.passthrough.append(obj)
             else:
-                if obj.get("apiVersion") == AGENT_API_VERSION and obj.get("kind") == "Agent":
+                if KObject(obj).is_a(AGENT_API_VERSION, AGENT_KIND):
                     self.existing_agents.add(f"{meta_namespace(obj)}/{meta_name(obj)}")
                 elif KObject(obj).is_a(KAGENT_V1ALPHA3, AGENTTEMPLATE_KIND):
                     from ..reader import read_template  # rare: a template expand did not write
