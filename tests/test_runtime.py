@@ -300,3 +300,35 @@ def test_on_a_terminal_krmfn_says_it_waits_for_a_resource_list():
     # not a terminal: no such line (kustomize and kpt read stdout and stderr)
     piped = krmfn(b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n")
     assert b"waiting" not in piped.stderr
+
+
+def test_a_record_is_the_part_of_dataclasses_krmfn_uses():
+    """`runtime.record` stands in for `dataclasses` on the functions' start-up path: value equality
+    and hashing when frozen, per-instance mutable defaults, and identity semantics with eq=False."""
+    from krmfn.runtime.record import record
+
+    @record(frozen=True)
+    class Point:
+        x: int
+        name: str = "p"
+
+    a, b = Point(1), Point(1)
+    assert a == b and hash(a) == hash(b)
+    assert a.replace(x=2) == Point(2) and a != Point(2)
+    with pytest.raises(AttributeError):
+        a.x = 3
+
+    @record(frozen=True, eq=False)
+    class Handle:
+        name: str
+
+    first, second = Handle("h"), Handle("h")
+    assert first != second and first == first and len({first, second}) == 2
+
+    @record
+    class Mutable:
+        tags: list = []
+
+    assert Mutable().tags is not Mutable().tags  # a mutable default is copied per instance
+    with pytest.raises(TypeError):
+        hash(Mutable())

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal, Optional
 
 import pytest
 
+import support
+
 from krmfn.runtime import yamlio
 from krmfn.runtime.typed import (
     AfterValidator,
@@ -521,3 +523,23 @@ def test_a_misspelt_required_field_is_one_line():
     missing = {**typo, "spec": {"prompt": {"text": "hi"}, "vars": {}}}
     _, results = parse(AgentDescription, missing)
     assert ("spec.description", "required field is missing") in [(r.field, r.message) for r in results]
+
+
+@pytest.mark.parametrize("example,config", [
+    ("environment", "dev.yaml"), ("policy", "policy.yaml"), ("validate", "conformance.yaml")])
+def test_a_cold_function_call_never_imports_dataclasses(example, config):
+    """`import dataclasses` costs a cold process about 10 ms of CPU (it imports `inspect`, `ast`,
+    `dis`, `tokenize`): the environment, policy and validate functions, and the reader they share,
+    use `runtime.record` instead. Checked on the real call, as kustomize makes it (a fresh
+    `python -m krmfn` on the function's example), through Python's own import log."""
+    from krmfn.runtime import yamlio
+
+    folder = support.ROOT / "functions" / example / "example"
+    items = yamlio.load_all((folder / "agents.yaml").read_bytes(), "agents.yaml")
+    function_config = yamlio.load_one((folder / config).read_bytes(), config)
+    proc = support.module(stdin=yamlio.dump(support.resource_list(items, function_config)),
+                          env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "krmfn.runtime.engine" in imported, proc.stderr[-2000:]  # the log is there, and the function ran
+    assert "yaml" in imported
+    assert {"dataclasses", "inspect"} & imported == set()

@@ -11,7 +11,6 @@ the others are remembered so error messages can say so.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -21,6 +20,7 @@ __all__ = ["ConformanceInputError", "CRDVersion", "CRDIndex", "load_crds"]
 
 from ..constants import CRD_API_VERSION, CRD_KIND
 from ..runtime.files import KUSTOMIZATIONS, YAML_SUFFIXES
+from ..runtime.record import record
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -32,7 +32,7 @@ class ConformanceInputError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class CRDVersion:
     """One served version of one CRD."""
 

@@ -7,14 +7,14 @@ server's per-call cost limit and per-object budget, and its messages.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from .cel import PER_CALL_LIMIT, CELCostExceeded, CELError, CELUnsupported, Program, compile_rule
 from .formats import format_value
+from ..runtime.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RuleInfo:
     """One `x-kubernetes-validations` rule as compiled (for listing and tests)."""
 

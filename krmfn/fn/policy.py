@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 from collections import deque
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -45,6 +44,7 @@ from ..runtime.kobject import KObject
 from ..runtime.resourcelist import ResourceList
 from ..runtime.results import ERROR, Result
 from ..runtime.typed import parse
+from ..runtime.record import record
 
 LISTED = 3  # tool names quoted in a summary line
 
@@ -56,18 +56,18 @@ def process(rl: ResourceList, policy: ToolPolicy) -> None:
 # -- what the checker knows about servers and agents --------------------------------------------
 
 
-@dataclass
+@record
 class KnownServer:
     key: str
-    kinds: set[str] = field(default_factory=set)
+    kinds: set[str] = set()
     # spec.allowedNamespaces when the server is not in the render: "auto" (expand admits its
     # users), "All", a list of namespaces, or None (unknown)
     admits: Any = None
     url: str = ""  # the catalog's remote.url (a version's own url), when it gives one
-    versions: dict[str, str] = field(default_factory=dict)  # a versioned server: version -> its object's key
+    versions: dict[str, str] = {}  # a versioned server: version -> its object's key
 
 
-@dataclass
+@record
 class Grant:
     path: str
     tool: str
@@ -82,7 +82,7 @@ class Grant:
         return f"{self.tool} ({self.risk})" if self.risk else f"{self.tool} (risk unknown, treated as {ASSUMED_RISK})"
 
 
-@dataclass
+@record
 class ServerUse:
     """One MCP server entry of an agent (spec.declarative.tools[i] or spec.tools[i])."""
 
@@ -97,18 +97,18 @@ class ServerUse:
     unknown_reason: str
     wildcard: bool  # empty or missing toolNames: every tool of the server
     named: int  # how many tools are named
-    grants: list[Grant] = field(default_factory=list)  # named tools, or every catalog tool if wildcard
+    grants: list[Grant] = []  # named tools, or every catalog tool if wildcard
     copied: bool = False  # 1.0: a local RemoteMCPServer copying this catalog server (no admission needed)
 
 
-@dataclass
+@record
 class Delegation:
     path: str
     namespace_path: str
     target: str  # namespace/name
 
 
-@dataclass
+@record
 class AgentNode:
     obj: dict
     kind: str  # Agent or AgentDescription
@@ -117,9 +117,9 @@ class AgentNode:
     labels: dict[str, str]
     environment: str | None
     tools_path: str
-    servers: list[ServerUse] = field(default_factory=list)
-    delegations: list[Delegation] = field(default_factory=list)
-    models: list[tuple[str, str]] = field(default_factory=list)  # (field path, ModelConfig name)
+    servers: list[ServerUse] = []
+    delegations: list[Delegation] = []
+    models: list[tuple[str, str]] = []  # (field path, ModelConfig name)
     tier: str | None = None  # AgentDescription: the model tier
 
     @property

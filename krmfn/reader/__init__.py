@@ -13,16 +13,16 @@ finding about it can be traced back to what the author wrote.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..constants import (AGENT_KIND, AGENTTEMPLATE_KIND, KAGENT_GROUP, KAGENT_GROUPS, KAGENT_V1ALPHA2,
                          KAGENT_V1ALPHA3, KMCP_API_VERSION, MCPSERVER_KIND, MODELCONFIG_KIND, REMOTEMCPSERVER_KIND)
 from ..runtime.kobject import KObject, as_dict, as_str, format_path, parse_path, selector_matches
 from .refs import ObjectRef
+from ..runtime.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ToolUse:
     """One MCP tool-server entry of an agent."""
 
@@ -41,14 +41,14 @@ class ToolUse:
     approvals: frozenset[str]  # tools that need a human's approval
     listed: tuple[Any, ...] = ()  # toolNames as written (for checks on entries that are not names)
     approval_list: tuple[Any, ...] = ()  # requireApproval as written
-    settings: dict = field(default_factory=dict, compare=False)  # every other key of the entry
+    settings: dict = {}  # every other key of the entry
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Delegation:
     """An agent this agent may call (kagent `tools[].type: Agent`)."""
 
@@ -66,7 +66,7 @@ class Delegation:
         return f"{self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PromptSource:
     """A ConfigMap (or Secret) in the agent's namespace that holds prompt text."""
 
@@ -77,7 +77,7 @@ class PromptSource:
     alias: str = ""  # a prompt-template source's include name
 
 
-@dataclass
+@record
 class AgentRead:
     obj: dict
     api_version: str
@@ -85,28 +85,28 @@ class AgentRead:
     namespace: str
     type: str  # Declarative, BYO, ...
     tools_path: str  # where the tool list lives
-    tool_uses: list[ToolUse] = field(default_factory=list)
-    delegations: list[Delegation] = field(default_factory=list)
-    models: list[tuple[str, str]] = field(default_factory=list)  # (field path, ModelConfig name)
+    tool_uses: list[ToolUse] = []
+    delegations: list[Delegation] = []
+    models: list[tuple[str, str]] = []  # (field path, ModelConfig name)
     model_config: str = ""  # the main model's ModelConfig name
     memory_model_config: str = ""
-    body: dict = field(default_factory=dict)  # the declarative (or equivalent) section
+    body: dict = {}  # the declarative (or equivalent) section
     template: dict | None = None  # 1.0: the AgentTemplate object the uses were read from
     unresolved: str = ""  # 1.0: the template named but not given ("" when read in full)
     description: Any = None
     harness: str = ""  # 1.0: the Harness it runs on (spec.harnessRef.name; "(inline)" for spec.harness)
     system_prompt: Any = None  # the inline system prompt as written (None: none inline)
     system_prompt_from: PromptSource | None = None
-    prompt_sources: list[PromptSource] = field(default_factory=list)  # prompt-template data sources
-    skills: dict[str, Any] = field(default_factory=dict)  # "skill ID" (A2A card), "bundle REF" -> definition
-    deployment: dict = field(default_factory=dict)  # the per-agent deployment section (0.x only)
+    prompt_sources: list[PromptSource] = []  # prompt-template data sources
+    skills: dict[str, Any] = {}  # "skill ID" (A2A card), "bundle REF" -> definition
+    deployment: dict = {}  # the per-agent deployment section (0.x only)
     deployment_path: str = ""
-    settings: dict[str, Any] = field(default_factory=dict)  # every other setting: field path -> value
+    settings: dict[str, Any] = {}  # every other setting: field path -> value
     base: str = ""  # the path of `body`
     model_path: str = ""  # where the main model is named (whether or not it is)
     template_ref: ObjectRef | None = None  # 1.0: the AgentTemplate a templateRef names
     harness_ref: ObjectRef | None = None  # 1.0: the Harness a harnessRef names
-    roles: dict[str, str] = field(default_factory=dict)  # field path -> "model" | "prompt" | "skills"
+    roles: dict[str, str] = {}  # field path -> "model" | "prompt" | "skills"
     prompt_path: str = ""  # where the inline system prompt is written (whether or not it is)
 
     @property
@@ -147,7 +147,7 @@ class AgentRead:
         return FieldLocation("setting", rest=tuple(under))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldLocation:
     """What a field is to the agent (`AgentRead.locate`)."""
 
@@ -164,7 +164,7 @@ def _below(parts: list, path: str) -> list | None:
 
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelRef:
     """One ModelConfig reference of an object that runs a model."""
 
@@ -176,7 +176,7 @@ class ModelRef:
         return ".".join(self.keys)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelUses:
     """The ModelConfigs a model-carrying object names: a 0.x Declarative Agent, or a kagent 1.0
     AgentTemplate (whose memory and summarizer are the Harness's: None)."""
@@ -259,7 +259,7 @@ def admits(target: Any, labels: dict[str, str], complete: bool) -> tuple[bool | 
     return False, origin  # Same, or a value kagent does not know
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelConfigRead:
     """What a ModelConfig (any kagent version) selects: its provider (the CRD default when unset)
     and model."""

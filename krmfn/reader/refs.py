@@ -7,13 +7,13 @@ yields what can be read; the name is kept as written (the reference check report
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ..runtime.kobject import as_dict, as_list, as_str
+from ..runtime.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ObjectRef:
     """One reference to a Secret or ConfigMap (optionally to one key of it)."""
 

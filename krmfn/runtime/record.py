@@ -12,7 +12,8 @@ from __future__ import annotations
 _MUTABLE = (list, dict, set)
 
 
-def record(cls=None, *, frozen: bool = False):
+def record(cls=None, *, frozen: bool = False, eq: bool = True):
+    """`eq=False`: instances compare (and hash) by identity, as `dataclass(eq=False)`."""
     def wrap(cls):
         names = [name for name in cls.__dict__.get("__annotations__", {}) if not name.startswith("_")]
         defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
@@ -53,7 +54,9 @@ def record(cls=None, *, frozen: bool = False):
             """A copy with `changes` (as `dataclasses.replace`)."""
             return cls(**{**{name: getattr(self, name) for name in names}, **changes})
 
-        cls.__init__, cls.__repr__, cls.__eq__, cls.replace = __init__, __repr__, __eq__, replace
+        cls.__init__, cls.__repr__, cls.replace = __init__, __repr__, replace
+        if eq:
+            cls.__eq__ = __eq__
         cls.__match_args__ = tuple(names)
         if frozen:
             def __setattr__(self, name, value):
@@ -61,9 +64,8 @@ def record(cls=None, *, frozen: bool = False):
 
             cls.__setattr__ = __setattr__
             cls.__delattr__ = __setattr__
-            cls.__hash__ = lambda self: hash(_values(self))
-        else:
-            cls.__hash__ = None
+        if eq:
+            cls.__hash__ = (lambda self: hash(_values(self))) if frozen else None
         for name in names:  # instance values live on the instance; drop the class-level defaults
             if name in cls.__dict__:
                 delattr(cls, name)
