@@ -93,3 +93,16 @@ def test_server_url_is_a_remote_servers_of_either_group_only():
         assert server_url({"apiVersion": api_version, "kind": "RemoteMCPServer", "spec": {"url": "http://x"}}) == "http://x"
     assert server_url({"apiVersion": "example.com/v1", "kind": "RemoteMCPServer", "spec": {"url": "http://x"}}) == ""
     assert server_url({"apiVersion": V1, "kind": "RemoteMCPServer", "spec": {"url": 5}}) == ""
+
+
+def test_the_review_shows_an_unset_model_as_unset_and_the_provider_kagent_uses():
+    from krmfn.review.model import Render
+
+    agent = {"apiVersion": "kagent.dev/v1alpha2", "kind": "Agent", "metadata": {"name": "a", "namespace": "n"},
+             "spec": {"declarative": {"modelConfig": "m", "systemMessage": "hi"}}}
+    config = {"apiVersion": "kagent.dev/v1alpha2", "kind": "ModelConfig", "metadata": {"name": "m", "namespace": "n"},
+              "spec": {"apiKeySecret": "k"}}
+    model = Render.from_objects([agent, config]).agent("a", "test").model
+    assert (model.provider, model.model, model.resolved) == ("OpenAI", None, True)  # the CRD's default provider
+    assert model.describe() == "OpenAI (no model set)"
+    assert model.to_json()["model"] is None and model.parameters == {"apiKeySecret": "k"}

@@ -89,7 +89,7 @@ class ModelView:
     def describe(self) -> str:
         if not self.resolved:
             return f"{self.config or '(none)'} (not in the render)"
-        return f"{self.provider} {self.model}"
+        return f"{self.provider} {self.model}" if self.model else f"{self.provider} (no model set)"
 
     def to_json(self) -> dict[str, Any]:
         out = {"modelConfig": self.config, "tier": self.tier, "provider": self.provider,
