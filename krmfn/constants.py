@@ -53,6 +53,14 @@ ASSUMED_RISK = "destructive"
 # The review's classes, in rank order: what no catalog knows is "unknown", gated as destructive.
 REVIEW_RISKS = ("read", "write", "unknown", "destructive")
 
+# Annotations kustomize and kpt use to say where an item came from (the internal. one first: it wins).
+PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
+INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
+# What kustomize records when the root kustomization has `buildMetadata: [originAnnotations]`
+# (`krmfn build` asks for it): `path: ../../base/agents/x.yaml`, relative to the root kustomization.
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+# The annotation that makes an object a KRM function's config (kustomize's and kpt's function spec).
+FUNCTION_ANNOTATION = "config.kubernetes.io/function"
 # Annotations that are bookkeeping, not configuration: where kustomize and kpt read an object from
 # (its file and index), and what kubectl apply remembers. They never travel to outputs nor count as
 # a change.

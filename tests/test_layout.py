@@ -170,22 +170,29 @@ def constants_py() -> dict[str, Any]:
 
 
 # The constants that are API versions, API groups, label or annotation keys (by their names).
-_KEY_NAME = re.compile(r"(^|_)(GROUP|API_VERSION|LABEL|ANNOTATION)(_|$)|^KAGENT_V1ALPHA\d+\Z")
+_KEY_NAME = re.compile(r"(^|_)(GROUP|API_VERSION|LABEL|ANNOTATION)S?(_|$)|^KAGENT_V1ALPHA\d+\Z")
 
 
 @functools.cache
 def key_values() -> dict[str, str]:
-    """Value -> (first) name of constants.py's API versions, groups, label and annotation keys."""
+    """Value -> (first) name of constants.py's API versions, groups, label and annotation keys (a
+    tuple of them, such as PATH_ANNOTATIONS, gives each member)."""
     found: dict[str, str] = {}
     for name, value in constants_py().items():
-        if _KEY_NAME.search(name) and isinstance(value, str):
-            found.setdefault(value, name)
+        if _KEY_NAME.search(name):
+            for member in (value,) if isinstance(value, str) else value if isinstance(value, tuple) else ():
+                if isinstance(member, str):
+                    found.setdefault(member, name)
     return found
 
 
 # A label or annotation key (or apiVersion) of krmfn's own group: constants.py is its home even when
 # it does not hold it yet.
 _KRMFN_KEY = re.compile(r"krmfn\.dev/[a-z0-9]([-a-z0-9.]*[a-z0-9])?\Z")
+# Any other prefixed label or annotation key (`config.kubernetes.io/path`): a DNS prefix, one slash,
+# a name; an apiVersion (`group/v1...`) is left to the constant-name check above.
+_PREFIXED_KEY = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?\Z")
+_API_VERSION = re.compile(r".*/v\d+((alpha|beta)\d+)?\Z")
 
 
 def key_problem(literal: str) -> str | None:
@@ -194,6 +201,8 @@ def key_problem(literal: str) -> str | None:
         return f"is constants.{key_values()[literal]}"
     if _KRMFN_KEY.match(literal):
         return "is a krmfn.dev key constants.py lacks"
+    if _PREFIXED_KEY.match(literal) and not _API_VERSION.match(literal):
+        return "is a label or annotation key constants.py lacks"
     return None
 
 
@@ -426,6 +435,13 @@ def test_keys_are_spelled_only_in_constants_py():
             else:
                 hits.append(f"{path}:{line}: {value!r} {key_problem(value)}")
     assert hits == []
+
+
+def test_a_prefixed_key_is_a_key_and_an_api_version_or_image_is_not():
+    assert key_problem("config.kubernetes.io/path") == "is constants.PATH_ANNOTATIONS"  # a member of a tuple
+    assert key_problem("example.com/team") == "is a label or annotation key constants.py lacks"
+    assert key_problem("apps.example.com/v1beta2") is None and key_problem("ghcr.io/krmfn-dev/krmfn") is None
+    assert key_problem("spec.tools") is None and key_problem("a/b") is None
 
 
 def test_key_scan_skips_docstrings_and_comments_only():

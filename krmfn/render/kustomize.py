@@ -16,9 +16,8 @@ import shlex
 import shutil
 import subprocess
 
+from ..constants import FUNCTION_ANNOTATION  # noqa: F401  (re-exported)
 from ..runtime.record import record
-
-FUNCTION_ANNOTATION = "config.kubernetes.io/function"
 
 
 @record(frozen=True)

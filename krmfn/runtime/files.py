@@ -149,9 +149,9 @@ def _objects(data: bytes, source: str, relpath: str, budget: "yamlio.Budget", *,
                 annotations = meta.setdefault("annotations", {})
                 if not isinstance(annotations, dict):
                     raise FileInputError(f"{source}: document {index + 1}: metadata.annotations: expected an object")
-                for prefix in ("", "internal."):
-                    annotations.setdefault(f"{prefix}config.kubernetes.io/path", relpath)
-                    annotations.setdefault(f"{prefix}config.kubernetes.io/index", str(index))
+                for path_key, index_key in zip(reversed(PATH_ANNOTATIONS), reversed(INDEX_ANNOTATIONS)):
+                    annotations.setdefault(path_key, relpath)  # the plain keys first, as kustomize writes them
+                    annotations.setdefault(index_key, str(index))
             out.append(member)
     return out
 

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..constants import ANNOTATION_SOURCE, ANNOTATION_SOURCE_FIELD
+from ..constants import (ANNOTATION_SOURCE, ANNOTATION_SOURCE_FIELD, INDEX_ANNOTATIONS,  # noqa: F401  (re-exported)
+                         ORIGIN_ANNOTATION, PATH_ANNOTATIONS)
 from .record import record
 
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
-
-# Annotations kustomize and kpt use to say where an item came from.
-PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
-INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
-# What kustomize records when the root kustomization has `buildMetadata: [originAnnotations]`
-# (`krmfn build` asks for it): `path: ../../base/agents/x.yaml`, relative to the root kustomization.
-ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
 
 # A stderr line stays one line, and plain text: line breaks (every one `str.splitlines` knows)
