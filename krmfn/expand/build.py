@@ -39,7 +39,6 @@ PROMPT_KEY = "system-message.md"
 from ..constants import BOOKKEEPING_ANNOTATION_PREFIXES, NAMESPACE_NAME_LABEL  # noqa: E402
 
 
-
 def labels_for(agent: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     labels = dict(extra or {})
     labels[LABEL_MANAGED_BY] = MANAGED_BY

@@ -18,8 +18,8 @@ from typing import Any
 from ..constants import (AGENT_KIND, AGENTTEMPLATE_KIND, KAGENT_GROUP, KAGENT_GROUPS, KAGENT_V1ALPHA2,
                          KAGENT_V1ALPHA3, KMCP_API_VERSION, MCPSERVER_KIND, MODELCONFIG_KIND, REMOTEMCPSERVER_KIND)
 from ..runtime.kobject import KObject, as_dict, as_str, format_path, parse_path, selector_matches
-from .refs import ObjectRef
 from ..runtime.record import record
+from .refs import ObjectRef
 
 
 @record(frozen=True)
@@ -161,7 +161,6 @@ class FieldLocation:
 def _below(parts: list, path: str) -> list | None:
     prefix = parse_path(path)
     return parts[len(prefix):] if parts[:len(prefix)] == prefix else None
-
 
 
 @record(frozen=True)

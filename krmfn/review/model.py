@@ -409,8 +409,6 @@ def _is_kagent(obj: dict) -> bool:
     return KObject(obj).group in KAGENT_GROUPS
 
 
-
-
 def _name(obj: dict) -> str:
     return KObject(obj).name
 

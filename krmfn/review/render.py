@@ -255,6 +255,5 @@ def _diff_line(line: str, paint) -> str:
     return line
 
 
-
 def class_label(finding: Finding) -> str:
     return LABELS.get(finding.cls, finding.cls)
