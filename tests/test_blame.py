@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -230,3 +231,38 @@ def test_no_function_imports_provenance():
             if any("provenance" in n for n in names):
                 importers.append(str(path.relative_to(ROOT)))
     assert sorted(set(importers)) == ["krmfn/commands/blame.py"]
+
+
+def test_markdown_is_a_table_for_a_pull_request_comment(repo):
+    repo, _ = repo
+    proc = module("blame", OVERLAY, "k8s-readonly", "--format", "markdown", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "### Prompt of `platform-agents/k8s-readonly` in `overlays/dev`"
+    assert "| Line | Prompt | Commit | Date | Author | PR | Set by |" in lines
+    strict = next(line for line in lines if "Never claim to have changed anything." in line)
+    assert strict.startswith("| 3 | `You can only read the cluster.") and "| `Bob Builder` | #41 |" in strict
+    first = next(line for line in lines if line.startswith("| 1 | "))
+    assert "`{{ team }}`: `team` from `base/agents/k8s-readonly.yaml spec.prompt.vars.team`" in first
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| Line")]
+    assert len(rows) == len(blame_json(repo, OVERLAY, "k8s-readonly")["lines"]) + 1  # + the separator row
+
+
+def test_markdown_never_formats_links_or_mentions_what_an_author_wrote(repo, tmp_path):
+    """A prompt line and a git author are the pull request author's: in the comment they stay code
+    spans in one escaped cell, so a pipe cannot add a column and an @name pings nobody."""
+    source, _ = repo
+    copy = tmp_path / "repo"
+    shutil.copytree(source, copy)
+    edit(copy / PROMPT, "Tools you may call:", "Tools | you `may` call: @oncall <img src=x> **now**")
+    git(copy, "commit", "--quiet", "-am", "hostile (#99) @admin", author="Mallory @security|team")
+    proc = module("blame", OVERLAY, "k8s-readonly", "--format", "markdown", cwd=copy)
+    assert proc.returncode == 0, proc.stderr
+    [row] = [line for line in proc.stdout.splitlines() if "@oncall" in line]
+    assert "| `` Tools \\| you `may` call: @oncall <img src=x> **now** `` |" in row
+    assert "| `Mallory @security\\|team` | #99 |" in row
+    assert len(re.findall(r"(?<!\\)\|", row)) == 8  # seven cells, whatever the text held
+    digest = digest_of(copy)
+    found = module("blame", "--digest", digest, OVERLAY, "--format", "markdown", cwd=copy)
+    assert found.returncode == 0, found.stderr
+    assert "introduced by `" in found.stdout and "`Mallory @security|team`, #99): `hostile (#99) @admin`" in found.stdout

@@ -40,7 +40,8 @@ def parser():
     p.add_argument("--digest", help="find the commit that rendered this prompt digest (sha256:...)")
     p.add_argument("--max-commits", type=int, default=MAX_COMMITS,
                    help=f"with --digest: how many commits to render at most (default {MAX_COMMITS})")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="markdown: a table for a pull request comment")
     p.add_argument("--kustomize", help="the kustomize to render with")
     return p
 
@@ -135,6 +136,8 @@ def _blame(overlay: str, agent_name: str, kustomize: str | None, fmt: str) -> st
 
         return json.dumps({"krmfnBlame": "v1", "overlay": overlay, "agent": agent.key, "digest": digest(text),
                            "file": template_file, "lines": rows}, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return _markdown(agent.key, overlay, template_file, digest(text), rows)
     out = [f"# {agent.key} in {overlay}: {template_file} ({digest(text)})"]
     for row in rows:
         commit = row["commit"]
@@ -146,6 +149,28 @@ def _blame(overlay: str, agent_name: str, kustomize: str | None, fmt: str) -> st
         out.append(f"{who} {row['fileLine'] or '':>4}| {row['text']}")
         for variable in row["variables"]:
             out.append(f"{'':46}↳ {{{{ {variable['expression']} }}}}: {variable['variable']} from {variable['setIn']}")
+    return "\n".join(out) + "\n"
+
+
+def _markdown(agent: str, overlay: str, template_file: str, prompt_digest: str, rows: list[dict]) -> str:
+    """The blame as a Markdown table. Everything a pull request's author wrote (the prompt, names,
+    git authors) is a code span in an escaped cell: it never formats, links or mentions anyone."""
+    from ..review.render import md_cell, md_code
+
+    out = [f"### Prompt of {md_code(agent)} in {md_code(overlay)}", "",
+           f"Template {md_code(template_file)}; rendered prompt {md_code(prompt_digest)}.", "",
+           "| Line | Prompt | Commit | Date | Author | PR | Set by |", "| ---: | --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        commit = row["commit"]
+        if commit is None:
+            who = ["", "", "(not from the template file)", ""]
+        else:
+            who = [md_code(commit["short"]), commit["date"], md_code(commit["author"]),
+                   f"#{commit['pullRequest']}" if commit["pullRequest"] else ""]
+        set_by = "<br>".join(f"{md_code('{{ ' + v['expression'] + ' }}')}: {md_code(v['variable'])} from "
+                             f"{md_code(v['setIn'])}" for v in row["variables"])
+        cells = [str(row["fileLine"] or ""), md_code(row["text"]) if row["text"].strip() else "", *who, set_by]
+        out.append("| " + " | ".join(md_cell(cell) for cell in cells) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -417,6 +442,20 @@ def _find_digest(overlay: str, wanted: str, max_commits: int, kustomize: str | N
                            "introducedBy": introduced, "renderedThrough": newest, "maybeOlder": open_ended,
                            "commitsRendered": len(run) + (1 if len(run) < len(commits) else 0)},
                           indent=2, ensure_ascii=False) + "\n"
+
+    if fmt == "markdown":
+        from ..review.render import md_code
+
+        def described(commit: dict) -> str:
+            pr = f", #{commit['pullRequest']}" if commit["pullRequest"] else ""
+            return f"{md_code(commit['short'])} ({commit['date']}, {md_code(commit['author'])}{pr}): {md_code(commit['summary'])}"
+
+        lines = [f"{md_code(wanted)} is the prompt of {', '.join(md_code(a) for a in agents)} in {md_code(overlay)}.", "",
+                 f"- introduced by {described(introduced)}"
+                 + (f" or earlier (`--max-commits {max_commits}` reached)" if open_ended else "")]
+        if newest is not introduced:
+            lines.append(f"- unchanged through {described(newest)}")
+        return "\n".join(lines) + "\n"
 
     def describe(commit: dict) -> str:
         pr = f", #{commit['pullRequest']}" if commit["pullRequest"] else ""

@@ -277,14 +277,14 @@ def to_text(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
 
 
 def to_markdown(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
-    from .render import _cell, _fence, _md_class
+    from .render import _fence, _md_class, md_cell
 
     code = changes.code
     out = [f"## krmfn drift: {code(result.overlay)}", "", headline(result), ""]
     for change in result.report.agents:
         out += [f"#### {code(change.agent)} ({STATUS.get(change.status, change.status)})", "",
                 "| Change | Details |", "| --- | --- |"]
-        out += [f"| {_md_class(f.cls, f.destructive)} | {_cell(f.summary)} |" for f in change.findings]
+        out += [f"| {_md_class(f.cls, f.destructive)} | {md_cell(f.summary)} |" for f in change.findings]
         out.append("")
         for finding in change.findings:
             if finding.diff and finding.cls == "prompt-changed":
@@ -294,7 +294,7 @@ def to_markdown(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
         out += ["#### Other objects", "", "| Drift | Kind | Name | Fields |", "| --- | --- | --- | --- |"]
         for obj in result.report.objects:
             fields = ", ".join(code(f) for f in obj.fields[:6]) + (" and more" if len(obj.fields) > 6 else "")
-            out.append(f"| {STATUS.get(obj.change, obj.change)} | {obj.kind} | {_cell(code(obj.ref))} | {_cell(fields)} |")
+            out.append(f"| {STATUS.get(obj.change, obj.change)} | {obj.kind} | {md_cell(code(obj.ref))} | {md_cell(fields)} |")
         out.append("")
     if gate is not None and gate.get("matched"):
         out += [f"> `--fail-on {','.join(gate['failOn'])}`: {len(gate['matched'])} gated finding(s).", ""]

@@ -78,7 +78,7 @@ def overall_line(reports: list[EnvironmentReport]) -> str:
 
 def _markdown_reviewers(routing) -> list[str]:
     # code spans: a report posted as a comment must not ping every owner on every push
-    out = ["### Required reviewers", "", f"Review policy {_md_code(routing.policy.source)}."]
+    out = ["### Required reviewers", "", f"Review policy {md_code(routing.policy.source)}."]
     if routing.policy_changed:
         out[-1] += " This change edits the review policy itself: its default owners must approve."
     out.append("")
@@ -86,22 +86,22 @@ def _markdown_reviewers(routing) -> list[str]:
     if not required:
         return out + ["No finding needs a reviewer.", ""]
     out += ["| Owner | Findings | Routes |", "| --- | ---: | --- |"]
-    out += [f"| {_md_code(r['owner'])} | {r['findings']} | {', '.join(_md_code(n) for n in r['routes'])} |"
+    out += [f"| {md_code(r['owner'])} | {r['findings']} | {', '.join(md_code(n) for n in r['routes'])} |"
             for r in required]
     return out + [""]
 
 
 def _reviewers_cell(assignment) -> str:
-    return _cell(", ".join(_md_code(o) for o in assignment.owners))
+    return md_cell(", ".join(md_code(o) for o in assignment.owners))
 
 
 def _markdown_environment(report: EnvironmentReport, graph: str | None, routing=None) -> list[str]:
-    out = [f"### {_md_code(report.name)}: {_md_code(report.old_label)} → {_md_code(report.new_label)}", ""]
+    out = [f"### {md_code(report.name)}: {md_code(report.old_label)} → {md_code(report.new_label)}", ""]
     for note in report.notes:
         out += [f"> {note}", ""]
     if report.failed:
         for failure in report.failed:
-            out += [f":x: **The render failed at {_md_code(failure['at'])}**, so this environment is not reviewed:",
+            out += [f":x: **The render failed at {md_code(failure['at'])}**, so this environment is not reviewed:",
                     "", *_fence("\n".join(failure["lines"]) + "\n", "text"), ""]
         return out
     if not report.agents and not report.objects:
@@ -115,12 +115,12 @@ def _markdown_environment(report: EnvironmentReport, graph: str | None, routing=
         out += ["No agent changes.", ""]
     for change in report.agents:
         if routing is None:
-            out += [f"#### {_md_code(change.agent)} ({change.status})", "", "| Change | Details |", "| --- | --- |"]
+            out += [f"#### {md_code(change.agent)} ({change.status})", "", "| Change | Details |", "| --- | --- |"]
         else:
-            out += [f"#### {_md_code(change.agent)} ({change.status})", "", "| Change | Details | Reviewers |",
+            out += [f"#### {md_code(change.agent)} ({change.status})", "", "| Change | Details | Reviewers |",
                     "| --- | --- | --- |"]
         for finding in change.findings:
-            row = f"| {_md_class(finding.cls, finding.destructive)} | {_cell(finding.summary)} |"
+            row = f"| {_md_class(finding.cls, finding.destructive)} | {md_cell(finding.summary)} |"
             out.append(row if routing is None else f"{row} {_reviewers_cell(routing.of(finding))} |")
         out.append("")
         for finding in change.findings:
@@ -135,10 +135,10 @@ def _markdown_environment(report: EnvironmentReport, graph: str | None, routing=
             out += ["#### Other objects", "", "| Change | Kind | Name | Fields | Reviewers |",
                     "| --- | --- | --- | --- | --- |"]
         for obj in report.objects:
-            fields = ", ".join(_md_code(f) for f in obj.fields[:MAX_FIELDS])
+            fields = ", ".join(md_code(f) for f in obj.fields[:MAX_FIELDS])
             if len(obj.fields) > MAX_FIELDS:
                 fields += f" and {len(obj.fields) - MAX_FIELDS} more"
-            row = f"| {obj.change} | {obj.kind} | {_cell(_md_code(obj.ref))} | {_cell(fields)} |"
+            row = f"| {obj.change} | {obj.kind} | {md_cell(md_code(obj.ref))} | {md_cell(fields)} |"
             out.append(row if routing is None else f"{row} {_reviewers_cell(routing.of(obj))} |")
         out.append("")
     if graph:
@@ -151,13 +151,15 @@ def _md_class(cls: str, destructive: bool = False) -> str:
     return f"⚠️ **{label}** (destructive)" if destructive else label
 
 
-def _md_code(text: str) -> str:
+def md_code(text: str) -> str:
+    """A code span (backticks in `text` survive): names in Markdown never format, link or mention."""
     from .changes import code
 
     return code(text)
 
 
-def _cell(text: str) -> str:
+def md_cell(text: str) -> str:
+    """`text` safe in one Markdown table cell (pipes and backslashes escaped, one line)."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
