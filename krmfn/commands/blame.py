@@ -13,6 +13,7 @@ committed yet say so). Exit codes: 0 found; 1 error or, with --digest, not found
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -22,7 +23,7 @@ from .args import CommandParser, UsageError
 from .diff import EXIT_ERROR, EXIT_OK
 
 MAX_COMMITS = 50
-_PR = re.compile(r"\(#(\d+)\)\s*$|Merge pull request #(\d+)|\(#(\d+)\)")
+_PR = re.compile(r"Merge pull request #(\d+)|\(#(\d+)\)")  # the first in the subject
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 NOT_COMMITTED = "0" * 40
 
@@ -222,14 +223,22 @@ def _top(path: str) -> str:
     return os.path.realpath(proc.stdout.strip())
 
 
-def _docs(path: str) -> list:
+def _docs(path: str) -> tuple:
+    """The YAML objects of a file, parsed once per run however often (and however spelt) it is
+    asked for: finding the description, the expand config and each line's variables reads the
+    overlay's files again and again."""
+    return _parsed(os.path.realpath(path))
+
+
+@functools.cache
+def _parsed(path: str) -> tuple:
     from ..runtime import yamlio
 
     try:
         with open(path, "rb") as handle:
-            return [d for d in yamlio.load_all(handle.read(), path) if isinstance(d, dict)]
+            return tuple(d for d in yamlio.load_all(handle.read(), path) if isinstance(d, dict))
     except (OSError, yamlio.YamlError):
-        return []
+        return ()
 
 
 def _description(overlay: str, top: str, namespace: str, name: str) -> tuple[str, dict]:
@@ -343,17 +352,16 @@ def _git_blame(top: str, path: str) -> dict[int, dict]:
         if sha == NOT_COMMITTED:
             commit.update(short="-", author="not committed yet", date="", pullRequest=None)
             continue
-        commit["pullRequest"] = _pull_request(top, sha, commit.get("summary", ""), history)
+        commit["pullRequest"] = _pull_request(sha, commit.get("summary", ""), history)
     return out
 
 
-def _pull_request(top: str, sha: str, summary: str, history: "_History | None" = None) -> int | None:
+def _pull_request(sha: str, summary: str, history: "_History") -> int | None:
     """The PR number of a commit's subject, else of the merge that brought it into HEAD's
     first-parent history (a commit of that history itself was merged by none)."""
     found = _PR.search(summary)
     if found:
         return int(next(g for g in found.groups() if g))
-    history = history or _History(top)
     merge = history.merged_by(sha)
     found = _PR.search(history.subjects.get(merge, "")) if merge else None
     return int(next(g for g in found.groups() if g)) if found else None
@@ -434,7 +442,7 @@ def _find_digest(overlay: str, wanted: str, max_commits: int, kustomize: str | N
     history = _History(top)
     for commit in (introduced, newest):
         commit["short"] = commit["hash"][:8]
-        commit["pullRequest"] = _pull_request(top, commit["hash"], commit["summary"], history)
+        commit["pullRequest"] = _pull_request(commit["hash"], commit["summary"], history)
     if fmt == "json":
         import json
 

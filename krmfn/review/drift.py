@@ -217,13 +217,13 @@ def _risks_from_git(obj: dict, rendered: dict | None) -> dict:
 
 def worded(finding: changes.Finding) -> str:
     """The review's summary from the cluster's side."""
-    from .render import LABELS
+    from .render import class_label
 
     if finding.cls == "agent-added":
         return "runs in the cluster, not in Git: " + finding.summary
     if finding.cls == "agent-removed":
         return "in Git, not applied to the cluster: " + finding.summary.replace(" removed", "", 1)
-    return f"{LABELS.get(finding.cls, finding.cls)} in the cluster, not in Git: {finding.summary}"
+    return f"{class_label(finding)} in the cluster, not in Git: {finding.summary}"
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -255,6 +255,8 @@ def headline(result: DriftReport) -> str:
 
 
 def to_text(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
+    from .render import MAX_FIELDS
+
     out = [f"krmfn drift {result.overlay}: {headline(result)}"]
     report = result.report
     width = max(len(cls) for cls in changes.CLASSES)
@@ -269,7 +271,8 @@ def to_text(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
         out.append("other objects")
         for obj in report.objects:
             status = STATUS.get(obj.change, obj.change)
-            fields = f"  ({', '.join(obj.fields[:6])}{' and more' if len(obj.fields) > 6 else ''})" if obj.fields else ""
+            fields = f"  ({', '.join(obj.fields[:MAX_FIELDS])}{' and more' if len(obj.fields) > MAX_FIELDS else ''})" \
+                if obj.fields else ""
             out.append(f"    {status.ljust(11)}  {obj.kind} {obj.ref}{fields}")
     if gate is not None and gate.get("matched"):
         out.append(f"gated by --fail-on {','.join(gate['failOn'])}: {len(gate['matched'])} finding(s)")
@@ -277,7 +280,7 @@ def to_text(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
 
 
 def to_markdown(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
-    from .render import _fence, _md_class, md_cell
+    from .render import MAX_FIELDS, _fence, _md_class, md_cell
 
     code = changes.code
     out = [f"## krmfn drift: {code(result.overlay)}", "", headline(result), ""]
@@ -293,7 +296,7 @@ def to_markdown(result: DriftReport, gate: dict[str, Any] | None = None) -> str:
     if result.report.objects:
         out += ["#### Other objects", "", "| Drift | Kind | Name | Fields |", "| --- | --- | --- | --- |"]
         for obj in result.report.objects:
-            fields = ", ".join(code(f) for f in obj.fields[:6]) + (" and more" if len(obj.fields) > 6 else "")
+            fields = ", ".join(code(f) for f in obj.fields[:MAX_FIELDS]) + (" and more" if len(obj.fields) > MAX_FIELDS else "")
             out.append(f"| {STATUS.get(obj.change, obj.change)} | {obj.kind} | {md_cell(code(obj.ref))} | {md_cell(fields)} |")
         out.append("")
     if gate is not None and gate.get("matched"):

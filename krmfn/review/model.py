@@ -29,8 +29,6 @@ from ..constants import (
     AGENT_KIND,
     AGENTTEMPLATE_KIND,
     ANNOTATION_CATALOG_SERVER,
-    MODELCONFIG_KIND,
-    REMOTEMCPSERVER_KIND,
     ANNOTATION_ENVIRONMENT,
     ANNOTATION_EFFORT,
     ANNOTATION_MEMORY_TIER,
@@ -44,7 +42,7 @@ from ..constants import (
     LOCATION_ANNOTATION_PREFIXES,
     REVIEW_RISKS,
 )
-from ..reader import is_agent, read_agent, read_model_config, server_url, templates_of
+from ..reader import is_agent, is_model_config, is_remote_server, read_agent, read_model_config, server_url, templates_of
 from ..reader.v1alpha3 import HARNESS_REF_PATH
 from ..risk import builtin_floor, builtin_kagent_tools, claimed_risks, riskiest
 from ..runtime.kobject import KObject, as_dict
@@ -153,8 +151,8 @@ class Render:
     def from_objects(cls, items: Iterable[dict]) -> "Render":
         items = [clean(obj) for obj in items]
         by_key = {(obj.get("kind", ""), _namespace(obj), _name(obj)): obj for obj in items}
-        model_configs = {f"{ns}/{name}": obj for (kind, ns, name), obj in by_key.items()
-                         if kind == MODELCONFIG_KIND and _is_kagent(obj)}  # either API group: the same model
+        model_configs = {f"{ns}/{name}": obj for (_, ns, name), obj in by_key.items()
+                         if is_model_config(obj)}  # either API group: the same model
         templates = templates_of(items)
         stand_ins = server_stand_ins(items)
         agents: dict[str, AgentView] = {}
@@ -251,8 +249,7 @@ def server_stand_ins(items: Iterable[dict]) -> dict[str, str]:
     namespace-local) and names the original in `krmfn.dev/catalog-server`. As in the policy, the
     annotation alone is never believed: the original must be in the render with the same spec.
     """
-    servers = {(ref.namespace, ref.name): ref for ref in (KObject(obj) for obj in items)
-               if ref.kind == REMOTEMCPSERVER_KIND and ref.group in KAGENT_GROUPS}
+    servers = {(ref.namespace, ref.name): ref for ref in (KObject(obj) for obj in items if is_remote_server(obj))}
     out: dict[str, str] = {}
     for (namespace, name), ref in sorted(servers.items()):
         original = ref.annotations.get(ANNOTATION_CATALOG_SERVER)
@@ -361,9 +358,7 @@ def _model(config_name: str, namespace: str, annotations: dict, model_configs: d
         if effort and tier.endswith(f"-{effort}"):
             tier = tier[:-len(effort) - 1]
     tier = tier or annotations.get(ANNOTATION_MODEL_TIER)
-    if obj is None:
-        return ModelView(config_name, tier, effort=effort)
-    read = read_model_config(obj)
+    read = read_model_config(obj) if obj is not None else None
     if read is None:
         return ModelView(config_name, tier, effort=effort)
     parameters = flatten(read.parameters)
@@ -403,10 +398,6 @@ def _config(obj: dict, read, prompt_source: str) -> dict[str, Any]:
 
 
 # --- small helpers -----------------------------------------------------------------------------
-
-
-def _is_kagent(obj: dict) -> bool:
-    return KObject(obj).group in KAGENT_GROUPS
 
 
 def _name(obj: dict) -> str:

@@ -30,13 +30,8 @@ KIND = "ReviewPolicy"
 DEFAULT_ROUTE = "default"  # what `routes` names for a finding no route matched
 POLICY_ROUTE = "review-policy"  # the change of the policy file itself
 RESERVED_ROUTES = (DEFAULT_ROUTE, POLICY_ROUTE)
-# Classes other branches add to the review (skill versions, effort, kagent target migration):
-# accepted by id now, matched by the finding's class once they exist.
-ARRIVING_CLASSES = ("skill-version-changed", "effort-changed", "target-changed")
 # Short names for the wording; gates and class names are accepted as they are.
-ROUTE_ALIASES = {"new-agent": "agent-added", "delegation-change": "delegate-change",
-                 "skill-version-change": "skill-version-changed", "effort-change": "effort-changed",
-                 "target-change": "target-changed"}
+ROUTE_ALIASES = {"new-agent": "agent-added", "delegation-change": "delegate-change"}
 # What a file of each kind can change, for CODEOWNERS: the classes an edit to it may cause.
 GRANT_CLASSES = ("tool-granted", "tool-revoked", "approval-added", "approval-removed",
                  "delegate-added", "delegate-removed", "reach-changed")
@@ -61,8 +56,7 @@ class PolicyError(ValueError):
 
 
 def known_ids() -> list[str]:
-    return sorted(set(CLASSES) | set(GATES) | set(OBJECT_GATES) | set(GATE_ALIASES) | set(ARRIVING_CLASSES)
-                  | set(ROUTE_ALIASES))
+    return sorted(set(CLASSES) | set(GATES) | set(OBJECT_GATES) | set(GATE_ALIASES) | set(ROUTE_ALIASES))
 
 
 def canonical(class_id: str) -> str:
