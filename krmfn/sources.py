@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from .api.common import source_of
-from .constants import ANNOTATION_MODEL_TIER, ANNOTATION_SOURCE
+from .constants import AGENT_KIND, ANNOTATION_MODEL_TIER, ANNOTATION_SOURCE, KAGENT_V1ALPHA3
 from .runtime.kobject import KObject, as_dict, as_list, dig, format_path, parse_path
 from .runtime.results import FileRef, Result, ResourceRef
 
@@ -39,6 +39,8 @@ class Sources:
 
     def attribute(self, results: list[Result], rendered: Iterable[dict]) -> list[Result]:
         """`results` with source, source field and the source's file where one is known."""
+        if all(result.resource is None or result.source is not None for result in results):
+            return list(results)  # nothing to attribute: no index of the render is needed
         from .reader import templates_of
 
         objects = {ResourceRef.of(item): item for item in rendered}
@@ -90,8 +92,8 @@ class Sources:
     def _template_holding(self, obj: dict, field: str, templates: dict) -> dict | None:
         """A kagent 1.0 Agent's findings name fields of the AgentTemplate it runs (the reader reads
         both as one agent): that template, when the field is not the Agent's own."""
-        if dig(obj, *parse_path(field)) is not None:
-            return None
+        if not KObject(obj).is_a(KAGENT_V1ALPHA3, AGENT_KIND) or dig(obj, *parse_path(field)) is not None:
+            return None  # only a 1.0 Agent runs a template
         if id(obj) not in self.templates:
             from .reader import read_agent
 

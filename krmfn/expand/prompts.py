@@ -9,6 +9,7 @@ render-time budget.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import Any
@@ -538,6 +539,7 @@ def digest(text: str) -> str:
     return "sha256:" + _sha256()(text.encode()).hexdigest()
 
 
+@functools.cache
 def _sha256():
     """CPython's built-in SHA-256 (the same digest): `hashlib` loads OpenSSL, ~3 ms of a cold call."""
     try:

@@ -37,7 +37,7 @@ from ..constants import (
     NAMESPACE_NAME_LABEL,
 )
 from ..expand.catalog import Catalog, version_order
-from ..reader import (ModelConfigRead, admits, is_remote_server, read_agent, read_model_config, server_url,
+from ..reader import (ModelConfigRead, admits, is_agent, is_remote_server, read_agent, read_model_config, server_url,
                       templates_of)
 from ..risk import RANK, RiskModel, builtin_kagent_tools, claimed_risks
 from ..runtime.kobject import KObject
@@ -186,7 +186,7 @@ class Checker:
                 self.model_configs[key] = config
             elif is_remote_server(obj):
                 self.remote_servers[key] = obj
-            elif read_agent(obj) is not None:
+            elif is_agent(obj):
                 agents.append(obj)
             elif ref.is_a(API_VERSION, "ToolCatalog"):
                 catalogs.append(obj)
