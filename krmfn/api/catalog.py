@@ -106,9 +106,6 @@ class CatalogServer(KrmModel):
             raise ValueError("list the server's tools (tools: {name: read|write|destructive}) or set toolsFrom")
         return self
 
-    def version(self, version: str) -> ServerVersion | None:
-        return next((v for v in self.versions if v.version == version), None)
-
 
 def _check_versions(self: "CatalogServer") -> "CatalogServer":
     if self.external is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..constants import AGENTTEMPLATE_KIND, HARNESS_KIND, KAGENT_V1ALPHA3, MAX_DELEGATION_DEPTH
 from ..reader import AgentRead, object_refs, read_agent, read_template
-from ..runtime.kobject import KObject, dig, parse_path
+from ..runtime.kobject import KObject
 from ..runtime.results import ERROR, Result
 
 _KINDS = ("Agent", AGENTTEMPLATE_KIND, HARNESS_KIND, "ModelConfig", "RemoteMCPServer")
@@ -48,20 +48,20 @@ def check(objs: list[dict], external: frozenset) -> list[Result]:
 
     def template(agent: AgentRead, key: str | None) -> None:
         obj = agent.obj
-        require(obj, "ModelConfig", dig(obj, *parse_path(agent.model_path)), agent.model_path)
+        require(obj, "ModelConfig", agent.model_config, agent.model_path)
         source = agent.system_prompt_from
         if source is not None:
-            require(obj, "ConfigMap", dig(obj, *parse_path(source.path), "name"), f"{source.path}.name")
+            require(obj, "ConfigMap", source.name, f"{source.path}.name")
         if not agent.system_prompt and source is None:
             out.append(Result.about(obj, agent.base, "no systemPrompt or systemPromptFrom", severity=ERROR,
                                     check="reference"))
         for use in agent.tool_uses:
-            require(obj, "RemoteMCPServer", dig(obj, *parse_path(use.name_path)), use.name_path)
+            require(obj, "RemoteMCPServer", use.name, use.name_path)
             if not use.listed:
                 out.append(Result.about(obj, use.names_path, "empty: kagent grants every tool of the "
                                         "server; name each tool", severity=ERROR, check="reference"))
         for sub in agent.delegations:
-            require(obj, AGENTTEMPLATE_KIND, dig(obj, *parse_path(sub.name_path)), sub.name_path)
+            require(obj, AGENTTEMPLATE_KIND, sub.name, sub.name_path)
             if key is not None and sub.name:
                 if sub.key not in graph.setdefault(key, []):
                     graph[key].append(sub.key)
