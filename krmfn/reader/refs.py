@@ -54,6 +54,12 @@ def value_source(src: Any, path: str) -> list[ObjectRef]:
     return [ObjectRef(kind, src.get("name"), f"{path}.name", src.get("key"), f"{path}.key")]
 
 
+def headers_refs(section: dict, path: str) -> list[ObjectRef]:
+    """The Secrets and ConfigMaps a `headersFrom` list (a RemoteMCPServer's, a 0.x tool entry's) reads."""
+    return [r for j, header in enumerate(as_list(section.get("headersFrom")))
+            for r in value_source(as_dict(header).get("valueFrom"), f"{path}.headersFrom[{j}].valueFrom")]
+
+
 def container_refs(container: Any, path: str) -> list[ObjectRef]:
     container = as_dict(container)
     out: list[ObjectRef] = []

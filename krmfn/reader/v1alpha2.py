@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..constants import KAGENT_GROUP
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, str_list
 from . import AgentRead, Delegation, ModelRef, ModelUses, PromptSource, ToolUse
-from .refs import ObjectRef, container_refs, data_source, keyed, named, pod_refs, value_source
+from .refs import ObjectRef, container_refs, data_source, headers_refs, keyed, named, pod_refs, value_source
 
 # (apiGroup, kind) of tools[].mcpServer -> the kind kagent resolves it to
 MCP_KINDS = {
@@ -156,7 +156,7 @@ def object_refs(ref: KObject) -> list[ObjectRef]:
             out.append(keyed("ConfigMap", endpoint, "spec.foundry.endpointFrom"))
         return out
     if ref.kind == "RemoteMCPServer":
-        return _headers_refs(spec, "spec") + _tls_refs(spec)
+        return headers_refs(spec, "spec") + _tls_refs(spec)
     if ref.kind == "MCPServer":
         deployment = as_dict(spec.get("deployment"))
         out = [named(kind, as_dict(item).get("name"), f"spec.deployment.{key}[{i}].name")
@@ -191,13 +191,8 @@ def _agent_refs(ref: KObject, spec: dict) -> list[ObjectRef]:
     out += [data_source(source, f"{base}.promptTemplate.dataSources[{i}]")
             for i, source in enumerate(as_list(as_dict(declarative.get("promptTemplate")).get("dataSources")))]
     for use in read_agent(ref).tool_uses:
-        out += _headers_refs(use.settings, use.path.rsplit(".", 1)[0])
+        out += headers_refs(use.settings, use.path.rsplit(".", 1)[0])
     return out + pod_refs(declarative.get("deployment"), f"{base}.deployment")
-
-
-def _headers_refs(section: dict, path: str) -> list[ObjectRef]:
-    return [r for j, header in enumerate(as_list(section.get("headersFrom")))
-            for r in value_source(as_dict(header).get("valueFrom"), f"{path}.headersFrom[{j}].valueFrom")]
 
 
 def _tls_refs(spec: dict) -> list[ObjectRef]:

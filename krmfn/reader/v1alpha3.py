@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..constants import AGENTTEMPLATE_KIND, HARNESS_KIND
 from ..runtime.kobject import KObject, as_dict, as_list, as_str, dig, str_list
 from . import AgentRead, Delegation, ModelRef, ModelUses, PromptSource, ToolUse
-from .refs import ObjectRef, named, value_source
+from .refs import ObjectRef, headers_refs, named, value_source
 
 # what the reader reads into its own fields; every other key is a setting
 _READ_AGENT = ("template", "templateRef", "harnessRef")  # an inline harness is a setting too
@@ -134,6 +134,5 @@ def object_refs(ref: KObject) -> list[ObjectRef]:
         return [ObjectRef("Secret", spec.get("apiKeySecret"), "spec.apiKeySecret",
                           spec.get("apiKeySecretKey"), "spec.apiKeySecretKey")]
     if ref.kind == "RemoteMCPServer":
-        return [r for i, header in enumerate(as_list(spec.get("headersFrom")))
-                for r in value_source(as_dict(header).get("valueFrom"), f"spec.headersFrom[{i}].valueFrom")]
+        return headers_refs(spec, "spec")
     return []

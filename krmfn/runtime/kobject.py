@@ -63,11 +63,17 @@ def parse_path(field: str) -> list[str | int]:
     return [int(index) if index else key for key, index in _PATH_PART.findall(field)]
 
 
-def format_path(parts: Any) -> str:
-    out = ""
+def format_path(parts: Any, prefix: str = "") -> str:
+    """The inverse of `parse_path`, below `prefix` (the spelling of a validator's error location too)."""
+    path = prefix
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
+    return path
 
 
 class KObject:

@@ -30,6 +30,7 @@ from .model import (  # noqa: F401  (the class syntax of krmfn's models, one imp
     field_validator,
     model_validator,
 )
+from .kobject import format_path
 from .results import Result
 
 M = TypeVar("M", bound=BaseModel)
@@ -93,16 +94,7 @@ def _merge_alternatives(results: list[Result]) -> list[Result]:
     return out
 
 
-def field_path(loc: tuple[Any, ...] | list[Any], prefix: str = "") -> str:
-    path = prefix
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif path:
-            path += f".{part}"
-        else:
-            path = str(part)
-    return path
+field_path = format_path  # a validator's error location is a field path like any other
 
 
 def _result(model: type[BaseModel], subject: dict[str, Any], prefix: str, error: dict) -> Result:
